@@ -1,0 +1,33 @@
+# Two commands for a new user: `make run` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+
+.PHONY: run test lint sqlite-tests services-tests bench-planner
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+sqlite-tests: $(STAMP)
+	INKFLOW_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q
+
+# The PostgreSQL + Redis pass; skips without TEST_DATABASE_URL/TEST_REDIS_URL unless
+# INKFLOW_REQUIRE_SERVICES=1, when it fails instead.
+services-tests: $(STAMP)
+	INKFLOW_TEST_BACKEND=postgres $(BIN)/python -m pytest -q
+
+test: lint sqlite-tests services-tests
+
+bench-planner: $(STAMP)
+	$(BIN)/python run.py bench planner

@@ -1,0 +1,31 @@
+"""Shared model pieces: timestamps and the account/site ownership every tenant row carries."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class TimestampedModel(Model):
+    id = fields.IntField(primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class AccountOwned(TimestampedModel):
+    """A row of one tenant. Every query of the API filters on `account_id` first."""
+
+    account = fields.ForeignKeyField("models.Account", on_delete=fields.CASCADE, related_name=False)
+
+    class Meta:
+        abstract = True
+
+
+class SiteOwned(AccountOwned):
+    """A row of one site; `account_id` is copied from the site so tenancy needs no join."""
+
+    site = fields.ForeignKeyField("models.Site", on_delete=fields.CASCADE, related_name=False)
+
+    class Meta:
+        abstract = True

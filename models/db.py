@@ -1,0 +1,107 @@
+"""Database set-up: the Tortoise config, aerich migrations per dialect, and reference data."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+from pathlib import Path
+from typing import Any
+
+from aerich import Command
+from tortoise import Tortoise, connections
+from tortoise.context import TortoiseContext, _current_context
+
+from models import MODEL_MODULES
+
+MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+REFERENCE_FILE = Path(__file__).resolve().parent.parent / "config" / "data" / "reference.json"
+
+
+def dialect_of(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    if database_url.startswith("sqlite://") and not database_url.startswith("sqlite://:memory:"):
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": database_url},
+        "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def migrations_location(database_url: str) -> str:
+    """One aerich migration set per dialect, generated from the same models."""
+    return str(MIGRATIONS_ROOT / dialect_of(database_url))
+
+
+def bind_orm(ctx: TortoiseContext) -> None:
+    """Make `ctx` the ORM context of the running task (and of tasks it starts)."""
+    _current_context.set(ctx)
+
+
+async def open_database(database_url: str) -> TortoiseContext:
+    """Initialise Tortoise in a context of its own and make it current for this task."""
+    ctx = TortoiseContext()
+    bind_orm(ctx)
+    await ctx.init(config=tortoise_config(database_url))
+    return ctx
+
+
+async def migrate(database_url: str) -> list[str]:
+    """Apply every migration not yet applied; return the names applied."""
+
+    async def upgrade() -> list[str]:
+        command = Command(
+            tortoise_config=tortoise_config(database_url),
+            app="models",
+            location=migrations_location(database_url),
+        )
+        async with command:
+            await command.init()
+            return await command.upgrade(run_in_transaction=True)
+
+    # aerich initialises Tortoise in whatever context is current; a task with an empty context
+    # keeps that from leaking into the caller's (the app's) ORM context.
+    task = asyncio.get_running_loop().create_task(upgrade(), context=contextvars.Context())
+    return await task
+
+
+async def load_reference_data(path: Path = REFERENCE_FILE) -> dict[str, int]:
+    """Load industries, sectors and seed keywords once; a second call changes nothing."""
+    from models.reference import Industry, IndustrySector, SeedKeyword
+
+    if await Industry.exists():
+        return {"industries": 0, "sectors": 0, "seed_keywords": 0}
+    data = json.loads(await asyncio.to_thread(path.read_text))
+    counts = {"industries": 0, "sectors": 0, "seed_keywords": 0}
+    conn = connections.get("default")
+    async with conn._in_transaction():
+        for industry_data in data["industries"]:
+            industry = await Industry.create(name=industry_data["name"], slug=industry_data["slug"])
+            counts["industries"] += 1
+            for sector_data in industry_data["sectors"]:
+                sector = await IndustrySector.create(
+                    industry=industry, name=sector_data["name"], slug=sector_data["slug"]
+                )
+                counts["sectors"] += 1
+                rows = [
+                    SeedKeyword(
+                        industry_id=industry.id,
+                        sector_id=sector.id,
+                        keyword=keyword,
+                        volume=volume,
+                        difficulty=difficulty,
+                        intent=intent,
+                    )
+                    for keyword, volume, difficulty, intent in sector_data["keywords"]
+                ]
+                await SeedKeyword.bulk_create(rows)
+                counts["seed_keywords"] += len(rows)
+    return counts
+
+
+__all__ = ["Tortoise", "load_reference_data", "migrate", "open_database", "tortoise_config"]

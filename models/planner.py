@@ -1,0 +1,77 @@
+"""Keyword planning: keywords, clusters and content ideas of a site."""
+
+from tortoise import fields
+
+from models.base import SiteOwned
+
+KEYWORD_INTENTS = ("informational", "commercial", "transactional", "navigational")
+KEYWORD_STATUSES = ("new", "mapped", "archived")
+CLUSTER_STATUSES = ("new", "ideas_generated", "archived")
+IDEA_STATUSES = ("new", "queued", "completed")
+CONTENT_TYPES = ("post", "page", "product", "service", "taxonomy")
+CONTENT_STRUCTURES = (
+    "article",
+    "guide",
+    "listicle",
+    "how_to",
+    "comparison",
+    "review",
+    "landing_page",
+)
+
+
+class Keyword(SiteOwned):
+    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
+    cluster = fields.ForeignKeyField("models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False)
+    seed_keyword = fields.ForeignKeyField(
+        "models.SeedKeyword", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    keyword = fields.CharField(max_length=255)
+    # Lower-cased `keyword`: what per-site uniqueness is decided on.
+    keyword_key = fields.CharField(max_length=255)
+    volume = fields.IntField(default=0)
+    difficulty = fields.SmallIntField(default=0)
+    intent = fields.CharField(max_length=16, default="informational")
+    status = fields.CharField(max_length=16, default="new")
+
+    class Meta:
+        table = "keyword"
+        unique_together = (("site_id", "keyword_key"),)
+        indexes = (
+            ("site_id", "volume"),
+            ("site_id", "status"),
+            ("account_id", "created_at"),
+            ("cluster_id", "status"),
+        )
+
+
+class Cluster(SiteOwned):
+    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
+    name = fields.CharField(max_length=200)
+    name_key = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    status = fields.CharField(max_length=20, default="new")
+    # Kept by the planner service whenever keywords join, leave or are deleted.
+    keywords_count = fields.IntField(default=0)
+    volume = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "cluster"
+        unique_together = (("site_id", "name_key"),)
+        indexes = (("account_id", "created_at"),)
+
+
+class ContentIdea(SiteOwned):
+    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
+    cluster = fields.ForeignKeyField("models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False)
+    title = fields.CharField(max_length=300)
+    description = fields.JSONField(default=list)
+    content_type = fields.CharField(max_length=16, default="post")
+    content_structure = fields.CharField(max_length=16, default="article")
+    target_keywords = fields.JSONField(default=list)
+    estimated_word_count = fields.IntField(default=1000)
+    status = fields.CharField(max_length=16, default="new")
+
+    class Meta:
+        table = "content_idea"
+        indexes = (("site_id", "status"), ("account_id", "created_at"))

@@ -1,0 +1,38 @@
+"""Publishing records and deployments (one publish job of a site)."""
+
+from tortoise import fields
+
+from models.base import SiteOwned
+
+RECORD_STATUSES = ("pending", "publishing", "published", "failed")
+
+
+class PublishingRecord(SiteOwned):
+    content = fields.ForeignKeyField("models.Content", on_delete=fields.CASCADE, related_name=False)
+    destination = fields.CharField(max_length=32, default="wordpress")
+    status = fields.CharField(max_length=16, default="pending")
+    external_id = fields.CharField(max_length=64, null=True)
+    external_url = fields.CharField(max_length=2000, null=True)
+    error = fields.TextField(null=True)
+    job_id = fields.IntField(null=True)
+    # A marker stored before WordPress is called, so a retry finds the post instead of
+    # creating a second one.
+    marker = fields.CharField(max_length=64, null=True)
+    scheduled_at = fields.DatetimeField(null=True, db_index=True)
+    published_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "publishing_record"
+        indexes = (("content_id", "created_at"), ("status", "scheduled_at"))
+
+
+class Deployment(SiteOwned):
+    job_id = fields.IntField(null=True)
+    content_ids = fields.JSONField(default=list)
+    status = fields.CharField(max_length=16, default="queued")
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    summary = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "deployment"

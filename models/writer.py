@@ -1,0 +1,105 @@
+"""Writing: tasks, content (with kept versions), images and taxonomies."""
+
+from tortoise import fields
+
+from models.base import SiteOwned, TimestampedModel
+
+TASK_STATUSES = ("queued", "in_progress", "completed", "failed")
+CONTENT_STATUSES = ("draft", "review", "published", "archived")
+CONTENT_SOURCES = ("ai", "manual", "wordpress")
+IMAGE_KINDS = ("featured", "in_article")
+IMAGE_STATUSES = ("pending", "generated", "failed")
+TAXONOMY_KINDS = ("category", "tag")
+
+
+class Task(SiteOwned):
+    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
+    cluster = fields.ForeignKeyField("models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False)
+    idea = fields.ForeignKeyField("models.ContentIdea", on_delete=fields.SET_NULL, null=True, related_name=False)
+    title = fields.CharField(max_length=300)
+    brief = fields.TextField(default="")
+    keywords = fields.JSONField(default=list)
+    content_type = fields.CharField(max_length=16, default="post")
+    content_structure = fields.CharField(max_length=16, default="article")
+    word_count = fields.IntField(default=1000)
+    status = fields.CharField(max_length=16, default="queued")
+    content_id = fields.IntField(null=True)
+    error = fields.TextField(null=True)
+
+    class Meta:
+        table = "task"
+        indexes = (("site_id", "status"), ("account_id", "created_at"))
+
+
+class Content(SiteOwned):
+    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
+    task = fields.ForeignKeyField("models.Task", on_delete=fields.SET_NULL, null=True, related_name=False)
+    cluster = fields.ForeignKeyField("models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False)
+    title = fields.CharField(max_length=300)
+    slug = fields.CharField(max_length=320)
+    html = fields.TextField(default="")
+    meta_title = fields.CharField(max_length=300, default="")
+    meta_description = fields.CharField(max_length=500, default="")
+    primary_keyword = fields.CharField(max_length=255, default="")
+    secondary_keywords = fields.JSONField(default=list)
+    word_count = fields.IntField(default=0)
+    status = fields.CharField(max_length=16, default="draft")
+    source = fields.CharField(max_length=16, default="manual")
+    external_id = fields.CharField(max_length=64, null=True)
+    external_url = fields.CharField(max_length=2000, null=True)
+    taxonomy_ids = fields.JSONField(default=list)
+    featured_image_id = fields.IntField(null=True)
+    seo_score = fields.SmallIntField(null=True)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "content"
+        unique_together = (("site_id", "slug"),)
+        indexes = (("site_id", "status"), ("account_id", "created_at"), ("site_id", "external_id"))
+
+
+class ContentVersion(TimestampedModel):
+    """A previous state of a content, kept whenever it is replaced."""
+
+    content = fields.ForeignKeyField("models.Content", on_delete=fields.CASCADE, related_name=False)
+    version = fields.IntField()
+    title = fields.CharField(max_length=300)
+    html = fields.TextField()
+    meta_title = fields.CharField(max_length=300, default="")
+    meta_description = fields.CharField(max_length=500, default="")
+    word_count = fields.IntField(default=0)
+
+    class Meta:
+        table = "content_version"
+        unique_together = (("content_id", "version"),)
+
+
+class Image(SiteOwned):
+    content = fields.ForeignKeyField("models.Content", on_delete=fields.CASCADE, related_name=False)
+    kind = fields.CharField(max_length=16, default="in_article")
+    position = fields.IntField(default=0)
+    prompt = fields.TextField(default="")
+    alt_text = fields.CharField(max_length=500, default="")
+    url = fields.CharField(max_length=2000, null=True)
+    file_path = fields.CharField(max_length=500, null=True)
+    width = fields.IntField(null=True)
+    height = fields.IntField(null=True)
+    status = fields.CharField(max_length=16, default="pending")
+    error = fields.TextField(null=True)
+
+    class Meta:
+        table = "image"
+        indexes = (("content_id", "position"), ("site_id", "status"))
+
+
+class Taxonomy(SiteOwned):
+    kind = fields.CharField(max_length=16)
+    name = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=200)
+    parent = fields.ForeignKeyField("models.Taxonomy", on_delete=fields.SET_NULL, null=True, related_name=False)
+    external_id = fields.CharField(max_length=64, null=True)
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "taxonomy"
+        unique_together = (("site_id", "kind", "slug"),)

@@ -1,0 +1,148 @@
+"""Inkflow command line: serve (default), migrate, seed, createuser, credits grant."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from config.settings import Settings, SettingsError, load_settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    app = create_app(settings)
+
+    async def announce(_: web.Application) -> None:
+        print(f"Inkflow listening on http://{host}:{port}/  docs: http://{host}:{port}/api/docs/", flush=True)
+
+    app.on_startup.append(announce)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    from models.db import load_reference_data, migrate, open_database
+
+    await migrate(settings.database_url)
+    orm = await open_database(settings.database_url)
+    try:
+        await load_reference_data()
+        return await work()
+    finally:
+        await orm.close_connections()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from models.db import migrate
+
+    applied = asyncio.run(migrate(settings.database_url))
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    from models.reference import Industry, SeedKeyword
+
+    async def count() -> tuple[int, int]:
+        return await Industry.all().count(), await SeedKeyword.all().count()
+
+    industries, keywords = asyncio.run(_with_database(settings, count))
+    print(f"reference data: {industries} industries, {keywords} seed keywords")
+
+
+def cmd_createuser(settings: Settings, args: argparse.Namespace) -> None:
+    from services import auth
+
+    password = args.password or getpass.getpass("Password: ")
+
+    async def create() -> str:
+        user, account = await auth.register(
+            settings, email=args.email, password=password, account_name=args.account_name
+        )
+        return f"created user {user.email} (id {user.id}), owner of account {account.id}"
+
+    print(asyncio.run(_with_database(settings, create)))
+
+
+def cmd_credits_grant(settings: Settings, args: argparse.Namespace) -> None:
+    from models.accounts import User
+    from services import ledger
+
+    async def grant() -> str:
+        user = await User.get_or_none(email=args.email.strip().lower())
+        if user is None:
+            raise SystemExit(f"error: no user with email {args.email}")
+        kind = "adjustment" if args.amount < 0 else args.kind
+        row = await ledger.grant(
+            user.account_id, args.amount, kind=kind, description=args.reason or "Granted from the CLI"
+        )
+        return f"{row.kind} {row.amount:+d}: account {user.account_id} balance {row.balance_after}"
+
+    print(asyncio.run(_with_database(settings, grant)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    p_serve = sub.add_parser("serve", help="run the HTTP server (the default)")
+    p_serve.add_argument("--host")
+    p_serve.add_argument("--port", type=int)
+    p_serve.set_defaults(func=serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed", help="load industries, sectors and seed keywords").set_defaults(func=cmd_seed)
+    p_user = sub.add_parser("createuser", help="create an account and its owner")
+    p_user.add_argument("--email", required=True)
+    p_user.add_argument("--password", help="prompted for when left out")
+    p_user.add_argument("--account-name")
+    p_user.set_defaults(func=cmd_createuser)
+    p_credits = sub.add_parser("credits", help="credit operations")
+    credits_sub = p_credits.add_subparsers(dest="credits_command", required=True)
+    p_grant = credits_sub.add_parser("grant", help="grant (or, negative, take away) credits")
+    p_grant.add_argument("--email", required=True)
+    p_grant.add_argument("--amount", type=int, required=True)
+    p_grant.add_argument("--reason")
+    p_grant.add_argument("--kind", choices=["grant", "purchase"], default="grant")
+    p_grant.set_defaults(func=cmd_credits_grant)
+    p_bench = sub.add_parser("bench", help="benchmarks (see README)")
+    p_bench.add_argument("name", choices=["planner"])
+    p_bench.set_defaults(func=_bench)
+    return parser
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> None:
+    from tests.perf import bench_planner
+
+    bench_planner.main(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    _configure_logging(settings)
+    func = getattr(args, "func", serve)
+    if func is serve and not hasattr(args, "host"):
+        args.host, args.port = None, None
+    func(settings, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The aiohttp application: factory, middlewares and one route module per API group."""

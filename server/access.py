@@ -1,0 +1,100 @@
+"""Who is calling and what a handler allows: the `endpoint` decorator and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from aiohttp import web
+
+from server.errors import PermissionDenied
+from server.keys import PRINCIPAL
+
+ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2, "owner": 3}
+ROLE_PERMISSIONS = {
+    "owner": ["everything", "billing"],
+    "admin": ["users", "sites", "integrations", "settings", "automation", "content"],
+    "editor": ["planner", "writer", "linker", "optimizer", "publisher", "ai_operations"],
+    "viewer": ["read"],
+}
+RateScope = Literal["ai", "content", "auth", "general"]
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    kind: Literal["user", "apikey", "session"]
+    account_id: int
+    role: str
+    user_id: int | None = None
+    # ApiKey callers act for exactly one site.
+    site_id: int | None = None
+    api_key_id: int | None = None
+    jti: str | None = None
+    access_expires_at: datetime | None = None
+    session_id: int | None = None
+
+    @property
+    def rate_identity(self) -> str:
+        return f"k:{self.api_key_id}" if self.kind == "apikey" else f"u:{self.user_id}"
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+@dataclass(frozen=True)
+class EndpointRules:
+    public: bool = False
+    role: str = "viewer"
+    apikey: bool = False
+    scope: RateScope | None = "general"
+    module: str | None = None
+    idempotent: bool = False
+
+
+RULES_ATTR = "__inkflow_rules__"
+DEFAULT_RULES = EndpointRules()
+
+
+def endpoint(
+    *,
+    public: bool = False,
+    role: str = "viewer",
+    apikey: bool = False,
+    scope: RateScope | None = "general",
+    module: str | None = None,
+    idempotent: bool = False,
+) -> Callable[[Handler], Handler]:
+    """Declare a handler's access rules; the middlewares enforce them before it runs.
+
+    `public` needs no credentials; `role` is the least role allowed; `apikey` lets the
+    WordPress plugin's site key in; `scope` is the rate-limit bucket (None: exempt);
+    `module` is the module that must be enabled; `idempotent` honours `Idempotency-Key`.
+    """
+    rules = EndpointRules(public, role, apikey, scope, module, idempotent)
+
+    def mark(handler: Handler) -> Handler:
+        setattr(handler, RULES_ATTR, rules)
+        return handler
+
+    return mark
+
+
+def rules_of(request: web.Request) -> EndpointRules:
+    return getattr(request.match_info.handler, RULES_ATTR, DEFAULT_RULES)
+
+
+def principal(request: web.Request) -> Principal:
+    """The caller; the auth middleware has already refused anonymous calls to private routes."""
+    return request[PRINCIPAL]
+
+
+def require_role(request: web.Request, role: str) -> Principal:
+    caller = principal(request)
+    if not caller.has_role(role):
+        raise PermissionDenied(f"This needs the {role} role or higher.")
+    return caller

@@ -1,0 +1,101 @@
+"""The application factory used by `run.py` and by every test."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiohttp_apigami import validation_middleware
+from redis.asyncio import Redis
+
+from config.settings import Settings, ensure_secrets
+from models.db import load_reference_data, migrate, open_database
+from server import auth, system
+from server.docs import setup_docs
+from server.keys import CRYPTO, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
+from server.middlewares import (
+    auth_middleware,
+    body_middleware,
+    error_middleware,
+    idempotency_middleware,
+    module_middleware,
+    orm_middleware,
+    rate_limit_middleware,
+    request_id_middleware,
+)
+from server.routing import SlashTolerantRouter
+from services.mail import Mailer
+from services.ratelimit import RateLimiter
+from services.security import Crypto
+
+log = logging.getLogger("inkflow.app")
+# aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
+warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
+ROUTE_MODULES = (auth, system)
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.migrate_on_start:
+        applied = await migrate(settings.database_url)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+    orm = await open_database(settings.database_url)
+    app[ORM] = orm
+    if settings.migrate_on_start:
+        await load_reference_data()
+    yield
+    await orm.close_connections()
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    app[REDIS] = client
+    yield
+    if client is not None:
+        await client.aclose()
+
+
+async def rate_limiter_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[RATE_LIMITER] = RateLimiter(settings.rate_limits, settings.redis_url, settings.redis_prefix)
+    yield
+
+
+MIDDLEWARES = (
+    request_id_middleware,
+    error_middleware,
+    orm_middleware,
+    body_middleware,
+    rate_limit_middleware,
+    auth_middleware,
+    module_middleware,
+    idempotency_middleware,
+    validation_middleware,
+)
+
+
+def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
+    settings = ensure_secrets(settings)
+    with warnings.catch_warnings():
+        # aiohttp 3 still honours a custom router but warns; it is the one place that can
+        # answer `/path` like `/path/` without a redirect (CONTRACT §16.3).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app = web.Application(
+            router=SlashTolerantRouter(),
+            client_max_size=settings.max_body_size,
+            middlewares=MIDDLEWARES,
+        )
+    app[SETTINGS] = settings
+    app[STARTED_AT] = time.monotonic()
+    app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
+    app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
+    app.cleanup_ctx.extend([database_ctx, redis_ctx, rate_limiter_ctx])
+    for module in ROUTE_MODULES:
+        app.router.add_routes(module.routes)
+    setup_docs(app, settings.version, generate=docs)
+    return app

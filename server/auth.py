@@ -1,0 +1,333 @@
+"""/api/v1/auth/: registration, tokens, passwords, users, account, sites, sectors, reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp_apigami import docs, request_schema, response_schema
+from marshmallow import fields
+
+from models.accounts import Account, Site, SiteSector, User
+from models.reference import Industry, SeedKeyword
+from schemas import auth as s
+from schemas.common import ErrorSchema, ListQuery
+from schemas.common import envelope as envelope_schema
+from server import envelope
+from server.access import ROLE_PERMISSIONS, ROLE_RANK, endpoint, principal
+from server.crud import Resource, add_crud, paginated
+from server.errors import NotAuthenticated
+from server.keys import CRYPTO, MAILER, SETTINGS
+from services import auth as auth_service
+from services import tenancy
+
+routes = web.RouteTableDef()
+TAG = "auth"
+BASE = "/api/v1/auth"
+ERRORS = {400: {"schema": ErrorSchema}, 401: {"schema": ErrorSchema}}
+
+
+def _cookie_flags(request: web.Request) -> dict[str, Any]:
+    return {"path": "/", "samesite": "Lax", "secure": request.secure}
+
+
+@routes.post(f"{BASE}/register/")
+@endpoint(public=True, scope="auth", idempotent=True)
+@docs(tags=[TAG], summary="Create an account and its owner", responses=ERRORS | {409: {"schema": ErrorSchema}})
+@request_schema(s.RegisterIn)
+@response_schema(envelope_schema(s.RegisterOut, "RegisterEnvelope"), 201)
+async def register(request: web.Request) -> web.Response:
+    data = request["data"]
+    settings = request.app[SETTINGS]
+    user, account = await auth_service.register(settings, **data)
+    pair = await auth_service.issue_pair(request.app[CRYPTO], settings, user)
+    body = {"user": s.UserOut().dump(user), "account": s.AccountOut().dump(account), **pair.as_dict()}
+    return envelope.created(request, body)
+
+
+@routes.post(f"{BASE}/login/")
+@endpoint(public=True, scope="auth")
+@docs(
+    tags=[TAG],
+    summary="Log in: tokens, and a session cookie with `session: true`",
+    responses=ERRORS,
+)
+@request_schema(s.LoginIn)
+@response_schema(envelope_schema(s.LoginOut, "LoginEnvelope"), 200)
+async def login(request: web.Request) -> web.Response:
+    data = request["data"]
+    settings = request.app[SETTINGS]
+    user = await auth_service.login(data["email"], data["password"])
+    pair = await auth_service.issue_pair(request.app[CRYPTO], settings, user)
+    response = envelope.ok(request, {"user": s.UserOut().dump(user), **pair.as_dict()})
+    if data["session"]:
+        session_token, csrf = await auth_service.start_session(settings, user)
+        flags = _cookie_flags(request)
+        response.set_cookie("session", session_token, httponly=True, max_age=settings.session_ttl, **flags)
+        response.set_cookie("csrftoken", csrf, httponly=False, max_age=settings.session_ttl, **flags)
+    return response
+
+
+@routes.post(f"{BASE}/logout/")
+@endpoint()
+@docs(tags=[TAG], summary="Revoke the refresh token (or session) and the current access token", responses=ERRORS)
+@request_schema(s.LogoutIn)
+@response_schema(envelope_schema(s.MessageOut, "LogoutEnvelope"), 200)
+async def logout(request: web.Request) -> web.Response:
+    caller = principal(request)
+    refresh = request["data"].get("refresh")
+    if caller.kind == "apikey":
+        raise NotAuthenticated("API keys have no session to log out of.")
+    if refresh and caller.user_id:
+        await auth_service.revoke_refresh(caller.user_id, refresh)
+    await auth_service.deny_access_token(caller)
+    if caller.session_id:
+        await auth_service.end_session(caller.session_id)
+    response = envelope.ok(request, {"detail": "Logged out."})
+    if caller.kind == "session":
+        response.del_cookie("session", path="/")
+        response.del_cookie("csrftoken", path="/")
+    return response
+
+
+@routes.post(f"{BASE}/token/refresh/")
+@endpoint(public=True, scope="auth")
+@docs(tags=[TAG], summary="Rotate a refresh token into a new pair; reuse revokes the family", responses=ERRORS)
+@request_schema(s.RefreshIn)
+@response_schema(envelope_schema(s.TokenPairOut, "TokenPairEnvelope"), 200)
+async def token_refresh(request: web.Request) -> web.Response:
+    pair = await auth_service.rotate_refresh(request.app[CRYPTO], request.app[SETTINGS], request["data"]["refresh"])
+    return envelope.ok(request, pair.as_dict())
+
+
+@routes.post(f"{BASE}/password/change/")
+@endpoint()
+@docs(tags=[TAG], summary="Change the password; every other session is revoked", responses=ERRORS)
+@request_schema(s.PasswordChangeIn)
+@response_schema(envelope_schema(s.TokenPairOut, "PasswordChangeEnvelope"), 200)
+async def password_change(request: web.Request) -> web.Response:
+    caller = principal(request)
+    if caller.user_id is None:
+        raise NotAuthenticated("Log in as a user to change a password.")
+    data = request["data"]
+    user = await auth_service.change_password(caller.user_id, data["old_password"], data["new_password"])
+    await auth_service.deny_access_token(caller)
+    pair = await auth_service.issue_pair(request.app[CRYPTO], request.app[SETTINGS], user)
+    return envelope.ok(request, pair.as_dict())
+
+
+RESET_MESSAGE = "If an account exists for this email, a reset link has been sent."
+
+
+@routes.post(f"{BASE}/password/reset/")
+@endpoint(public=True, scope="auth")
+@docs(tags=[TAG], summary="Mail a single-use reset token (same answer whether or not the email exists)")
+@request_schema(s.PasswordResetIn)
+@response_schema(envelope_schema(s.MessageOut, "ResetEnvelope"), 200)
+async def password_reset(request: web.Request) -> web.Response:
+    email = request["data"]["email"]
+    token = await auth_service.start_password_reset(email)
+    if token is not None:
+        await request.app[MAILER].send(
+            auth_service.normalise_email(email),
+            "Reset your Inkflow password",
+            f"Use this token within an hour to set a new password:\n\n{token}\n",
+            log_line=f"token={token}",
+        )
+    return envelope.ok(request, {"detail": RESET_MESSAGE})
+
+
+@routes.post(f"{BASE}/password/reset/confirm/")
+@endpoint(public=True, scope="auth")
+@docs(tags=[TAG], summary="Set a new password with a reset token", responses=ERRORS)
+@request_schema(s.PasswordResetConfirmIn)
+@response_schema(envelope_schema(s.MessageOut, "ResetConfirmEnvelope"), 200)
+async def password_reset_confirm(request: web.Request) -> web.Response:
+    data = request["data"]
+    await auth_service.confirm_password_reset(data["token"], data["new_password"])
+    return envelope.ok(request, {"detail": "The password has been changed; log in again."})
+
+
+ROLE_ROWS = [
+    {"name": name, "rank": rank, "permissions": ROLE_PERMISSIONS[name]}
+    for name, rank in sorted(ROLE_RANK.items(), key=lambda item: -item[1])
+]
+
+
+class GroupQuery(ListQuery):
+    pass
+
+
+@routes.get(f"{BASE}/groups/")
+@endpoint()
+@docs(tags=[TAG], summary="List the roles and what each may do")
+@request_schema(GroupQuery, location="querystring", put_into="querystring")
+@response_schema(envelope_schema(fields.List(fields.Nested(s.RoleOut)), "RolePage"), 200)
+async def groups(request: web.Request) -> web.Response:
+    query = request["querystring"]
+    start = (query["page"] - 1) * query["page_size"]
+    rows = ROLE_ROWS[start : start + query["page_size"]]
+    more = start + query["page_size"] < len(ROLE_ROWS)
+    return envelope.page(
+        request,
+        rows,
+        count=len(ROLE_ROWS),
+        next_url=str(request.url.update_query(page=query["page"] + 1)) if more else None,
+        previous_url=str(request.url.update_query(page=query["page"] - 1)) if query["page"] > 1 else None,
+    )
+
+
+@routes.get(f"{BASE}/account/")
+@endpoint()
+@docs(tags=[TAG], summary="The caller's account")
+@response_schema(envelope_schema(s.AccountOut, "AccountEnvelope"), 200)
+async def account_get(request: web.Request) -> web.Response:
+    account = await Account.get(id=principal(request).account_id)
+    return envelope.ok(request, s.AccountOut().dump(account))
+
+
+@routes.put(f"{BASE}/account/")
+@endpoint(role="admin")
+@docs(tags=[TAG], summary="Rename the account", responses=ERRORS)
+@request_schema(s.AccountUpdateIn)
+@response_schema(envelope_schema(s.AccountOut, "AccountUpdateEnvelope"), 200)
+async def account_put(request: web.Request) -> web.Response:
+    account = await Account.get(id=principal(request).account_id)
+    account.name = request["data"]["name"]
+    await account.save(update_fields=["name", "updated_at"])
+    return envelope.ok(request, s.AccountOut().dump(account))
+
+
+# --- declared resources -------------------------------------------------------------------------
+
+
+async def _create_user(request: web.Request, data: dict[str, Any]) -> User:
+    return await tenancy.create_user(request.app[SETTINGS], principal(request), data)
+
+
+async def _update_user(request: web.Request, user: User, data: dict[str, Any]) -> User:
+    return await tenancy.update_user(principal(request), user, data)
+
+
+async def _delete_user(request: web.Request, user: User) -> None:
+    await tenancy.delete_user(principal(request), user)
+
+
+async def _create_site(request: web.Request, data: dict[str, Any]) -> Site:
+    return await tenancy.create_site(request.app[SETTINGS], principal(request), data)
+
+
+async def _update_site(request: web.Request, site: Site, data: dict[str, Any]) -> Site:
+    return await tenancy.update_site(site, data)
+
+
+async def _delete_site(request: web.Request, site: Site) -> None:
+    await site.delete()
+
+
+async def _create_sector(request: web.Request, data: dict[str, Any]) -> SiteSector:
+    return await tenancy.create_sector(principal(request), data)
+
+
+async def _update_sector(request: web.Request, sector: SiteSector, data: dict[str, Any]) -> SiteSector:
+    return await tenancy.update_sector(sector, data)
+
+
+async def _delete_sector(request: web.Request, sector: SiteSector) -> None:
+    await sector.delete()
+
+
+add_crud(
+    routes,
+    Resource(
+        name="user",
+        path=f"{BASE}/users/",
+        tag=TAG,
+        model=User,
+        out_schema=s.UserOut(),
+        query_schema=s.UserQuery,
+        search_fields=("email", "first_name", "last_name"),
+        create_schema=s.UserCreateIn,
+        update_schema=s.UserUpdateIn,
+        create=_create_user,
+        update=_update_user,
+        delete=_delete_user,
+        write_role="admin",
+        write_scope="general",
+        site_owned=False,
+    ),
+)
+add_crud(
+    routes,
+    Resource(
+        name="site",
+        path=f"{BASE}/sites/",
+        tag=TAG,
+        model=Site,
+        out_schema=s.SiteOut(),
+        query_schema=s.SiteQuery,
+        search_fields=("name", "domain"),
+        create_schema=s.SiteIn,
+        update_schema=s.SiteUpdateIn,
+        create=_create_site,
+        update=_update_site,
+        delete=_delete_site,
+        write_role="admin",
+        write_scope="general",
+        site_owned=False,
+    ),
+)
+add_crud(
+    routes,
+    Resource(
+        name="sector",
+        path=f"{BASE}/sectors/",
+        tag=TAG,
+        model=SiteSector,
+        out_schema=s.SectorOut(),
+        query_schema=s.SectorQuery,
+        search_fields=("name",),
+        create_schema=s.SectorIn,
+        update_schema=s.SectorUpdateIn,
+        create=_create_sector,
+        update=_update_sector,
+        delete=_delete_sector,
+        write_role="admin",
+        write_scope="general",
+    ),
+)
+
+
+add_crud(
+    routes,
+    Resource(
+        name="industry",
+        path=f"{BASE}/industries/",
+        tag=TAG,
+        model=Industry,
+        out_schema=s.IndustryOut(),
+        query_schema=s.IndustryQuery,
+        search_fields=("name",),
+        actions=("list",),
+        tenant=False,
+        base_query=lambda caller: Industry.all().prefetch_related("sectors"),
+        default_order=("name", "id"),
+    ),
+)
+add_crud(
+    routes,
+    Resource(
+        name="seed keyword",
+        path=f"{BASE}/seed-keywords/",
+        tag=TAG,
+        model=SeedKeyword,
+        out_schema=s.SeedKeywordOut(),
+        query_schema=s.SeedKeywordQuery,
+        search_fields=("keyword",),
+        actions=("list",),
+        tenant=False,
+        default_order=("-volume", "id"),
+    ),
+)
+
+__all__ = ["paginated", "routes"]

@@ -1,0 +1,212 @@
+"""The request pipeline: request id → error envelope → ORM context → body → rate limit →
+auth → module check → idempotency → (validation) → handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from marshmallow import ValidationError
+
+from models.db import bind_orm
+from server import envelope
+from server.access import RULES_ATTR, principal, rules_of
+from server.errors import (
+    HTTP_STATUS_CODES,
+    ApiError,
+    ModuleDisabled,
+    NotAuthenticated,
+    ParseError,
+    PermissionDenied,
+    RateLimited,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from server.keys import CRYPTO, ORM, PRINCIPAL, RATE_LIMITER, REQUEST_ID
+from services import auth as auth_service
+from services import idempotency, modules
+from services.security import constant_time_equal
+
+log = logging.getLogger("inkflow.server")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-ID", "")
+    request[REQUEST_ID] = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # only reaches here if raised outside the error layer
+        exc.headers["X-Request-ID"] = request[REQUEST_ID]
+        raise
+    response.headers["X-Request-ID"] = request[REQUEST_ID]
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every failure in the one error envelope; 500s name nothing internal."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return envelope.error(request, exc.status, exc.code, exc.message, exc.errors, exc.extra, exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, message = HTTP_STATUS_CODES.get(exc.status, ("error", exc.reason))
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
+        return envelope.error(request, exc.status, code, message, headers=headers)
+    except Exception:
+        log.exception("unhandled error request_id=%s %s %s", request[REQUEST_ID], request.method, request.path)
+        return envelope.error(request, 500, "server_error", "Internal server error.")
+
+
+@web.middleware
+async def orm_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Make this app's Tortoise context current for the request's task."""
+    bind_orm(request.app[ORM])
+    return await handler(request)
+
+
+@web.middleware
+async def body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse malformed JSON with `parse_error` before any schema sees it."""
+    if request.method in UNSAFE_METHODS and request.can_read_body:
+        raw = await request.read()  # raises 413 past client_max_size
+        if raw.strip():
+            if request.content_type != "application/json":
+                raise UnsupportedMediaType()
+            try:
+                json.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ParseError(f"Malformed JSON in the request body: {exc}") from None
+    return await handler(request)
+
+
+def _client_ip(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def _rate_identity(request: web.Request) -> str:
+    """Who the counter belongs to, decided cheaply: the token's user, the key, or the IP."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() == "bearer" and credential:
+        try:
+            return f"u:{request.app[CRYPTO].read_access(credential.strip()).user_id}"
+        except ApiError:
+            pass
+    elif scheme.lower() == "apikey" and credential:
+        from services.security import token_hash
+
+        return f"k:{token_hash(credential.strip())[:24]}"
+    session = request.cookies.get("session")
+    if session:
+        from services.security import token_hash
+
+        return f"s:{token_hash(session)[:24]}"
+    return f"ip:{_client_ip(request)}"
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    rules = rules_of(request)
+    if request.match_info.http_exception is not None or rules.scope is None:
+        return await handler(request)
+    scope = "auth" if rules.scope == "auth" else rules.scope
+    identity = f"ip:{_client_ip(request)}" if scope == "auth" else await _rate_identity(request)
+    decision = await request.app[RATE_LIMITER].hit(scope, identity)
+    if not decision.allowed:
+        headers = decision.headers() | {"Retry-After": str(decision.retry_after)}
+        raise RateLimited(
+            f"Rate limit of {decision.limit} requests per minute exceeded for '{scope}'.",
+            headers=headers,
+        )
+    try:
+        response = await handler(request)
+    except ApiError as exc:
+        exc.headers.update(decision.headers())
+        raise
+    response.headers.update(decision.headers())
+    return response
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve Bearer, ApiKey or session cookie, in that order, and apply the route's rules."""
+    if request.match_info.http_exception is not None:
+        return await handler(request)  # unknown path or method: 404/405 before authentication
+    rules = rules_of(request)
+    if rules.public:
+        return await handler(request)
+    crypto = request.app[CRYPTO]
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if header:
+        if scheme.lower() == "bearer" and credential:
+            caller = await auth_service.principal_from_bearer(crypto, credential)
+        elif scheme.lower() == "apikey" and credential:
+            caller = await auth_service.principal_from_api_key(credential)
+        else:
+            raise NotAuthenticated("Use 'Authorization: Bearer <token>' or 'Authorization: ApiKey <key>'.")
+    elif session_token := request.cookies.get("session"):
+        session_caller = await auth_service.principal_from_session(session_token)
+        if session_caller is None:
+            raise NotAuthenticated("The session has expired; log in again.")
+        if request.method in UNSAFE_METHODS:
+            cookie = request.cookies.get("csrftoken", "")
+            sent = request.headers.get("X-CSRF-Token", "")
+            if not cookie or not sent or not constant_time_equal(cookie, sent):
+                raise PermissionDenied("CSRF check failed: send the csrftoken cookie's value in X-CSRF-Token.")
+        caller = session_caller
+    else:
+        raise NotAuthenticated()
+    if caller.kind == "apikey" and not rules.apikey:
+        raise PermissionDenied("An API key can't be used for this endpoint.")
+    if not caller.has_role(rules.role):
+        raise PermissionDenied(f"This needs the {rules.role} role or higher.")
+    request[PRINCIPAL] = caller
+    return await handler(request)
+
+
+@web.middleware
+async def module_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    rules = rules_of(request)
+    if rules.module and PRINCIPAL in request:
+        enabled = await modules.enabled_modules(principal(request).account_id)
+        if not enabled.get(rules.module, True):
+            raise ModuleDisabled(f"The {rules.module} module is disabled for this account.")
+    return await handler(request)
+
+
+@web.middleware
+async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    key = request.headers.get("Idempotency-Key")
+    if key is None or request.method != "POST" or not rules_of(request).idempotent:
+        return await handler(request)
+    caller = request.get(PRINCIPAL)
+    who = caller.rate_identity if caller else f"ip:{_client_ip(request)}"
+    return await idempotency.run_once(request, f"{who}:{request.path}", key, handler)
+
+
+def validation_error_callback(error: ValidationError, *args: object, **kwargs: object) -> None:
+    """aiohttp-apigami calls this on a schema failure: flatten webargs' location level."""
+    messages = error.messages
+    if isinstance(messages, dict) and len(messages) == 1:
+        (only,) = messages.values()
+        if isinstance(only, dict):
+            messages = only
+    if isinstance(messages, dict) and "_schema" in messages and len(messages) == 1:
+        raise ValidationFailed("; ".join(map(str, messages["_schema"])), errors=messages)
+    raise ValidationFailed("Invalid input.", errors=messages)
+
+
+__all__ = ["RULES_ATTR"]

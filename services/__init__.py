@@ -1,0 +1,1 @@
+"""Domain services called by handlers and actors: security, ledger, mail, rate limits, …"""

@@ -1,0 +1,96 @@
+"""The credit ledger: the only code that changes an account's balance.
+
+Every change is one transaction holding a conditional update of `account.credits` and the
+ledger row, so `balance == sum(amount)` and `balance >= 0` hold under any concurrency, across
+processes: the database, not the caller, decides whether a deduction fits.
+"""
+
+from __future__ import annotations
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models.accounts import Account
+from models.billing import CreditTransaction
+from server.errors import InsufficientCredits, NotFound, ValidationFailed
+
+
+async def balance(account_id: int) -> int:
+    values = await Account.filter(id=account_id).values_list("credits", flat=True)
+    if not values:
+        raise NotFound("Account not found.")
+    return int(values[0])
+
+
+async def _apply(
+    account_id: int,
+    amount: int,
+    *,
+    kind: str,
+    operation: str = "",
+    job_id: int | None = None,
+    description: str = "",
+) -> CreditTransaction:
+    async with in_transaction():
+        if amount < 0:
+            # The condition makes the check and the deduction one atomic statement.
+            changed = await Account.filter(id=account_id, credits__gte=-amount).update(credits=F("credits") + amount)
+            if changed != 1:
+                raise InsufficientCredits(required=-amount, available=await balance(account_id))
+        else:
+            changed = await Account.filter(id=account_id).update(credits=F("credits") + amount)
+            if changed != 1:
+                raise NotFound("Account not found.")
+        balance_after = await balance(account_id)
+        return await CreditTransaction.create(
+            account_id=account_id,
+            amount=amount,
+            balance_after=balance_after,
+            kind=kind,
+            operation=operation,
+            job_id=job_id,
+            description=description[:500],
+        )
+
+
+async def grant(account_id: int, amount: int, *, kind: str = "grant", description: str = "") -> CreditTransaction:
+    """Add credits (grant/purchase), or take them away as an adjustment when negative.
+
+    A negative adjustment never takes the balance below zero: it takes what is there.
+    """
+    if amount == 0:
+        raise ValidationFailed("The amount must not be zero.", errors={"amount": ["Must not be 0."]})
+    if amount > 0:
+        return await _apply(account_id, amount, kind=kind, description=description)
+    available = await balance(account_id)
+    return await _apply(account_id, -min(-amount, available), kind="adjustment", description=description)
+
+
+async def reserve(account_id: int, amount: int, *, operation: str, job_id: int | None) -> CreditTransaction:
+    """Hold `amount` before calling a model; raises `InsufficientCredits` (402) if short."""
+    return await _apply(
+        account_id,
+        -amount,
+        kind="usage",
+        operation=operation,
+        job_id=job_id,
+        description=f"Reserved {amount} credits for {operation}",
+    )
+
+
+async def settle(
+    account_id: int, reserved: int, used: int, *, operation: str, job_id: int | None
+) -> CreditTransaction | None:
+    """Capture `used` out of `reserved` and refund the rest (all of it on failure or cancel)."""
+    used = max(0, min(used, reserved))
+    refund = reserved - used
+    if refund == 0:
+        return None
+    return await _apply(
+        account_id,
+        refund,
+        kind="refund",
+        operation=operation,
+        job_id=job_id,
+        description=f"Refund of {refund} unused credits of {reserved} reserved",
+    )

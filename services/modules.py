@@ -1,0 +1,23 @@
+"""Which modules an account has switched on (CONTRACT §11)."""
+
+from __future__ import annotations
+
+from models.system import AccountSetting
+
+MODULES = ("planner", "writer", "linker", "optimizer", "automation", "publisher", "integration")
+
+
+async def enabled_modules(account_id: int) -> dict[str, bool]:
+    row = await AccountSetting.get_or_none(account_id=account_id, key="modules")
+    stored = row.value if row else {}
+    return {name: bool(stored.get(name, True)) for name in MODULES}
+
+
+async def set_modules(account_id: int, changes: dict[str, bool]) -> dict[str, bool]:
+    current = await enabled_modules(account_id)
+    current.update(changes)
+    row, created = await AccountSetting.get_or_create(account_id=account_id, key="modules", defaults={"value": current})
+    if not created:
+        row.value = current
+        await row.save(update_fields=["value", "updated_at"])
+    return current

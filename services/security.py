@@ -1,0 +1,126 @@
+"""Passwords (Argon2id), JWTs (HS256 pinned), opaque tokens and secrets at rest (Fernet)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet
+from cryptography.fernet import InvalidToken as FernetInvalidToken
+
+from server.errors import InvalidToken, TokenExpired, ValidationFailed
+
+JWT_ALGORITHM = "HS256"
+_hasher = PasswordHasher()  # argon2-cffi defaults to Argon2id
+# Verified against when the email is unknown, so that answer costs the same as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-but-the-same-cost")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_rules(password: str, email: str | None = None) -> None:
+    """Raise `ValidationFailed` on a password the contract refuses."""
+    problems = []
+    if len(password) < 8:
+        problems.append("Must be at least 8 characters long.")
+    if password.isdigit():
+        problems.append("Must not be all digits.")
+    if email and password.strip().lower() == email.strip().lower():
+        problems.append("Must not be the same as the email.")
+    if problems:
+        raise ValidationFailed("The password is too weak.", errors={"password": problems})
+
+
+def new_token(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of a high-entropy token: enough for lookup, and what is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    account_id: int
+    jti: str
+    expires_at: datetime
+
+
+class Crypto:
+    """The server's keys: signs JWTs and encrypts secrets at rest."""
+
+    def __init__(self, secret_key: str, encryption_key: str, access_ttl: int) -> None:
+        self._secret = secret_key
+        self._fernet = Fernet(encryption_key.encode())
+        self.access_ttl = access_ttl
+
+    def issue_access(self, user_id: int, account_id: int) -> tuple[str, datetime]:
+        now = utcnow()
+        expires = now + timedelta(seconds=self.access_ttl)
+        claims = {
+            "sub": str(user_id),
+            "acc": account_id,
+            "typ": "access",
+            "jti": uuid.uuid4().hex,
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+        }
+        return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM), expires
+
+    def read_access(self, token: str) -> AccessClaims:
+        """Verify signature, algorithm and expiry; raise `TokenExpired`/`InvalidToken`."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[JWT_ALGORITHM],
+                options={"require": ["sub", "acc", "typ", "jti", "exp", "iat"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired() from None
+        except jwt.PyJWTError:
+            raise InvalidToken() from None
+        if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
+            raise InvalidToken()
+        return AccessClaims(
+            user_id=int(claims["sub"]),
+            account_id=int(claims["acc"]),
+            jti=str(claims["jti"]),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        )
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except FernetInvalidToken:
+            raise ValueError("secret cannot be decrypted with the configured key") from None

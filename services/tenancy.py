@@ -1,0 +1,198 @@
+"""Accounts, users, sites and sectors: the rules of tenancy, roles and plan limits."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from config.settings import Settings
+from models.accounts import ROLES, Site, SiteSector, User
+from models.reference import Industry, IndustrySector
+from server.access import ROLE_RANK, Principal
+from server.errors import Conflict, Duplicate, NotFound, PermissionDenied, PlanLimit, ValidationFailed
+from services.auth import normalise_email
+from services.security import check_password_rules, hash_password
+
+HOST_RE = re.compile(r"^(?=.{1,253}$)(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$")
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_length].strip("-") or "site"
+
+
+def clean_domain(value: str) -> str:
+    """Accept a host or a URL; keep the host, lower-cased."""
+    raw = value.strip()
+    host = urlsplit(raw if "://" in raw else "//" + raw).hostname or ""
+    if not HOST_RE.match(host):
+        raise ValidationFailed(
+            "Enter a domain such as example.com or a URL.", errors={"domain": ["Not a valid domain or URL."]}
+        )
+    return host
+
+
+async def site_or_400(caller: Principal, site_id: int) -> Site:
+    """A site the caller may use in a body; another account's id is 'not found' (400)."""
+    query = Site.filter(id=site_id, account_id=caller.account_id)
+    if caller.site_id is not None:
+        query = query.filter(id=caller.site_id)
+    site = await query.first()
+    if site is None:
+        raise ValidationFailed("Site not found.", errors={"site_id": ["Site not found."]})
+    return site
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def _check_grant(caller: Principal, role: str) -> None:
+    if ROLE_RANK[role] > ROLE_RANK[caller.role]:
+        raise PermissionDenied(f"A {caller.role} can't grant the {role} role.")
+
+
+async def _owners_left(account_id: int, excluding: int) -> int:
+    return await User.filter(account_id=account_id, role="owner", is_active=True).exclude(id=excluding).count()
+
+
+async def create_user(settings: Settings, caller: Principal, data: dict[str, Any]) -> User:
+    _check_grant(caller, data["role"])
+    email = normalise_email(data["email"])
+    check_password_rules(data["password"], email)
+    if await User.filter(account_id=caller.account_id).count() >= settings.plan.users:
+        raise PlanLimit(f"The plan allows {settings.plan.users} users.", code="plan_limit")
+    if await User.filter(email=email).exists():
+        raise Duplicate("A user with this email already exists.", errors={"email": ["Already registered."]})
+    try:
+        return await User.create(
+            account_id=caller.account_id,
+            email=email,
+            password_hash=hash_password(data["password"]),
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            role=data["role"],
+        )
+    except IntegrityError:
+        raise Duplicate("A user with this email already exists.") from None
+
+
+async def update_user(caller: Principal, user: User, data: dict[str, Any]) -> User:
+    if ROLE_RANK[user.role] > ROLE_RANK[caller.role]:
+        raise PermissionDenied(f"A {caller.role} can't change a {user.role}.")
+    role = data.get("role", user.role)
+    if role != user.role:
+        _check_grant(caller, role)
+    losing_owner = user.role == "owner" and (role != "owner" or data.get("is_active") is False)
+    async with in_transaction():
+        if losing_owner and await _owners_left(user.account_id, user.id) == 0:  # type: ignore[attr-defined]
+            raise Conflict("The last owner can't be demoted or deactivated.")
+        for name in ("first_name", "last_name", "role", "is_active"):
+            if name in data:
+                setattr(user, name, data[name])
+        await user.save()
+    if data.get("is_active") is False:
+        from services.auth import revoke_everything
+
+        await revoke_everything(user.id)
+    return user
+
+
+async def delete_user(caller: Principal, user: User) -> None:
+    if ROLE_RANK[user.role] > ROLE_RANK[caller.role]:
+        raise PermissionDenied(f"A {caller.role} can't delete a {user.role}.")
+    if user.role == "owner" and await _owners_left(user.account_id, user.id) == 0:  # type: ignore[attr-defined]
+        raise Conflict("The last owner can't be deleted.")
+    await user.delete()
+
+
+# --- sites and sectors --------------------------------------------------------------------------
+
+
+async def _industry_or_400(industry_id: int | None) -> None:
+    if industry_id is not None and not await Industry.exists(id=industry_id):
+        raise ValidationFailed("Industry not found.", errors={"industry_id": ["Industry not found."]})
+
+
+async def _unique_slug(name: str) -> str:
+    base = slugify(name)
+    existing = set(await Site.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in existing:
+        return base
+    n = 2
+    while f"{base}-{n}" in existing:
+        n += 1
+    return f"{base}-{n}"
+
+
+async def create_site(settings: Settings, caller: Principal, data: dict[str, Any]) -> Site:
+    domain = clean_domain(data["domain"])
+    await _industry_or_400(data.get("industry_id"))
+    if await Site.filter(account_id=caller.account_id).count() >= settings.plan.sites:
+        raise PlanLimit(f"The plan allows {settings.plan.sites} sites.")
+    for _attempt in range(3):
+        try:
+            return await Site.create(
+                account_id=caller.account_id,
+                name=data["name"],
+                domain=domain,
+                industry_id=data.get("industry_id"),
+                is_active=data.get("is_active", True),
+                slug=await _unique_slug(data["name"]),
+            )
+        except IntegrityError:
+            continue  # another request took the slug between the check and the insert
+    raise Duplicate("Could not find a free slug for this site name.")
+
+
+async def update_site(site: Site, data: dict[str, Any]) -> Site:
+    if "domain" in data:
+        data["domain"] = clean_domain(data["domain"])
+    if "industry_id" in data:
+        await _industry_or_400(data["industry_id"])
+    site.update_from_dict(data)
+    await site.save()
+    return site
+
+
+async def create_sector(caller: Principal, data: dict[str, Any]) -> SiteSector:
+    site = await site_or_400(caller, data["site_id"])
+    name = data.get("name")
+    industry_sector_id = data.get("industry_sector_id")
+    if industry_sector_id is not None:
+        industry_sector = await IndustrySector.get_or_none(id=industry_sector_id)
+        if industry_sector is None:
+            raise ValidationFailed(
+                "Industry sector not found.", errors={"industry_sector_id": ["Industry sector not found."]}
+            )
+        name = name or industry_sector.name
+    if not name:
+        raise ValidationFailed(
+            "Give a name or an industry_sector_id.", errors={"name": ["Required without industry_sector_id."]}
+        )
+    if await SiteSector.filter(site_id=site.id, name=name).exists():
+        raise Duplicate("The site already has a sector with this name.")
+    return await SiteSector.create(
+        account_id=caller.account_id, site=site, industry_sector_id=industry_sector_id, name=name
+    )
+
+
+async def update_sector(sector: SiteSector, data: dict[str, Any]) -> SiteSector:
+    if data.get("industry_sector_id") is not None and not await IndustrySector.exists(id=data["industry_sector_id"]):
+        raise ValidationFailed(
+            "Industry sector not found.", errors={"industry_sector_id": ["Industry sector not found."]}
+        )
+    if (
+        "name" in data
+        and await SiteSector.filter(site_id=sector.site_id, name=data["name"]).exclude(id=sector.id).exists()
+    ):  # type: ignore[attr-defined]
+        raise Duplicate("The site already has a sector with this name.")
+    sector.update_from_dict(data)
+    await sector.save()
+    return sector
+
+
+__all__ = ["ROLES", "NotFound"]
