@@ -58,6 +58,8 @@ class EndpointRules:
 
 RULES_ATTR = "__inkflow_rules__"
 DEFAULT_RULES = EndpointRules()
+# Routes we don't write ourselves (the docs pages and their assets) are public.
+UNDECORATED_RULES = EndpointRules(public=True)
 
 
 def endpoint(
@@ -85,7 +87,10 @@ def endpoint(
 
 
 def rules_of(request: web.Request) -> EndpointRules:
-    return getattr(request.match_info.handler, RULES_ATTR, DEFAULT_RULES)
+    rules = getattr(request.match_info.handler, RULES_ATTR, None)
+    if rules is None:
+        return DEFAULT_RULES if request.path.startswith("/api/v1/") else UNDECORATED_RULES
+    return rules
 
 
 def principal(request: web.Request) -> Principal:

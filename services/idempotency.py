@@ -4,6 +4,7 @@ across processes: the same key and body within 24 h replays the first answer."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -11,7 +12,9 @@ from aiohttp import web
 from tortoise.exceptions import IntegrityError
 
 from models.idempotency import IdempotencyRecord
+from server.envelope import dumps
 from server.errors import Conflict, ValidationFailed
+from server.keys import REQUEST_ID
 from services.security import utcnow
 
 TTL = timedelta(hours=24)
@@ -29,6 +32,18 @@ async def _claim(scope: str, key: str, body_hash: str) -> IdempotencyRecord | No
             await IdempotencyRecord.filter(id=existing.id).delete()
             return await _claim(scope, key, body_hash)
         return existing
+
+
+def _replay(request: web.Request, record: IdempotencyRecord) -> web.Response:
+    """The first answer again; only `request_id` is this request's, to match its header."""
+    if not record.body:
+        response = web.Response(status=record.status or 204)
+    else:
+        payload = json.loads(record.body)
+        payload["request_id"] = request[REQUEST_ID]
+        response = web.Response(status=record.status or 200, text=dumps(payload), content_type="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 async def run_once(
@@ -49,13 +64,7 @@ async def run_once(
             raise Conflict("This Idempotency-Key was used with a different body.")
         if existing.state != "done":
             raise Conflict("A request with this Idempotency-Key is still in progress.", code="in_progress")
-        response = web.Response(
-            status=existing.status or 200,
-            text=existing.body,
-            content_type="application/json" if existing.body else None,
-        )
-        response.headers["Idempotent-Replayed"] = "true"
-        return response
+        return _replay(request, existing)
 
     try:
         response = await handler(request)

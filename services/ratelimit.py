@@ -6,6 +6,7 @@ storage and turns its window stats into the numbers the response headers need.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
+
+log = logging.getLogger("inkflow.ratelimit")
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,14 @@ class RateLimiter:
 
     async def hit(self, scope: str, identity: str) -> Decision:
         item = self._items[scope]
-        allowed = await self._strategy.hit(item, scope, identity)
-        stats = await self._strategy.get_window_stats(item, scope, identity)
+        try:
+            allowed = await self._strategy.hit(item, scope, identity)
+            stats = await self._strategy.get_window_stats(item, scope, identity)
+        except Exception:
+            # Fail open: an unreachable Redis must not take the API down with it; health
+            # reports it as degraded.
+            log.warning("rate limit storage unavailable; allowing %s %s", scope, identity, exc_info=True)
+            return Decision(True, item.amount, item.amount, int(time.time()) + 60)
         return Decision(
             allowed=allowed,
             limit=item.amount,

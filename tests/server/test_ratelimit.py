@@ -1,0 +1,66 @@
+"""Rate limits by scope with headers, in memory or in Redis (CONTRACT §14)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from server.app import create_app
+from tests.conftest import BACKEND
+from tests.helpers import Api
+
+LOGIN = "/api/v1/auth/login/"
+
+
+async def test_the_21st_login_from_one_ip_in_a_minute_is_429_with_retry_after(api: Api) -> None:
+    payload = {"email": "nobody@example.com", "password": "wrong password"}
+    for n in range(20):
+        response = await api.client.post(LOGIN, json=payload)
+        assert response.status == 401
+        assert response.headers["X-RateLimit-Limit"] == "20"
+        assert response.headers["X-RateLimit-Remaining"] == str(19 - n)
+    response = await api.client.post(LOGIN, json=payload)
+    assert response.status == 429
+    body = await response.json()
+    assert body["code"] == "rate_limited" and body["success"] is False
+    retry_after = int(response.headers["Retry-After"])
+    assert 1 <= retry_after <= 60
+    assert int(response.headers["X-RateLimit-Reset"]) >= int(time.time())
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+async def test_every_response_has_rate_headers_except_health(api: Api) -> None:
+    owner = await api.register()
+    response = await api.client.get("/api/v1/auth/sites/", headers=owner.headers)
+    assert response.headers["X-RateLimit-Limit"] == "300"
+    response = await api.client.get("/api/v1/auth/nope/", headers=owner.headers)
+    assert response.status == 404
+    response = await api.client.get("/api/v1/system/health/")
+    assert "X-RateLimit-Limit" not in response.headers
+
+
+async def test_scopes_count_separately_and_per_user(aiohttp_client: Any, make_settings: Any) -> None:
+    limits = {"ai": 60, "content": 100, "auth": 20, "general": 3}
+    api = Api(await aiohttp_client(create_app(make_settings(rate_limits=limits), docs=False)))
+    first, second = await api.register(), await api.register()
+    for _ in range(3):
+        await api.call("GET", "/api/v1/auth/sites/", as_=first)
+    body = await api.call("GET", "/api/v1/auth/sites/", as_=first, status=429)
+    assert body["code"] == "rate_limited"
+    await api.call("GET", "/api/v1/auth/sites/", as_=second)  # another user's counter
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="needs Redis: runs in the PostgreSQL + Redis pass")
+async def test_counters_are_shared_by_two_app_instances_on_the_same_redis(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    settings = make_settings(rate_limits={"ai": 60, "content": 100, "auth": 4, "general": 300})
+    one = Api(await aiohttp_client(create_app(settings, docs=False)))
+    two = Api(await aiohttp_client(create_app(settings, docs=False)))
+    payload = {"email": "nobody@example.com", "password": "wrong password"}
+    for api in (one, two, one, two):
+        await api.call("POST", LOGIN, json=payload, status=401)
+    await one.call("POST", LOGIN, json=payload, status=429)
+    await two.call("POST", LOGIN, json=payload, status=429)

@@ -1,0 +1,186 @@
+"""Accounts, users, roles, sites and sectors: isolation between tenants (CONTRACT §4)."""
+
+from __future__ import annotations
+
+from models.accounts import Site, SiteSector, User
+from tests.helpers import Api
+
+USERS = "/api/v1/auth/users/"
+SITES = "/api/v1/auth/sites/"
+SECTORS = "/api/v1/auth/sectors/"
+
+
+async def test_groups_list_the_four_roles(api: Api) -> None:
+    owner = await api.register()
+    body = await api.call("GET", "/api/v1/auth/groups/", as_=owner)
+    assert [row["name"] for row in body["results"]] == ["owner", "admin", "editor", "viewer"]
+    assert body["count"] == 4
+
+
+async def test_owner_creates_users_of_each_role_and_lists_them(api: Api) -> None:
+    owner = await api.register()
+    for role in ("admin", "editor", "viewer"):
+        await api.member(owner, role)
+    body = await api.call("GET", USERS, as_=owner, params={"role": "editor"})
+    assert body["count"] == 1 and body["results"][0]["role"] == "editor"
+    assert "password_hash" not in body["results"][0]
+    every = await api.call("GET", USERS, as_=owner, params={"ordering": "email"})
+    assert every["count"] == 4
+
+
+async def test_viewer_is_read_only(api: Api) -> None:
+    owner = await api.register()
+    viewer = await api.member(owner, "viewer")
+    await api.call("GET", SITES, as_=viewer)
+    body = await api.call("POST", SITES, json={"name": "V", "domain": "v.example.com"}, as_=viewer, status=403)
+    assert body["code"] == "permission_denied"
+    await api.call(
+        "POST",
+        USERS,
+        json={"email": "x@example.com", "password": "long enough 1", "role": "viewer"},
+        as_=viewer,
+        status=403,
+    )
+    assert await Site.filter(account_id=owner.account["id"]).count() == 0
+    assert await User.filter(account_id=owner.account["id"]).count() == 2
+
+
+async def test_a_role_cannot_grant_a_role_above_its_own(api: Api) -> None:
+    owner = await api.register()
+    admin = await api.member(owner, "admin")
+    body = await api.call(
+        "POST",
+        USERS,
+        json={"email": "boss@example.com", "password": "long enough 1", "role": "owner"},
+        as_=admin,
+        status=403,
+    )
+    assert body["code"] == "permission_denied"
+    editor = await api.member(owner, "editor")
+    await api.call("PUT", f"{USERS}{editor.user['id']}/", json={"role": "owner"}, as_=admin, status=403)
+    await api.call("PUT", f"{USERS}{owner.user['id']}/", json={"role": "viewer"}, as_=admin, status=403)
+    changed = await api.call("PUT", f"{USERS}{editor.user['id']}/", json={"role": "viewer"}, as_=admin)
+    assert changed["data"]["role"] == "viewer"
+
+
+async def test_the_last_owner_cannot_be_demoted_deactivated_or_deleted(api: Api) -> None:
+    owner = await api.register()
+    path = f"{USERS}{owner.user['id']}/"
+    for payload in ({"role": "admin"}, {"is_active": False}):
+        body = await api.call("PUT", path, json=payload, as_=owner, status=409)
+        assert body["code"] == "conflict"
+    await api.call("DELETE", path, as_=owner, status=409)
+    stored = await User.get(id=owner.user["id"])
+    assert stored.role == "owner" and stored.is_active
+    second = await api.member(owner, "owner")
+    await api.call("PUT", path, json={"role": "admin"}, as_=second)
+
+
+async def test_a_deactivated_user_can_no_longer_call_or_log_in(api: Api) -> None:
+    owner = await api.register()
+    editor = await api.member(owner, "editor")
+    await api.call("PUT", f"{USERS}{editor.user['id']}/", json={"is_active": False}, as_=owner)
+    await api.call("GET", SITES, as_=editor, status=401)
+    await api.call(
+        "POST", "/api/v1/auth/login/", json={"email": editor.user["email"], "password": editor.password}, status=401
+    )
+
+
+async def test_plan_limits_cap_sites_and_users(api: Api) -> None:
+    owner = await api.register()
+    for _ in range(3):
+        await api.site(owner)
+    body = await api.call("POST", SITES, json={"name": "Fourth", "domain": "four.example.com"}, as_=owner, status=403)
+    assert body["code"] == "plan_limit"
+    for _ in range(4):
+        await api.member(owner, "viewer")
+    body = await api.call(
+        "POST",
+        USERS,
+        json={"email": "sixth@example.com", "password": "long enough 1", "role": "viewer"},
+        as_=owner,
+        status=403,
+    )
+    assert body["code"] == "plan_limit"
+
+
+async def test_sites_get_unique_slugs_and_clean_domains(api: Api) -> None:
+    owner = await api.register()
+    other = await api.register()
+    first = await api.site(owner, name="My Blog", domain="https://WWW.Example.com/some/path")
+    second = await api.site(other, name="My Blog", domain="example.org")
+    assert first["slug"] == "my-blog" and second["slug"] == "my-blog-2"
+    assert first["domain"] == "www.example.com"
+    for domain in ("not a domain", "http://", "x" * 300, "javascript:alert(1)"):
+        body = await api.call("POST", SITES, json={"name": "Bad", "domain": domain}, as_=owner, status=400)
+        assert body["code"] == "validation_error"
+    updated = await api.call("PUT", f"{SITES}{first['id']}/", json={"name": "Renamed", "is_active": False}, as_=owner)
+    assert updated["data"]["name"] == "Renamed" and updated["data"]["slug"] == "my-blog"
+    body = await api.call("PUT", f"{SITES}{first['id']}/", json={"slug": "hijack"}, as_=owner, status=400)
+    assert body["errors"] == {"slug": ["Unknown field."]}
+
+
+async def test_every_detail_route_with_another_accounts_id_is_404(api: Api) -> None:
+    mine, theirs = await api.register(), await api.register()
+    site = await api.site(theirs)
+    sector = (await api.call("POST", SECTORS, json={"site_id": site["id"], "name": "Fitness"}, as_=theirs, status=201))[
+        "data"
+    ]
+    member = await api.member(theirs, "viewer")
+    for path in (f"{SITES}{site['id']}/", f"{SECTORS}{sector['id']}/", f"{USERS}{member.user['id']}/"):
+        for method, payload in (
+            ("GET", None),
+            ("PUT", {"name": "x"} if "users" not in path else {"role": "viewer"}),
+            ("DELETE", None),
+        ):
+            body = await api.call(method, path, json=payload, as_=mine, status=404)
+            assert body["code"] == "not_found"
+    assert await Site.filter(id=site["id"]).exists()
+    assert await SiteSector.filter(id=sector["id"], name="Fitness").exists()
+
+
+async def test_lists_filtered_by_another_accounts_site_are_empty_and_creates_into_it_are_400(api: Api) -> None:
+    mine, theirs = await api.register(), await api.register()
+    site = await api.site(theirs)
+    await api.call("POST", SECTORS, json={"site_id": site["id"], "name": "Theirs"}, as_=theirs, status=201)
+    body = await api.call("GET", SECTORS, as_=mine, params={"site_id": site["id"]})
+    assert body["count"] == 0 and body["results"] == []
+    body = await api.call("POST", SECTORS, json={"site_id": site["id"], "name": "Sneaky"}, as_=mine, status=400)
+    assert body["errors"] == {"site_id": ["Site not found."]}
+    assert not await SiteSector.filter(name="Sneaky").exists()
+
+
+async def test_sectors_link_a_site_to_an_industry_sector(api: Api) -> None:
+    owner = await api.register()
+    site = await api.site(owner)
+    industries = await api.call("GET", "/api/v1/auth/industries/", as_=owner)
+    industry_sector = industries["results"][0]["sectors"][0]
+    body = await api.call(
+        "POST",
+        SECTORS,
+        json={"site_id": site["id"], "industry_sector_id": industry_sector["id"]},
+        as_=owner,
+        status=201,
+    )
+    assert body["data"]["name"] == industry_sector["name"]
+    dup = await api.call(
+        "POST", SECTORS, json={"site_id": site["id"], "name": industry_sector["name"]}, as_=owner, status=409
+    )
+    assert dup["code"] == "duplicate"
+    missing = await api.call("POST", SECTORS, json={"site_id": site["id"]}, as_=owner, status=400)
+    assert "name" in missing["errors"]
+    bad = await api.call(
+        "POST", SECTORS, json={"site_id": site["id"], "industry_sector_id": 999999}, as_=owner, status=400
+    )
+    assert "industry_sector_id" in bad["errors"]
+
+
+async def test_account_get_and_rename(api: Api) -> None:
+    owner = await api.register(account_name="Before")
+    body = await api.call("PUT", "/api/v1/auth/account/", json={"name": "After"}, as_=owner)
+    assert body["data"]["name"] == "After"
+    editor = await api.member(owner, "editor")
+    await api.call("PUT", "/api/v1/auth/account/", json={"name": "Nope"}, as_=editor, status=403)
+    for payload in ({"name": ""}, {"name": "x" * 201}, {"name": 5}, {"plan": "enterprise", "name": "x"}):
+        await api.call("PUT", "/api/v1/auth/account/", json=payload, as_=owner, status=400)
+    assert (await api.call("GET", "/api/v1/auth/account/", as_=editor))["data"]["name"] == "After"
