@@ -118,16 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_grant.add_argument("--reason")
     p_grant.add_argument("--kind", choices=["grant", "purchase"], default="grant")
     p_grant.set_defaults(func=cmd_credits_grant)
-    p_bench = sub.add_parser("bench", help="benchmarks (see README)")
-    p_bench.add_argument("name", choices=["planner"])
-    p_bench.set_defaults(func=_bench)
     return parser
-
-
-def _bench(settings: Settings, args: argparse.Namespace) -> None:
-    from tests.perf import bench_planner
-
-    bench_planner.main(settings)
 
 
 def main(argv: list[str] | None = None) -> None:
