@@ -1,6 +1,11 @@
-"""Schemas of /api/v1/system/."""
+"""Schemas of /api/v1/system/: health, AI settings, prompts and modules."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate
+
+from config.prompts import PROMPT_TYPES
+from schemas.common import ListQuery, StrictSchema, trimmed
+from services.ai_settings import IMAGE_PROVIDERS, IMAGE_QUALITIES, IMAGE_SIZES, IMAGE_STYLES
+from services.modules import MODULES
 
 
 class HealthCheckOut(Schema):
@@ -19,3 +24,108 @@ class HealthOut(Schema):
             "jobs {queued, running}"
         }
     )
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+class OpenAiSettingsOut(Schema):
+    api_key_set = fields.Boolean(metadata={"description": "A key is in effect (the account's or the server's)"})
+    api_key_last4 = fields.String(allow_none=True, metadata={"description": "Last 4 characters of the key in effect"})
+    key_source = fields.String(
+        allow_none=True,
+        metadata={"enum": ["account", "server", None], "description": "Whose key is in effect; null: none"},
+    )
+    model = fields.String()
+    base_url = fields.String(allow_none=True, metadata={"description": "null: the server's OPENAI_BASE_URL"})
+    temperature = fields.Float()
+    max_tokens = fields.Integer()
+
+
+def _no_whitespace(value: str | None) -> None:
+    stripped = (value or "").strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in stripped):
+        raise ValidationError("Must not contain spaces or control characters.")
+
+
+class OpenAiSettingsIn(StrictSchema):
+    api_key = fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=300), _no_whitespace],
+        metadata={"description": "Stored encrypted and never returned; null or an empty string clears it"},
+    )
+    model = trimmed(100, min_length=1)
+    base_url = fields.Url(
+        allow_none=True,
+        schemes={"http", "https"},
+        require_tld=False,
+        validate=validate.Length(max=2000),
+        metadata={"description": "An OpenAI-compatible endpoint; null: the server's OPENAI_BASE_URL"},
+    )
+    temperature = fields.Float(validate=validate.Range(min=0, max=2))
+    max_tokens = fields.Integer(strict=True, validate=validate.Range(min=1, max=128_000))
+
+
+class ImageSettingsOut(Schema):
+    provider = fields.String(metadata={"enum": list(IMAGE_PROVIDERS)})
+    model = fields.String()
+    size = fields.String(metadata={"enum": list(IMAGE_SIZES)})
+    quality = fields.String(metadata={"enum": list(IMAGE_QUALITIES)})
+    style = fields.String(metadata={"enum": list(IMAGE_STYLES)})
+    images_per_content = fields.Integer(metadata={"description": "In-article images per content"})
+    featured_image = fields.Boolean(metadata={"description": "Also generate one featured image"})
+
+
+class ImageSettingsIn(StrictSchema):
+    provider = fields.String(validate=validate.OneOf(IMAGE_PROVIDERS))
+    model = trimmed(100, min_length=1)
+    size = fields.String(validate=validate.OneOf(IMAGE_SIZES))
+    quality = fields.String(validate=validate.OneOf(IMAGE_QUALITIES))
+    style = fields.String(validate=validate.OneOf(IMAGE_STYLES))
+    images_per_content = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=10),
+        metadata={"description": "In-article images per content; the featured image is extra"},
+    )
+    featured_image = fields.Boolean()
+
+
+class IntegrationTestIn(StrictSchema):
+    integration = fields.String(required=True, validate=validate.OneOf(("openai", "image_generation")))
+
+
+class IntegrationTestOut(Schema):
+    ok = fields.Boolean()
+    latency_ms = fields.Float(metadata={"description": "When ok"})
+    model = fields.String(metadata={"description": "When ok: the model that answered (or was found)"})
+    error = fields.String(metadata={"description": "When not ok: the provider's status, code and message"})
+
+
+# --- prompts ------------------------------------------------------------------------------------
+
+
+class PromptQuery(ListQuery):
+    pass
+
+
+class PromptOut(Schema):
+    type = fields.String(metadata={"enum": list(PROMPT_TYPES)})
+    text = fields.String()
+    is_default = fields.Boolean()
+    placeholders = fields.List(fields.String(), metadata={"description": "Required `{name}` placeholders"})
+    updated_at = fields.DateTime(allow_none=True, metadata={"description": "null while the default is in effect"})
+
+
+class PromptIn(StrictSchema):
+    text = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20_000),
+        metadata={"description": "Must contain every placeholder of the type, and no other `{name}`"},
+    )
+
+
+# --- modules ------------------------------------------------------------------------------------
+
+ModulesOut = Schema.from_dict({name: fields.Boolean() for name in MODULES}, name="ModulesOut")
+# Any subset of the modules; the others keep their state. Unknown names are a 400.
+ModulesIn = StrictSchema.from_dict({name: fields.Boolean() for name in MODULES}, name="ModulesIn")

@@ -1,0 +1,266 @@
+"""An account's AI settings (OpenAI, image generation) and prompts, and the `AiConfig` in effect.
+
+Stored as `AccountSetting` documents: `openai` (the key Fernet-encrypted in `secret_enc`, never in
+`value`) and `image_generation`; edited prompts as `Prompt` rows. Whatever an account hasn't set
+comes from the defaults below, and the API key from the server's `OPENAI_API_KEY` when the
+account has none of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from config.prompts import DEFAULT_PROMPTS, PLACEHOLDERS, PROMPT_TYPES, placeholder_problems
+from config.settings import Settings
+from models.system import AccountSetting, Prompt
+from server.errors import NotFound, ValidationFailed
+from services.security import Crypto
+
+log = logging.getLogger("inkflow.ai_settings")
+
+OPENAI_SETTINGS_PATH = "/api/v1/system/settings/integrations/openai/"
+OPENAI_KEY, IMAGE_KEY = "openai", "image_generation"
+
+OPENAI_DEFAULTS: dict[str, Any] = {"model": "gpt-4o-mini", "base_url": None, "temperature": 0.7, "max_tokens": 4000}
+IMAGE_PROVIDERS = ("openai",)
+IMAGE_SIZES = ("1024x1024", "1024x1536", "1536x1024")
+IMAGE_QUALITIES = ("low", "medium", "high", "auto")
+IMAGE_STYLES = ("natural", "vivid")
+IMAGE_DEFAULTS: dict[str, Any] = {
+    "provider": "openai",
+    "model": "gpt-image-1",
+    "size": "1024x1024",
+    "quality": "auto",
+    "style": "natural",
+    "images_per_content": 2,  # in-article images; the featured image is extra (CONTRACT §16.11)
+    "featured_image": True,
+}
+
+KeySource = Literal["account", "server"]
+
+
+@dataclass(frozen=True)
+class AiConfig:
+    """Everything an AI call of one account needs, resolved from its settings and the server's."""
+
+    api_key: str = field(repr=False)
+    base_url: str | None  # None: the provider's default endpoint
+    model: str
+    temperature: float
+    max_tokens: int
+    image_model: str
+    image_provider: str = "openai"
+    image_size: str = IMAGE_DEFAULTS["size"]
+    image_quality: str = IMAGE_DEFAULTS["quality"]
+    image_style: str = IMAGE_DEFAULTS["style"]
+    images_per_content: int = IMAGE_DEFAULTS["images_per_content"]
+    featured_image: bool = IMAGE_DEFAULTS["featured_image"]
+    key_source: KeySource = "account"
+
+
+# --- stored documents ---------------------------------------------------------------------------
+
+
+async def _row(account_id: int, key: str) -> AccountSetting | None:
+    return await AccountSetting.get_or_none(account_id=account_id, key=key)
+
+
+async def _write(account_id: int, key: str, value: dict[str, Any], **extra: Any) -> None:
+    row, created = await AccountSetting.get_or_create(
+        account_id=account_id, key=key, defaults={"value": value, **extra}
+    )
+    if not created:
+        row.value = value
+        for name, new in extra.items():
+            setattr(row, name, new)
+        await row.save(update_fields=["value", *extra, "updated_at"])
+
+
+def _account_key(row: AccountSetting | None, crypto: Crypto) -> str | None:
+    if row is None or not row.secret_enc:
+        return None
+    try:
+        return crypto.decrypt(row.secret_enc)
+    except ValueError:
+        # The encryption key changed since the key was stored: treat it as absent, say so once.
+        log.warning("account %s: the stored OpenAI key cannot be decrypted; set it again", row.account_id)
+        return None
+
+
+def _effective_key(row: AccountSetting | None, crypto: Crypto, settings: Settings) -> tuple[str | None, str | None]:
+    own = _account_key(row, crypto)
+    if own:
+        return own, "account"
+    if settings.openai_api_key:
+        return settings.openai_api_key, "server"
+    return None, None
+
+
+def _merged(defaults: dict[str, Any], row: AccountSetting | None) -> dict[str, Any]:
+    stored = row.value if row and isinstance(row.value, dict) else {}
+    return {name: stored.get(name, default) for name, default in defaults.items()}
+
+
+async def openai_settings(account_id: int, settings: Settings, crypto: Crypto) -> dict[str, Any]:
+    """What GET shows: never the key, only whether one is in effect, its last 4 and its source."""
+    row = await _row(account_id, OPENAI_KEY)
+    key, source = _effective_key(row, crypto, settings)
+    return {
+        "api_key_set": key is not None,
+        "api_key_last4": key[-4:] if key else None,
+        "key_source": source,
+        **_merged(OPENAI_DEFAULTS, row),
+    }
+
+
+async def save_openai_settings(account_id: int, changes: dict[str, Any], crypto: Crypto) -> None:
+    """Apply a partial update; `api_key` None or "" clears the account's own key."""
+    row = await _row(account_id, OPENAI_KEY)
+    value = _merged(OPENAI_DEFAULTS, row) | {k: v for k, v in changes.items() if k in OPENAI_DEFAULTS}
+    extra: dict[str, Any] = {}
+    if "api_key" in changes:
+        api_key = (changes["api_key"] or "").strip()
+        extra["secret_enc"] = crypto.encrypt(api_key) if api_key else None
+    await _write(account_id, OPENAI_KEY, value, **extra)
+
+
+async def image_settings(account_id: int) -> dict[str, Any]:
+    return _merged(IMAGE_DEFAULTS, await _row(account_id, IMAGE_KEY))
+
+
+async def save_image_settings(account_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    value = await image_settings(account_id) | {k: v for k, v in changes.items() if k in IMAGE_DEFAULTS}
+    await _write(account_id, IMAGE_KEY, value)
+    return value
+
+
+def _not_configured(detail: str) -> ValidationFailed:
+    return ValidationFailed(f"{detail} Set it with PUT {OPENAI_SETTINGS_PATH}", code="ai_not_configured")
+
+
+async def load_config(account_id: int, settings: Settings, crypto: Crypto) -> AiConfig:
+    """The account's effective AI configuration; 400 `ai_not_configured` without a usable key.
+
+    The server's own key is only ever sent to the server's own endpoint (`OPENAI_BASE_URL`):
+    an account with a custom `base_url` needs its own key.
+    """
+    row = await _row(account_id, OPENAI_KEY)
+    key, source = _effective_key(row, crypto, settings)
+    if key is None or source is None:
+        raise _not_configured("No OpenAI API key is configured for this account or the server.")
+    values = _merged(OPENAI_DEFAULTS, row)
+    if source == "server" and values["base_url"]:
+        raise _not_configured("A custom base_url needs the account's own api_key; the server's key isn't sent there.")
+    image = await image_settings(account_id)
+    return AiConfig(
+        api_key=key,
+        base_url=values["base_url"] or settings.openai_base_url,
+        model=values["model"],
+        temperature=float(values["temperature"]),
+        max_tokens=int(values["max_tokens"]),
+        image_model=image["model"],
+        image_provider=image["provider"],
+        image_size=image["size"],
+        image_quality=image["quality"],
+        image_style=image["style"],
+        images_per_content=int(image["images_per_content"]),
+        featured_image=bool(image["featured_image"]),
+        key_source=source,  # type: ignore[arg-type]
+    )
+
+
+# --- outbound URL check (CONTRACT §16.28) -------------------------------------------------------
+
+
+def _is_private(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+async def check_outbound_url(url: str, settings: Settings, *, field_name: str = "base_url") -> None:
+    """With `INKFLOW_ALLOW_PRIVATE_URLS=false`, refuse a URL whose host is or resolves to a
+    loopback, private, link-local or otherwise non-public address (400 `url_not_allowed`)."""
+    if settings.allow_private_urls:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+
+    def refuse(why: str) -> ValidationFailed:
+        return ValidationFailed(f"This URL is not allowed: {why}", code="url_not_allowed", errors={field_name: [why]})
+
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise refuse("The port is not valid.") from None
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise refuse(f"The host {host!r} cannot be resolved.") from None
+    if not infos or any(_is_private(str(info[4][0])) for info in infos):
+        raise refuse(f"The host {host!r} is a private, loopback or link-local address.")
+
+
+# --- prompts ------------------------------------------------------------------------------------
+
+
+def _check_type(prompt_type: str) -> None:
+    if prompt_type not in PROMPT_TYPES:
+        raise NotFound(f"Unknown prompt type {prompt_type!r}; the types are: {', '.join(PROMPT_TYPES)}.")
+
+
+def _prompt_row(prompt_type: str, row: Prompt | None) -> dict[str, Any]:
+    updated_at: datetime | None = row.updated_at if row else None
+    return {
+        "type": prompt_type,
+        "text": row.text if row else DEFAULT_PROMPTS[prompt_type],
+        "is_default": row is None,
+        "placeholders": list(PLACEHOLDERS[prompt_type]),
+        "updated_at": updated_at,
+    }
+
+
+async def list_prompts(account_id: int) -> list[dict[str, Any]]:
+    rows = {row.type: row for row in await Prompt.filter(account_id=account_id)}
+    return [_prompt_row(prompt_type, rows.get(prompt_type)) for prompt_type in PROMPT_TYPES]
+
+
+async def get_prompt(account_id: int, prompt_type: str) -> dict[str, Any]:
+    _check_type(prompt_type)
+    return _prompt_row(prompt_type, await Prompt.get_or_none(account_id=account_id, type=prompt_type))
+
+
+async def save_prompt(account_id: int, prompt_type: str, text: str) -> dict[str, Any]:
+    """Store the account's own text; 400 naming missing or unknown placeholders."""
+    _check_type(prompt_type)
+    problems = placeholder_problems(prompt_type, text)
+    if problems:
+        raise ValidationFailed(" ".join(problems), errors={"text": problems})
+    row, created = await Prompt.get_or_create(account_id=account_id, type=prompt_type, defaults={"text": text})
+    if not created:
+        row.text = text
+        await row.save(update_fields=["text", "updated_at"])
+    return _prompt_row(prompt_type, row)
+
+
+async def reset_prompt(account_id: int, prompt_type: str) -> dict[str, Any]:
+    _check_type(prompt_type)
+    await Prompt.filter(account_id=account_id, type=prompt_type).delete()
+    return _prompt_row(prompt_type, None)
+
+
+async def prompt_text(account_id: int, prompt_type: str) -> str:
+    """The text in effect for the account: its own, or the default. Render it with
+    `config.prompts.render_prompt`."""
+    if prompt_type not in PROMPT_TYPES:
+        raise ValueError(f"unknown prompt type {prompt_type!r}")
+    row = await Prompt.get_or_none(account_id=account_id, type=prompt_type)
+    return row.text if row else DEFAULT_PROMPTS[prompt_type]
