@@ -45,6 +45,13 @@ def id_list(max_items: int = MAX_BULK_IDS, **kwargs: Any) -> fields.List:
     )
 
 
+def keyword_list(**kwargs: Any) -> fields.List:
+    """Up to 50 keywords, each 1–255 characters."""
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=255)), validate=validate.Length(max=50), **kwargs
+    )
+
+
 class ListQuery(StrictSchema):
     """Pagination, ordering and search: what every GET list takes (CONTRACT §1)."""
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from config.settings import Settings, ensure_secrets
 from models.db import load_reference_data, migrate, open_database
-from server import auth, system
+from server import auth, billing, optimizer, planner, system, writer
 from server.docs import setup_docs
 from server.keys import CRYPTO, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
 from server.middlewares import (
@@ -34,7 +34,7 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, system)
+ROUTE_MODULES = (auth, planner, writer, billing, optimizer, system)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:

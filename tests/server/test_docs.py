@@ -10,7 +10,18 @@ from server.app import create_app
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "spec" / "seed-api-reference.txt"
 # Seed paths implemented so far, by group prefix; later groups join as they land.
-IMPLEMENTED_GROUPS = {"/api/v1/auth/": "Auth Endpoints", "/api/v1/system/": None}
+IMPLEMENTED_GROUPS = ["/api/v1/auth/", "/api/v1/planner/", "/api/v1/writer/", "/api/v1/billing/", "/api/v1/system/"]
+
+# Seed routes of those groups that later issues add (the AI operations and WordPress publishing).
+PENDING = {
+    "POST /api/v1/planner/clusters/auto_cluster/",
+    "POST /api/v1/planner/clusters/generate_ideas/",
+    "POST /api/v1/writer/tasks/{id}/generate_content/",
+    "POST /api/v1/writer/content/{id}/generate_images/",
+    "POST /api/v1/writer/content/{id}/publish_to_wordpress/",
+    "POST /api/v1/writer/images/generate_for_content/",
+    "POST /api/v1/writer/images/regenerate/",
+}
 
 
 def _seed_paths() -> dict[str, set[str]]:
@@ -23,9 +34,10 @@ def _seed_paths() -> dict[str, set[str]]:
         if header:
             prefix = header.group(1)
             groups.setdefault(prefix, set())
-        if prefix and line.startswith("| ") and line[2:].strip() in {"GET", "POST", "PUT", "DELETE"}:
-            path = lines[i + 2].strip(" |")
-            groups[prefix].add(f"{line[2:].strip()} {prefix.rstrip('/')}{path}")
+        method = line.strip("| ")
+        if prefix and line.startswith("| ") and method in {"GET", "POST", "PUT", "DELETE"}:
+            path = lines[i + 1].strip(" |")
+            groups[prefix].add(f"{method} {prefix.rstrip('/')}{path}")
     return groups
 
 
@@ -42,9 +54,11 @@ async def test_every_implemented_seed_path_is_in_the_openapi_document(aiohttp_cl
         for method in item
     }
     seed = _seed_paths()
-    missing = [route for prefix in IMPLEMENTED_GROUPS for route in seed.get(prefix, set()) if route not in documented]
-    assert not missing, missing
+    assert len(seed["/api/v1/auth/"]) == 18 and len(seed["/api/v1/planner/"]) == 15  # the parser reads the seed
+    missing = {route for prefix in IMPLEMENTED_GROUPS for route in seed[prefix] if route not in documented}
+    assert missing == PENDING, sorted(missing ^ PENDING)
     assert "GET /api/v1/system/health/" in documented
+    assert "POST /api/v1/optimizer/analyze/" in documented
     login = spec["paths"]["/api/v1/auth/login/"]["post"]
     assert "requestBody" in login
     keywords = spec["paths"]["/api/v1/auth/seed-keywords/"]["get"]

@@ -1,0 +1,152 @@
+"""/api/v1/planner/: keywords, clusters, ideas and their bulk operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp_apigami import docs, request_schema, response_schema
+
+from models.planner import Cluster, ContentIdea, Keyword
+from schemas import planner as s
+from schemas.common import ErrorSchema
+from schemas.common import envelope as envelope_schema
+from server import envelope
+from server.access import endpoint, principal
+from server.crud import Resource, add_crud
+from server.keys import SETTINGS
+from services import planner
+
+routes = web.RouteTableDef()
+TAG = "planner"
+BASE = "/api/v1/planner"
+ERRORS = {400: {"schema": ErrorSchema}, 403: {"schema": ErrorSchema}}
+
+
+async def _create_keyword(request: web.Request, data: dict[str, Any]) -> Keyword:
+    return await planner.create_keyword(request.app[SETTINGS], principal(request), data)
+
+
+async def _update_keyword(request: web.Request, keyword: Keyword, data: dict[str, Any]) -> Keyword:
+    return await planner.update_keyword(principal(request), keyword, data)
+
+
+async def _delete_keyword(request: web.Request, keyword: Keyword) -> None:
+    await planner.delete_keyword(keyword)
+
+
+async def _create_cluster(request: web.Request, data: dict[str, Any]) -> Cluster:
+    return await planner.create_cluster(principal(request), data)
+
+
+async def _update_cluster(request: web.Request, cluster: Cluster, data: dict[str, Any]) -> Cluster:
+    return await planner.update_cluster(principal(request), cluster, data)
+
+
+async def _delete_cluster(request: web.Request, cluster: Cluster) -> None:
+    await planner.delete_cluster(cluster)
+
+
+async def _create_idea(request: web.Request, data: dict[str, Any]) -> ContentIdea:
+    return await planner.create_idea(principal(request), data)
+
+
+async def _update_idea(request: web.Request, idea: ContentIdea, data: dict[str, Any]) -> ContentIdea:
+    return await planner.update_idea(principal(request), idea, data)
+
+
+async def _delete(request: web.Request, obj: Any) -> None:
+    await obj.delete()
+
+
+# Bulk routes come before the resources so `/keywords/bulk_delete/` is never read as an id.
+@routes.post(f"{BASE}/keywords/bulk_delete/")
+@endpoint(role="editor", scope="content", module="planner", idempotent=True)
+@docs(tags=[TAG], summary="Delete up to 1,000 keywords; other accounts' ids come back in not_found", responses=ERRORS)
+@request_schema(s.BulkIdsIn)
+@response_schema(envelope_schema(s.BulkDeleteOut, "BulkDeleteEnvelope"), 200)
+async def bulk_delete(request: web.Request) -> web.Response:
+    return envelope.ok(request, await planner.bulk_delete(principal(request), request["data"]["ids"]))
+
+
+@routes.post(f"{BASE}/keywords/bulk_status/")
+@endpoint(role="editor", scope="content", module="planner", idempotent=True)
+@docs(tags=[TAG], summary="Set the status of up to 1,000 keywords", responses=ERRORS)
+@request_schema(s.BulkStatusIn)
+@response_schema(envelope_schema(s.BulkStatusOut, "BulkStatusEnvelope"), 200)
+async def bulk_status(request: web.Request) -> web.Response:
+    data = request["data"]
+    return envelope.ok(request, await planner.bulk_status(principal(request), data["ids"], data["status"]))
+
+
+@routes.post(f"{BASE}/keywords/add_to_workflow/")
+@endpoint(role="editor", scope="content", module="planner", idempotent=True)
+@docs(tags=[TAG], summary="Copy seed keywords into a site (duplicates skipped)", responses=ERRORS)
+@request_schema(s.AddToWorkflowIn)
+@response_schema(envelope_schema(s.AddToWorkflowOut, "AddToWorkflowEnvelope"), 201)
+async def add_to_workflow(request: web.Request) -> web.Response:
+    result = await planner.add_to_workflow(request.app[SETTINGS], principal(request), request["data"])
+    return envelope.created(request, result)
+
+
+@routes.post(f"{BASE}/ideas/create_tasks/")
+@endpoint(role="editor", scope="content", module="planner", idempotent=True)
+@docs(tags=[TAG], summary="Turn new ideas into writing tasks; the ideas become queued", responses=ERRORS)
+@request_schema(s.BulkIdsIn)
+@response_schema(envelope_schema(s.CreateTasksOut, "CreateTasksEnvelope"), 201)
+async def create_tasks(request: web.Request) -> web.Response:
+    return envelope.created(request, await planner.create_tasks(principal(request), request["data"]["ids"]))
+
+
+PLANNER = {"tag": TAG, "module": "planner"}
+add_crud(
+    routes,
+    Resource(
+        name="keyword",
+        path=f"{BASE}/keywords/",
+        model=Keyword,
+        out_schema=s.KeywordOut(),
+        query_schema=s.KeywordQuery,
+        search_fields=("keyword",),
+        create_schema=s.KeywordIn,
+        update_schema=s.KeywordUpdateIn,
+        create=_create_keyword,
+        update=_update_keyword,
+        delete=_delete_keyword,
+        **PLANNER,
+    ),
+)
+add_crud(
+    routes,
+    Resource(
+        name="cluster",
+        path=f"{BASE}/clusters/",
+        model=Cluster,
+        out_schema=s.ClusterOut(),
+        query_schema=s.ClusterQuery,
+        search_fields=("name", "description"),
+        create_schema=s.ClusterIn,
+        update_schema=s.ClusterUpdateIn,
+        create=_create_cluster,
+        update=_update_cluster,
+        delete=_delete_cluster,
+        **PLANNER,
+    ),
+)
+add_crud(
+    routes,
+    Resource(
+        name="idea",
+        path=f"{BASE}/ideas/",
+        model=ContentIdea,
+        out_schema=s.IdeaOut(),
+        query_schema=s.IdeaQuery,
+        search_fields=("title",),
+        create_schema=s.IdeaIn,
+        update_schema=s.IdeaUpdateIn,
+        create=_create_idea,
+        update=_update_idea,
+        delete=_delete,
+        **PLANNER,
+    ),
+)

@@ -1,0 +1,136 @@
+"""/api/v1/writer/: tasks, content (with versions), images and taxonomies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp_apigami import docs, request_schema, response_schema
+
+from models.writer import Content, Image, Task, Taxonomy
+from schemas import writer as s
+from schemas.common import ErrorSchema
+from schemas.common import envelope as envelope_schema
+from server import envelope
+from server.access import endpoint, principal
+from server.crud import Resource, add_crud
+from services import writer
+
+routes = web.RouteTableDef()
+TAG = "writer"
+BASE = "/api/v1/writer"
+ERRORS = {400: {"schema": ErrorSchema}, 403: {"schema": ErrorSchema}, 404: {"schema": ErrorSchema}}
+
+
+async def _create_task(request: web.Request, data: dict[str, Any]) -> Task:
+    return await writer.create_task(principal(request), data)
+
+
+async def _update_task(request: web.Request, task: Task, data: dict[str, Any]) -> Task:
+    return await writer.update_task(principal(request), task, data)
+
+
+async def _create_content(request: web.Request, data: dict[str, Any]) -> Content:
+    return await writer.create_content(principal(request), data)
+
+
+async def _update_content(request: web.Request, content: Content, data: dict[str, Any]) -> Content:
+    return await writer.update_content(principal(request), content, data)
+
+
+async def _delete(request: web.Request, obj: Any) -> None:
+    await obj.delete()
+
+
+@routes.post(f"{BASE}/tasks/bulk_create/")
+@endpoint(role="editor", scope="content", module="writer", idempotent=True)
+@docs(
+    tags=[TAG], summary="Create up to 500 tasks, all or nothing (an invalid item is named by index)", responses=ERRORS
+)
+@request_schema(s.TaskBulkIn)
+@response_schema(envelope_schema(s.TaskBulkOut, "TaskBulkEnvelope"), 201)
+async def bulk_create(request: web.Request) -> web.Response:
+    result = await writer.bulk_create_tasks(principal(request), request["data"]["tasks"])
+    return envelope.created(request, result)
+
+
+CONTENT = Resource(
+    name="content",
+    path=f"{BASE}/content/",
+    tag=TAG,
+    model=Content,
+    out_schema=s.ContentOut(),
+    query_schema=s.ContentQuery,
+    search_fields=("title", "primary_keyword"),
+    create_schema=s.ContentIn,
+    update_schema=s.ContentUpdateIn,
+    create=_create_content,
+    update=_update_content,
+    delete=_delete,
+    module="writer",
+    apikey=True,
+)
+
+
+@routes.post(f"{BASE}/content/{{id:\\d+}}/update_content/")
+@endpoint(role="editor", scope="content", module="writer", apikey=True)
+@docs(
+    tags=[TAG],
+    summary="Update with validation: sanitise HTML, recount words, keep the previous version, report warnings",
+    responses=ERRORS,
+)
+@request_schema(s.ContentUpdateIn)
+@response_schema(envelope_schema(s.ContentWithWarningsOut, "ContentRevisionEnvelope"), 200)
+async def update_content(request: web.Request) -> web.Response:
+    content = await CONTENT.get_object(request)
+    content, warnings = await writer.revise_content(principal(request), content, request["data"])
+    return envelope.ok(request, {**CONTENT.serialize(content), "warnings": warnings})
+
+
+WRITER = {"tag": TAG, "module": "writer"}
+add_crud(
+    routes,
+    Resource(
+        name="task",
+        path=f"{BASE}/tasks/",
+        model=Task,
+        out_schema=s.TaskOut(),
+        query_schema=s.TaskQuery,
+        search_fields=("title",),
+        create_schema=s.TaskIn,
+        update_schema=s.TaskUpdateIn,
+        create=_create_task,
+        update=_update_task,
+        delete=_delete,
+        **WRITER,
+    ),
+)
+add_crud(routes, CONTENT)
+add_crud(
+    routes,
+    Resource(
+        name="image",
+        path=f"{BASE}/images/",
+        model=Image,
+        out_schema=s.ImageOut(),
+        query_schema=s.ImageQuery,
+        actions=("list", "retrieve"),
+        default_order=("content_id", "position", "id"),
+        **WRITER,
+    ),
+)
+add_crud(
+    routes,
+    Resource(
+        name="taxonomy",
+        path=f"{BASE}/taxonomies/",
+        model=Taxonomy,
+        out_schema=s.TaxonomyOut(),
+        query_schema=s.TaxonomyQuery,
+        search_fields=("name", "slug"),
+        actions=("list", "retrieve"),
+        default_order=("kind", "name", "id"),
+        apikey=True,
+        **WRITER,
+    ),
+)

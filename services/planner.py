@@ -1,0 +1,272 @@
+"""Planner rules: keyword normalisation and uniqueness, cluster totals, bulk operations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count, Sum
+from tortoise.transactions import in_transaction
+
+from config.settings import Settings
+from models.accounts import SiteSector
+from models.planner import Cluster, ContentIdea, Keyword
+from models.reference import SeedKeyword
+from models.writer import Task
+from server.access import Principal
+from server.crud import scoped
+from server.errors import Duplicate, PlanLimit, ValidationFailed
+from services.tenancy import site_or_400
+
+SPACES = re.compile(r"\s+")
+
+
+def normalise_keyword(text: str) -> str:
+    return SPACES.sub(" ", text).strip()
+
+
+async def sector_or_400(caller: Principal, site_id: int, sector_id: int | None) -> None:
+    if sector_id is not None and not await SiteSector.exists(
+        id=sector_id, site_id=site_id, account_id=caller.account_id
+    ):
+        raise ValidationFailed("Sector not found on this site.", errors={"sector_id": ["Sector not found."]})
+
+
+async def cluster_or_400(caller: Principal, site_id: int, cluster_id: int | None) -> None:
+    if cluster_id is not None and not await Cluster.exists(
+        id=cluster_id, site_id=site_id, account_id=caller.account_id
+    ):
+        raise ValidationFailed("Cluster not found on this site.", errors={"cluster_id": ["Cluster not found."]})
+
+
+async def recount_clusters(cluster_ids: Iterable[int | None]) -> None:
+    """Recompute `keywords_count` and `volume` of the given clusters from their keywords."""
+    ids = {cid for cid in cluster_ids if cid is not None}
+    if not ids:
+        return
+    totals = {
+        row["cluster_id"]: row
+        for row in await Keyword.filter(cluster_id__in=ids)
+        .annotate(n=Count("id"), total=Sum("volume"))
+        .group_by("cluster_id")
+        .values("cluster_id", "n", "total")
+    }
+    for cid in ids:
+        row = totals.get(cid, {})
+        await Cluster.filter(id=cid).update(keywords_count=row.get("n") or 0, volume=row.get("total") or 0)
+
+
+# --- keywords ----------------------------------------------------------------------------------
+
+
+async def _check_keyword_room(settings: Settings, site_id: int, adding: int) -> None:
+    limit = settings.plan.keywords_per_site
+    if await Keyword.filter(site_id=site_id).count() + adding > limit:
+        raise PlanLimit(f"The plan allows {limit} keywords per site.")
+
+
+async def create_keyword(settings: Settings, caller: Principal, data: dict[str, Any]) -> Keyword:
+    site = await site_or_400(caller, data["site_id"])
+    await sector_or_400(caller, site.id, data.get("sector_id"))
+    await cluster_or_400(caller, site.id, data.get("cluster_id"))
+    text = normalise_keyword(data.pop("keyword"))
+    if not text:
+        raise ValidationFailed("The keyword is empty.", errors={"keyword": ["Must not be blank."]})
+    if await Keyword.exists(site_id=site.id, keyword_key=text.lower()):
+        raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
+    await _check_keyword_room(settings, site.id, 1)
+    try:
+        keyword = await Keyword.create(account_id=caller.account_id, keyword=text, keyword_key=text.lower(), **data)
+    except IntegrityError:
+        raise Duplicate("The site already has this keyword.") from None
+    await recount_clusters([keyword.cluster_id])  # type: ignore[attr-defined]
+    return keyword
+
+
+async def update_keyword(caller: Principal, keyword: Keyword, data: dict[str, Any]) -> Keyword:
+    site_id: int = keyword.site_id  # type: ignore[attr-defined]
+    if "sector_id" in data:
+        await sector_or_400(caller, site_id, data["sector_id"])
+    if "cluster_id" in data:
+        await cluster_or_400(caller, site_id, data["cluster_id"])
+    if "keyword" in data:
+        text = normalise_keyword(data.pop("keyword"))
+        if not text:
+            raise ValidationFailed("The keyword is empty.", errors={"keyword": ["Must not be blank."]})
+        if await Keyword.filter(site_id=site_id, keyword_key=text.lower()).exclude(id=keyword.id).exists():
+            raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
+        keyword.keyword, keyword.keyword_key = text, text.lower()
+    old_cluster = keyword.cluster_id  # type: ignore[attr-defined]
+    keyword.update_from_dict(data)
+    try:
+        await keyword.save()
+    except IntegrityError:
+        raise Duplicate("The site already has this keyword.") from None
+    await recount_clusters([old_cluster, keyword.cluster_id])  # type: ignore[attr-defined]
+    return keyword
+
+
+async def delete_keyword(keyword: Keyword) -> None:
+    cluster_id = keyword.cluster_id  # type: ignore[attr-defined]
+    await keyword.delete()
+    await recount_clusters([cluster_id])
+
+
+async def _split_ids(caller: Principal, ids: list[int]) -> tuple[list[int], list[int]]:
+    """(the caller's keyword ids among `ids`, the rest) — others' ids are only 'not found'."""
+    wanted = list(dict.fromkeys(ids))
+    found = set(await scoped(Keyword, caller).filter(id__in=wanted).values_list("id", flat=True))
+    return [i for i in wanted if i in found], [i for i in wanted if i not in found]
+
+
+async def bulk_delete(caller: Principal, ids: list[int]) -> dict[str, Any]:
+    found, missing = await _split_ids(caller, ids)
+    async with in_transaction():
+        clusters = await Keyword.filter(id__in=found).distinct().values_list("cluster_id", flat=True)
+        deleted = await Keyword.filter(id__in=found).delete()
+        await recount_clusters(clusters)
+    return {"deleted": deleted, "not_found": missing}
+
+
+async def bulk_status(caller: Principal, ids: list[int], status: str) -> dict[str, Any]:
+    found, missing = await _split_ids(caller, ids)
+    updated = await Keyword.filter(id__in=found).update(status=status)
+    return {"updated": updated, "not_found": missing}
+
+
+async def add_to_workflow(settings: Settings, caller: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    """Copy seed keywords into a site; ones the site already has are skipped."""
+    site = await site_or_400(caller, data["site_id"])
+    await sector_or_400(caller, site.id, data.get("sector_id"))
+    wanted = list(dict.fromkeys(data["seed_keyword_ids"]))
+    seeds = {seed.id: seed for seed in await SeedKeyword.filter(id__in=wanted)}
+    missing = [i for i in wanted if i not in seeds]
+    existing = set(
+        await Keyword.filter(site_id=site.id, keyword_key__in=[s.keyword.lower() for s in seeds.values()]).values_list(
+            "keyword_key", flat=True
+        )
+    )
+    rows, seen = [], set(existing)
+    for seed_id in wanted:
+        seed = seeds.get(seed_id)
+        if seed is None or seed.keyword.lower() in seen:
+            continue
+        seen.add(seed.keyword.lower())
+        rows.append(
+            Keyword(
+                account_id=caller.account_id,
+                site_id=site.id,
+                sector_id=data.get("sector_id"),
+                seed_keyword_id=seed.id,
+                keyword=seed.keyword,
+                keyword_key=seed.keyword.lower(),
+                volume=seed.volume,
+                difficulty=seed.difficulty,
+                intent=seed.intent,
+            )
+        )
+    await _check_keyword_room(settings, site.id, len(rows))
+    async with in_transaction():
+        await Keyword.bulk_create(rows)
+    created_ids = await Keyword.filter(site_id=site.id, keyword_key__in=[row.keyword_key for row in rows]).values_list(
+        "id", flat=True
+    )
+    return {
+        "created": len(rows),
+        "skipped": len(seeds) - len(rows),
+        "keyword_ids": sorted(created_ids),
+        "not_found": missing,
+    }
+
+
+# --- clusters ----------------------------------------------------------------------------------
+
+
+async def create_cluster(caller: Principal, data: dict[str, Any]) -> Cluster:
+    site = await site_or_400(caller, data["site_id"])
+    await sector_or_400(caller, site.id, data.get("sector_id"))
+    name = normalise_keyword(data.pop("name"))
+    if await Cluster.exists(site_id=site.id, name_key=name.lower()):
+        raise Duplicate("The site already has a cluster with this name.", errors={"name": ["Already exists."]})
+    try:
+        return await Cluster.create(account_id=caller.account_id, name=name, name_key=name.lower(), **data)
+    except IntegrityError:
+        raise Duplicate("The site already has a cluster with this name.") from None
+
+
+async def update_cluster(caller: Principal, cluster: Cluster, data: dict[str, Any]) -> Cluster:
+    site_id: int = cluster.site_id  # type: ignore[attr-defined]
+    if "sector_id" in data:
+        await sector_or_400(caller, site_id, data["sector_id"])
+    if "name" in data:
+        name = normalise_keyword(data.pop("name"))
+        if await Cluster.filter(site_id=site_id, name_key=name.lower()).exclude(id=cluster.id).exists():
+            raise Duplicate("The site already has a cluster with this name.", errors={"name": ["Already exists."]})
+        cluster.name, cluster.name_key = name, name.lower()
+    cluster.update_from_dict(data)
+    await cluster.save()
+    return cluster
+
+
+async def delete_cluster(cluster: Cluster) -> None:
+    """Its keywords stay, unmapped."""
+    async with in_transaction():
+        await Keyword.filter(cluster_id=cluster.id, status="mapped").update(status="new", cluster_id=None)
+        await cluster.delete()
+
+
+# --- ideas -------------------------------------------------------------------------------------
+
+
+async def create_idea(caller: Principal, data: dict[str, Any]) -> ContentIdea:
+    site = await site_or_400(caller, data["site_id"])
+    await sector_or_400(caller, site.id, data.get("sector_id"))
+    await cluster_or_400(caller, site.id, data.get("cluster_id"))
+    return await ContentIdea.create(account_id=caller.account_id, **data)
+
+
+async def update_idea(caller: Principal, idea: ContentIdea, data: dict[str, Any]) -> ContentIdea:
+    site_id: int = idea.site_id  # type: ignore[attr-defined]
+    if "sector_id" in data:
+        await sector_or_400(caller, site_id, data["sector_id"])
+    if "cluster_id" in data:
+        await cluster_or_400(caller, site_id, data["cluster_id"])
+    idea.update_from_dict(data)
+    await idea.save()
+    return idea
+
+
+async def create_tasks(caller: Principal, ids: list[int]) -> dict[str, Any]:
+    """One writing task per new idea; the ideas become `queued`."""
+    wanted = list(dict.fromkeys(ids))
+    ideas = {idea.id: idea for idea in await scoped(ContentIdea, caller).filter(id__in=wanted)}
+    fresh = [ideas[i] for i in wanted if i in ideas and ideas[i].status == "new"]
+    task_ids = []
+    async with in_transaction():
+        for idea in fresh:
+            task = await Task.create(
+                account_id=idea.account_id,  # type: ignore[attr-defined]
+                site_id=idea.site_id,  # type: ignore[attr-defined]
+                sector_id=idea.sector_id,  # type: ignore[attr-defined]
+                cluster_id=idea.cluster_id,  # type: ignore[attr-defined]
+                idea_id=idea.id,
+                title=idea.title,
+                brief="\n".join(
+                    f"{section.get('heading', '')}: {section.get('notes', '')}".strip(": ")
+                    for section in idea.description
+                ),
+                keywords=idea.target_keywords,
+                content_type=idea.content_type,
+                content_structure=idea.content_structure,
+                word_count=idea.estimated_word_count,
+            )
+            task_ids.append(task.id)
+        await ContentIdea.filter(id__in=[idea.id for idea in fresh]).update(status="queued")
+    return {
+        "created": len(task_ids),
+        "task_ids": task_ids,
+        "skipped": [i for i in wanted if i in ideas and ideas[i].status != "new"],
+        "not_found": [i for i in wanted if i not in ideas],
+    }

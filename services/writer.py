@@ -1,0 +1,172 @@
+"""Writer rules: task checks, all-or-nothing bulk creation, content sanitising and versions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import nh3
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.planner import ContentIdea
+from models.writer import Content, ContentVersion, Task, Taxonomy
+from server.access import Principal
+from server.errors import Duplicate, ValidationFailed
+from services.planner import cluster_or_400, sector_or_400
+from services.seo import count_words
+from services.tenancy import site_or_400, slugify
+
+H2 = re.compile(r"<h2[\s>]", re.IGNORECASE)
+
+
+def sanitise_html(html: str) -> str:
+    """Remove scripts, event handlers and `javascript:` URLs (ammonia's safe defaults)."""
+    return nh3.clean(html)
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+
+async def _check_task_refs(caller: Principal, data: dict[str, Any]) -> None:
+    site = await site_or_400(caller, data["site_id"])
+    await sector_or_400(caller, site.id, data.get("sector_id"))
+    await cluster_or_400(caller, site.id, data.get("cluster_id"))
+    idea_id = data.get("idea_id")
+    if idea_id is not None and not await ContentIdea.exists(id=idea_id, site_id=site.id):
+        raise ValidationFailed("Idea not found on this site.", errors={"idea_id": ["Idea not found."]})
+
+
+async def create_task(caller: Principal, data: dict[str, Any]) -> Task:
+    await _check_task_refs(caller, data)
+    return await Task.create(account_id=caller.account_id, **data)
+
+
+async def update_task(caller: Principal, task: Task, data: dict[str, Any]) -> Task:
+    site_id: int = task.site_id  # type: ignore[attr-defined]
+    if "sector_id" in data:
+        await sector_or_400(caller, site_id, data["sector_id"])
+    if "cluster_id" in data:
+        await cluster_or_400(caller, site_id, data["cluster_id"])
+    task.update_from_dict(data)
+    await task.save()
+    return task
+
+
+async def bulk_create_tasks(caller: Principal, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Create every task or none: the first invalid item is named by its index."""
+    errors: dict[str, Any] = {}
+    for index, item in enumerate(items):
+        try:
+            await _check_task_refs(caller, item)
+        except ValidationFailed as exc:
+            errors[str(index)] = exc.errors
+    if errors:
+        raise ValidationFailed(f"Item {next(iter(errors))} is invalid; nothing was created.", errors={"tasks": errors})
+    async with in_transaction():
+        tasks = [await Task.create(account_id=caller.account_id, **item) for item in items]
+    return {"created": len(tasks), "task_ids": [task.id for task in tasks]}
+
+
+# --- content -----------------------------------------------------------------------------------
+
+
+async def _unique_slug(site_id: int, title: str, exclude_id: int | None = None) -> str:
+    base = slugify(title, max_length=300)
+    query = Content.filter(site_id=site_id, slug__startswith=base)
+    if exclude_id is not None:
+        query = query.exclude(id=exclude_id)
+    taken = set(await query.values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+async def _check_taxonomies(site_id: int, ids: list[int] | None) -> None:
+    if not ids:
+        return
+    found = set(await Taxonomy.filter(site_id=site_id, id__in=ids).values_list("id", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationFailed("Taxonomy not found on this site.", errors={"taxonomy_ids": [f"Not found: {missing}"]})
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    if "html" in data:
+        data["html"] = sanitise_html(data["html"])
+        data["word_count"] = count_words(data["html"])
+    return data
+
+
+async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
+    site = await site_or_400(caller, data["site_id"])
+    await sector_or_400(caller, site.id, data.get("sector_id"))
+    await cluster_or_400(caller, site.id, data.get("cluster_id"))
+    await _check_taxonomies(site.id, data.get("taxonomy_ids"))
+    task_id = data.get("task_id")
+    if task_id is not None and not await Task.exists(id=task_id, site_id=site.id):
+        raise ValidationFailed("Task not found on this site.", errors={"task_id": ["Task not found."]})
+    data = _clean(data)
+    for _attempt in range(3):
+        try:
+            return await Content.create(
+                account_id=caller.account_id, source="manual", slug=await _unique_slug(site.id, data["title"]), **data
+            )
+        except IntegrityError:
+            continue  # a concurrent create took the slug
+    raise Duplicate("Could not find a free slug for this title.")
+
+
+async def _apply(caller: Principal, content: Content, data: dict[str, Any]) -> None:
+    site_id: int = content.site_id  # type: ignore[attr-defined]
+    if "sector_id" in data:
+        await sector_or_400(caller, site_id, data["sector_id"])
+    if "cluster_id" in data:
+        await cluster_or_400(caller, site_id, data["cluster_id"])
+    await _check_taxonomies(site_id, data.get("taxonomy_ids"))
+    data = _clean(data)
+    if "title" in data and data["title"] != content.title:
+        content.slug = await _unique_slug(site_id, data["title"], exclude_id=content.id)
+    content.update_from_dict(data)
+
+
+async def update_content(caller: Principal, content: Content, data: dict[str, Any]) -> Content:
+    """PUT: replace the editable fields given."""
+    await _apply(caller, content, data)
+    await content.save()
+    return content
+
+
+async def revise_content(caller: Principal, content: Content, data: dict[str, Any]) -> tuple[Content, list[str]]:
+    """`update_content`: keep the previous version, apply, bump the version, report warnings."""
+    async with in_transaction():
+        await ContentVersion.create(
+            content_id=content.id,
+            version=content.version,
+            title=content.title,
+            html=content.html,
+            meta_title=content.meta_title,
+            meta_description=content.meta_description,
+            word_count=content.word_count,
+        )
+        await _apply(caller, content, data)
+        content.version += 1
+        await content.save()
+    return content, content_warnings(content)
+
+
+def content_warnings(content: Content) -> list[str]:
+    warnings = []
+    if len(content.meta_title) > 60:
+        warnings.append(f"Meta title is {len(content.meta_title)} characters; keep it to 60.")
+    if len(content.meta_description) > 160:
+        warnings.append(f"Meta description is {len(content.meta_description)} characters; keep it to 160.")
+    if not H2.search(content.html):
+        warnings.append("The article has no H2 heading.")
+    keyword = content.primary_keyword.strip().lower()
+    if keyword and keyword not in content.title.lower():
+        warnings.append("The primary keyword is missing from the title.")
+    return warnings

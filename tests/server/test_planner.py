@@ -1,0 +1,199 @@
+"""Planner: keywords, clusters, ideas, bulk operations and their tenancy (CONTRACT §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.planner import Cluster, ContentIdea, Keyword
+from models.writer import Task
+from tests.helpers import Api, Caller
+
+KEYWORDS = "/api/v1/planner/keywords/"
+CLUSTERS = "/api/v1/planner/clusters/"
+IDEAS = "/api/v1/planner/ideas/"
+
+
+async def _keyword(api: Api, owner: Caller, site_id: int, **overrides: Any) -> dict[str, Any]:
+    payload = {"site_id": site_id, "keyword": "best running shoes", "volume": 1000, "difficulty": 40, **overrides}
+    return (await api.call("POST", KEYWORDS, json=payload, as_=owner, status=201))["data"]
+
+
+async def _cluster(api: Api, owner: Caller, site_id: int, **overrides: Any) -> dict[str, Any]:
+    payload = {"site_id": site_id, "name": "Running", **overrides}
+    return (await api.call("POST", CLUSTERS, json=payload, as_=owner, status=201))["data"]
+
+
+async def test_keywords_are_normalised_and_unique_per_site_case_insensitively(api: Api) -> None:
+    owner = await api.register()
+    site, other_site = await api.site(owner), await api.site(owner)
+    kw = await _keyword(api, owner, site["id"], keyword="  Best   Running\tShoes ")
+    assert kw["keyword"] == "Best Running Shoes" and kw["status"] == "new" and kw["intent"] == "informational"
+    dup = await api.call(
+        "POST", KEYWORDS, json={"site_id": site["id"], "keyword": "best running shoes"}, as_=owner, status=409
+    )
+    assert dup["code"] == "duplicate"
+    await _keyword(api, owner, other_site["id"], keyword="best running shoes")
+    assert await Keyword.filter(site_id=site["id"]).count() == 1
+
+
+async def test_keyword_filters_search_and_ordering(api: Api) -> None:
+    owner = await api.register()
+    site = await api.site(owner)
+    for word, volume, difficulty, intent in [
+        ("alpha shoes", 10, 5, "commercial"),
+        ("beta shoes", 500, 50, "informational"),
+        ("gamma boots", 5000, 90, "transactional"),
+    ]:
+        await _keyword(api, owner, site["id"], keyword=word, volume=volume, difficulty=difficulty, intent=intent)
+    body = await api.call("GET", KEYWORDS, as_=owner, params={"volume_min": 100, "ordering": "-volume"})
+    assert [r["keyword"] for r in body["results"]] == ["gamma boots", "beta shoes"]
+    body = await api.call("GET", KEYWORDS, as_=owner, params={"search": "SHOES", "difficulty_max": 10})
+    assert [r["keyword"] for r in body["results"]] == ["alpha shoes"]
+    body = await api.call("GET", KEYWORDS, as_=owner, params={"intent": "transactional", "site_id": site["id"]})
+    assert body["count"] == 1
+    default = await api.call("GET", KEYWORDS, as_=owner)
+    assert [r["keyword"] for r in default["results"]] == ["gamma boots", "beta shoes", "alpha shoes"]
+    for params in ({"status": "weird"}, {"volume_min": 10, "volume_max": 1}, {"ordering": "site"}, {"site_id": "x"}):
+        await api.call("GET", KEYWORDS, as_=owner, params=params, status=400)
+
+
+async def test_cluster_totals_follow_keywords_moving_changing_and_being_deleted(api: Api) -> None:
+    owner = await api.register()
+    site = await api.site(owner)
+    cluster = await _cluster(api, owner, site["id"])
+    a = await _keyword(api, owner, site["id"], keyword="a shoes", volume=100, cluster_id=cluster["id"])
+    b = await _keyword(api, owner, site["id"], keyword="b shoes", volume=200, cluster_id=cluster["id"])
+    c = await _keyword(api, owner, site["id"], keyword="c shoes", volume=400)
+
+    async def totals() -> tuple[int, int]:
+        row = await Cluster.get(id=cluster["id"])
+        return row.keywords_count, row.volume
+
+    assert await totals() == (2, 300)
+    await api.call("PUT", f"{KEYWORDS}{c['id']}/", json={"cluster_id": cluster["id"]}, as_=owner)
+    assert await totals() == (3, 700)
+    await api.call("PUT", f"{KEYWORDS}{a['id']}/", json={"volume": 150}, as_=owner)
+    assert await totals() == (3, 750)
+    await api.call("PUT", f"{KEYWORDS}{b['id']}/", json={"cluster_id": None}, as_=owner)
+    assert await totals() == (2, 550)
+    await api.call("DELETE", f"{KEYWORDS}{a['id']}/", as_=owner, status=204)
+    assert await totals() == (1, 400)
+    body = await api.call("POST", f"{KEYWORDS}bulk_delete/", json={"ids": [c["id"]]}, as_=owner)
+    assert body["data"] == {"deleted": 1, "not_found": []}
+    assert await totals() == (0, 0)
+    shown = await api.call("GET", f"{CLUSTERS}{cluster['id']}/", as_=owner)
+    assert shown["data"]["keywords_count"] == 0 and shown["data"]["volume"] == 0
+
+
+async def test_bulk_operations_leave_other_accounts_ids_alone(api: Api) -> None:
+    mine, theirs = await api.register(), await api.register()
+    my_site, their_site = await api.site(mine), await api.site(theirs)
+    my_kw = await _keyword(api, mine, my_site["id"], keyword="mine")
+    their_kw = await _keyword(api, theirs, their_site["id"], keyword="theirs")
+    body = await api.call(
+        "POST", f"{KEYWORDS}bulk_status/", json={"ids": [my_kw["id"], their_kw["id"]], "status": "archived"}, as_=mine
+    )
+    assert body["data"] == {"updated": 1, "not_found": [their_kw["id"]]}
+    body = await api.call("POST", f"{KEYWORDS}bulk_delete/", json={"ids": [their_kw["id"], 999999]}, as_=mine)
+    assert body["data"] == {"deleted": 0, "not_found": [their_kw["id"], 999999]}
+    assert (await Keyword.get(id=their_kw["id"])).status == "new"
+    too_many = await api.call(
+        "POST", f"{KEYWORDS}bulk_delete/", json={"ids": list(range(1, 1002))}, as_=mine, status=400
+    )
+    assert "ids" in too_many["errors"]
+    for payload in ({"ids": []}, {"ids": ["a"]}, {"ids": [1], "status": "gone"}, {"ids": [-1], "status": "new"}):
+        await api.call("POST", f"{KEYWORDS}bulk_status/", json=payload, as_=mine, status=400)
+    assert await Keyword.filter(status="archived").count() == 1
+
+
+async def test_add_to_workflow_copies_seed_keywords_and_skips_duplicates(api: Api) -> None:
+    owner = await api.register()
+    site = await api.site(owner)
+    seeds = (await api.call("GET", "/api/v1/auth/seed-keywords/", as_=owner, params={"page_size": 3}))["results"]
+    ids = [seed["id"] for seed in seeds]
+    body = await api.call(
+        "POST",
+        f"{KEYWORDS}add_to_workflow/",
+        json={"site_id": site["id"], "seed_keyword_ids": ids},
+        as_=owner,
+        status=201,
+    )
+    assert body["data"]["created"] == 3 and body["data"]["skipped"] == 0
+    assert len(body["data"]["keyword_ids"]) == 3
+    again = await api.call(
+        "POST",
+        f"{KEYWORDS}add_to_workflow/",
+        json={"site_id": site["id"], "seed_keyword_ids": [*ids, 99999999]},
+        as_=owner,
+        status=201,
+    )
+    assert again["data"] == {"created": 0, "skipped": 3, "keyword_ids": [], "not_found": [99999999]}
+    stored = await Keyword.filter(site_id=site["id"]).order_by("id").values("keyword", "volume", "seed_keyword_id")
+    assert [row["seed_keyword_id"] for row in stored] == ids
+    assert stored[0]["keyword"] == seeds[0]["keyword"] and stored[0]["volume"] == seeds[0]["volume"]
+
+
+async def test_clusters_have_unique_names_and_deleting_one_unmaps_its_keywords(api: Api) -> None:
+    owner = await api.register()
+    site = await api.site(owner)
+    cluster = await _cluster(api, owner, site["id"], name="Trail Running")
+    dup = await api.call("POST", CLUSTERS, json={"site_id": site["id"], "name": "trail running"}, as_=owner, status=409)
+    assert dup["code"] == "duplicate"
+    kw = await _keyword(api, owner, site["id"], cluster_id=cluster["id"], status="mapped")
+    await api.call("DELETE", f"{CLUSTERS}{cluster['id']}/", as_=owner, status=204)
+    stored = await Keyword.get(id=kw["id"])
+    assert stored.cluster_id is None and stored.status == "new"  # type: ignore[attr-defined]
+
+
+async def test_ideas_become_tasks_once(api: Api) -> None:
+    owner = await api.register()
+    site = await api.site(owner)
+    cluster = await _cluster(api, owner, site["id"])
+    payload = {
+        "site_id": site["id"],
+        "cluster_id": cluster["id"],
+        "title": "How to choose running shoes",
+        "description": [{"heading": "Fit", "notes": "Toe room"}, {"heading": "Cushioning"}],
+        "content_structure": "how_to",
+        "target_keywords": ["running shoes", "shoe fit"],
+        "estimated_word_count": 1500,
+    }
+    idea = (await api.call("POST", IDEAS, json=payload, as_=owner, status=201))["data"]
+    assert idea["description"] == [{"heading": "Fit", "notes": "Toe room"}, {"heading": "Cushioning", "notes": ""}]
+    body = await api.call("POST", f"{IDEAS}create_tasks/", json={"ids": [idea["id"], 424242]}, as_=owner, status=201)
+    assert body["data"]["created"] == 1 and body["data"]["not_found"] == [424242]
+    task = await Task.get(id=body["data"]["task_ids"][0])
+    assert (task.title, task.word_count, task.keywords) == (payload["title"], 1500, ["running shoes", "shoe fit"])
+    assert task.status == "queued" and task.idea_id == idea["id"]  # type: ignore[attr-defined]
+    assert (await ContentIdea.get(id=idea["id"])).status == "queued"
+    again = await api.call("POST", f"{IDEAS}create_tasks/", json={"ids": [idea["id"]]}, as_=owner, status=201)
+    assert again["data"]["created"] == 0 and again["data"]["skipped"] == [idea["id"]]
+    for bad in (
+        {"description": "not a list"},
+        {"description": [{"notes": "no heading"}]},
+        {"content_structure": "poem"},
+        {"estimated_word_count": 5},
+        {"target_keywords": [1]},
+    ):
+        await api.call("POST", IDEAS, json={**payload, **bad}, as_=owner, status=400)
+
+
+async def test_planner_writes_need_editor_and_respect_tenancy(api: Api) -> None:
+    owner, stranger = await api.register(), await api.register()
+    site = await api.site(owner)
+    viewer = await api.member(owner, "viewer")
+    await api.call("POST", KEYWORDS, json={"site_id": site["id"], "keyword": "x"}, as_=viewer, status=403)
+    editor = await api.member(owner, "editor")
+    kw = await _keyword(api, editor, site["id"])
+    body = await api.call("POST", KEYWORDS, json={"site_id": site["id"], "keyword": "y"}, as_=stranger, status=400)
+    assert body["errors"] == {"site_id": ["Site not found."]}
+    for method in ("GET", "DELETE"):
+        await api.call(method, f"{KEYWORDS}{kw['id']}/", as_=stranger, status=404)
+    await api.call("PUT", f"{KEYWORDS}{kw['id']}/", json={"volume": 1}, as_=stranger, status=404)
+    assert (await api.call("GET", KEYWORDS, as_=stranger, params={"site_id": site["id"]}))["count"] == 0
+    stranger_site = await api.site(stranger)
+    their_cluster = await _cluster(api, stranger, stranger_site["id"])
+    body = await api.call(
+        "PUT", f"{KEYWORDS}{kw['id']}/", json={"cluster_id": their_cluster["id"]}, as_=owner, status=400
+    )
+    assert "cluster_id" in body["errors"]
