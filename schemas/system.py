@@ -21,7 +21,7 @@ class HealthOut(Schema):
     checks = fields.Dict(
         metadata={
             "description": "database {ok, latency_ms}; redis {ok, latency_ms} or 'not configured'; "
-            "jobs {queued, running}"
+            "actors {running, busiest_mailbox}; jobs {queued, running}"
         }
     )
 

@@ -10,12 +10,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from aiohttp_apigami import validation_middleware
 from redis.asyncio import Redis
+from tortoise.exceptions import OperationalError
 
+from actors.operations import OperationContext
+from actors.runtime import ActorSystem
+from actors.site import SiteActor
 from config.settings import Settings, ensure_secrets
 from models.db import load_reference_data, migrate, open_database
-from server import auth, billing, optimizer, planner, system, writer
+from models.jobs import Job
+from server import auth, billing, jobs, linker, optimizer, planner, system, writer
 from server.docs import setup_docs
-from server.keys import CRYPTO, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
+from server.keys import ACTORS, CRYPTO, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT, WAITERS
 from server.middlewares import (
     auth_middleware,
     body_middleware,
@@ -27,6 +32,7 @@ from server.middlewares import (
     request_id_middleware,
 )
 from server.routing import SlashTolerantRouter
+from services.jobs import ACTIVE, Waiters
 from services.mail import Mailer
 from services.ratelimit import RateLimiter
 from services.security import Crypto
@@ -34,7 +40,7 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, system)
+ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, jobs, system)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -58,6 +64,25 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     if client is not None:
         await client.aclose()
+
+
+async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Site actors; sites with unfinished jobs are started so their jobs resume."""
+    settings = app[SETTINGS]
+    context = OperationContext(settings=settings, crypto=app[CRYPTO], waiters=app[WAITERS])
+    system: ActorSystem[int] = ActorSystem(lambda site_id: SiteActor(site_id, context), idle_timeout=60.0)
+    app[ACTORS] = system
+    try:
+        unfinished = await Job.filter(status__in=ACTIVE).distinct().values_list("site_id", flat=True)
+    except (OperationalError, OSError):
+        # The database is down: serve anyway so health can say so; jobs resume on the next start.
+        log.exception("could not look for unfinished jobs")
+        unfinished = []
+    for site_id in unfinished:
+        if site_id is not None:
+            await system.ref(site_id)
+    yield
+    await system.close()
 
 
 async def rate_limiter_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -94,8 +119,12 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     app[STARTED_AT] = time.monotonic()
     app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
-    app.cleanup_ctx.extend([database_ctx, redis_ctx, rate_limiter_ctx])
+    app[WAITERS] = Waiters()
+    app.cleanup_ctx.extend([database_ctx, redis_ctx, rate_limiter_ctx, actors_ctx])
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
+    # Generated images, under unguessable names, public like the WordPress media they become.
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    app.router.add_static("/media/", settings.media_dir)
     setup_docs(app, settings.version, generate=docs)
     return app

@@ -16,6 +16,8 @@ RATE_LIMITER = web.AppKey["RateLimiter"]("rate_limiter")
 CRYPTO = web.AppKey["Crypto"]("crypto")
 MAILER = web.AppKey["Mailer"]("mailer")
 STARTED_AT = web.AppKey[float]("started_at")
+ACTORS = web.AppKey["ActorSystem[int]"]("actors")
+WAITERS = web.AppKey["Waiters"]("waiters")
 
 # Per-request values set by the middlewares.
 REQUEST_ID = web.RequestKey[str]("request_id")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp_apigami import docs, request_schema, response_schema
+from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from models.accounts import Site
-from models.writer import Content, Task
+from actors.operations import Optimize, content_analysis
+from models.writer import Content
+from schemas import jobs as jobs_schemas
 from schemas import optimizer as s
 from schemas.common import ErrorSchema
 from schemas.common import envelope as envelope_schema
@@ -14,7 +15,7 @@ from server import envelope
 from server.access import endpoint, principal
 from server.crud import scoped
 from server.errors import NotFound
-from services.seo import ContentInput, analyze
+from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
 
 routes = web.RouteTableDef()
 TAG = "optimizer"
@@ -34,21 +35,34 @@ async def analyze_content(request: web.Request) -> web.Response:
     content = await scoped(Content, principal(request)).get_or_none(id=content_id)
     if content is None:
         raise NotFound("Content not found.")
-    task_id = content.task_id  # type: ignore[attr-defined]
-    target = await Task.filter(id=task_id).values_list("word_count", flat=True) if task_id else []
-    domain = await Site.filter(id=content.site_id).values_list("domain", flat=True)  # type: ignore[attr-defined]
-    result = analyze(
-        ContentInput(
-            title=content.title,
-            html=content.html,
-            meta_title=content.meta_title,
-            meta_description=content.meta_description,
-            primary_keyword=content.primary_keyword,
-            slug=content.slug,
-            target_word_count=target[0] if target else None,
-            site_domain=domain[0] if domain else None,
-        )
-    )
+    result = await content_analysis(content)
     if content.seo_score != result["score"]:
         await Content.filter(id=content.id).update(seo_score=result["score"])
     return envelope.ok(request, {"content_id": content.id, **result})
+
+
+@routes.post("/api/v1/optimizer/optimize/")
+@endpoint(role="editor", scope="ai", module="optimizer", idempotent=True)
+@docs(
+    tags=[TAG],
+    summary="AI rewrite guided by the analysis; the previous version is kept",
+    description=JOB_DOC,
+    responses=JOB_ERRORS,
+)
+@request_schema(jobs_schemas.ContentIdIn)
+@querystring_schema(jobs_schemas.WaitQuery)
+@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "OptimizeEnvelope"), 200)
+async def optimize(request: web.Request) -> web.Response:
+    return await run_operation(request, Optimize, {"content_ids": [request["data"]["content_id"]]})
+
+
+@routes.post("/api/v1/optimizer/batch_optimize/")
+@endpoint(role="editor", scope="ai", module="optimizer", idempotent=True)
+@docs(
+    tags=[TAG], summary="Optimize up to 50 contents of one site as one job", description=JOB_DOC, responses=JOB_ERRORS
+)
+@request_schema(jobs_schemas.ContentIdsIn)
+@querystring_schema(jobs_schemas.WaitQuery)
+@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "BatchOptimizeEnvelope"), 200)
+async def batch_optimize(request: web.Request) -> web.Response:
+    return await run_operation(request, Optimize, request["data"])

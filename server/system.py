@@ -17,7 +17,7 @@ from schemas.common import envelope as envelope_schema
 from schemas.system import HealthOut
 from server import envelope
 from server.access import endpoint, principal
-from server.keys import CRYPTO, REDIS, SETTINGS, STARTED_AT
+from server.keys import ACTORS, CRYPTO, REDIS, SETTINGS, STARTED_AT
 from services import ai_client, ai_settings, modules
 
 routes = web.RouteTableDef()
@@ -61,6 +61,7 @@ async def health(request: web.Request) -> web.Response:
     checks: dict[str, Any] = {"database": database}
     redis = app[REDIS]
     checks["redis"] = await _timed(redis.ping()) if redis is not None else "not configured"
+    checks["actors"] = app[ACTORS].stats()
     if database["ok"]:
         try:
             checks["jobs"] = await asyncio.wait_for(_job_counts(), CHECK_TIMEOUT)

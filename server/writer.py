@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from aiohttp_apigami import docs, request_schema, response_schema
+from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
+from actors.operations import GenerateContent, GenerateImages, RegenerateImage
 from models.writer import Content, Image, Task, Taxonomy
+from schemas import jobs as jobs_schemas
 from schemas import writer as s
 from schemas.common import ErrorSchema
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import Resource, add_crud
+from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
 from services import writer
 
 routes = web.RouteTableDef()
@@ -85,6 +88,51 @@ async def update_content(request: web.Request) -> web.Response:
     content = await CONTENT.get_object(request)
     content, warnings = await writer.revise_content(principal(request), content, request["data"])
     return envelope.ok(request, {**CONTENT.serialize(content), "warnings": warnings})
+
+
+@routes.post(f"{BASE}/tasks/{{id:\\d+}}/generate_content/")
+@endpoint(role="editor", scope="ai", module="writer", idempotent=True)
+@docs(tags=[TAG], summary="AI article for a task: a draft Content", description=JOB_DOC, responses=JOB_ERRORS)
+@querystring_schema(jobs_schemas.WaitQuery)
+@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateContentEnvelope"), 200)
+async def generate_content(request: web.Request) -> web.Response:
+    return await run_operation(request, GenerateContent, {"task_id": int(request.match_info["id"])})
+
+
+@routes.post(f"{BASE}/content/{{id:\\d+}}/generate_images/")
+@endpoint(role="editor", scope="ai", module="writer", idempotent=True)
+@docs(
+    tags=[TAG],
+    summary="AI images for a content (featured + in-article per the image settings)",
+    description=JOB_DOC,
+    responses=JOB_ERRORS,
+)
+@querystring_schema(jobs_schemas.WaitQuery)
+@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateImagesEnvelope"), 200)
+async def generate_images(request: web.Request) -> web.Response:
+    return await run_operation(request, GenerateImages, {"content_ids": [int(request.match_info["id"])]})
+
+
+@routes.post(f"{BASE}/images/generate_for_content/")
+@endpoint(role="editor", scope="ai", module="writer", idempotent=True)
+@docs(tags=[TAG], summary="AI images for up to 50 contents of one site", description=JOB_DOC, responses=JOB_ERRORS)
+@request_schema(jobs_schemas.ContentIdsIn)
+@querystring_schema(jobs_schemas.WaitQuery)
+@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateForContentEnvelope"), 200)
+async def generate_for_content(request: web.Request) -> web.Response:
+    return await run_operation(request, GenerateImages, request["data"])
+
+
+@routes.post(f"{BASE}/images/regenerate/")
+@endpoint(role="editor", scope="ai", module="writer", idempotent=True)
+@docs(
+    tags=[TAG], summary="Render an image again, optionally with a new prompt", description=JOB_DOC, responses=JOB_ERRORS
+)
+@request_schema(jobs_schemas.RegenerateIn)
+@querystring_schema(jobs_schemas.WaitQuery)
+@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "RegenerateEnvelope"), 200)
+async def regenerate(request: web.Request) -> web.Response:
+    return await run_operation(request, RegenerateImage, request["data"])
 
 
 WRITER = {"tag": TAG, "module": "writer"}

@@ -3,15 +3,24 @@ the cheap calls that test a configuration."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import aiohttp
 import openai
 
 from services.ai_settings import AiConfig
 
+T = TypeVar("T")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TEST_TIMEOUT = 10.0  # seconds, for the connection test
 
@@ -84,3 +93,140 @@ async def check_image_model(config: AiConfig) -> dict[str, Any]:
     if config.image_model not in available:
         return {"ok": False, "error": f"The image model {config.image_model!r} is not available with this key."}
     return {"ok": True, "latency_ms": _elapsed_ms(started), "model": config.image_model}
+
+
+# --- calls made by jobs: retries, JSON mode, images ---------------------------------------------
+
+log = logging.getLogger("inkflow.ai")
+JOB_TIMEOUT = 120.0  # seconds per request made by a job
+MAX_ATTEMPTS = 4
+BACKOFF_BASE = 0.5  # seconds; doubled per attempt, with jitter
+BACKOFF_CAP = 20.0
+
+
+class AiError(Exception):
+    """A model call failed for good; `message` names the provider's status and reason."""
+
+    def __init__(self, message: str, *, code: str = "upstream_error", status: int = 502) -> None:
+        super().__init__(message)
+        self.message, self.code, self.status = message, code, status
+
+
+@dataclass
+class Usage:
+    """Tokens spent by the calls of one item, for the usage log."""
+
+    model: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    calls: int = 0
+
+    def add(self, model: str, tokens_in: int, tokens_out: int) -> None:
+        self.model = model or self.model
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        self.calls += 1
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """Errors a retry can't fix: bad keys, no quota, bad requests."""
+    if isinstance(exc, openai.RateLimitError):
+        return exc.code == "insufficient_quota" or exc.type == "insufficient_quota"
+    return isinstance(exc, openai.APIStatusError) and exc.status_code < 500 and exc.status_code not in (408, 409, 429)
+
+
+def _permanent_code(exc: BaseException) -> str:
+    """The error code a user sees: their key or quota is the problem, or the provider refused."""
+    if isinstance(exc, openai.RateLimitError):
+        return "ai_quota_exceeded"
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return "ai_auth_failed"
+    return "upstream_error"
+
+
+def _retry_delay(exc: BaseException, attempt: int) -> float:
+    """Honour `Retry-After` when the provider sends it; else exponential backoff with jitter."""
+    if isinstance(exc, openai.APIStatusError):
+        header = exc.response.headers.get("retry-after")
+        with contextlib.suppress(TypeError, ValueError):
+            if header is not None:
+                return min(BACKOFF_CAP, max(0.0, float(header)))
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.0)
+
+
+async def _with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return await call()
+        except (openai.APIStatusError, openai.APIConnectionError) as exc:
+            if _is_permanent(exc):
+                raise AiError(f"{what} failed: {describe_error(exc, JOB_TIMEOUT)}", code=_permanent_code(exc)) from exc
+            if attempt == MAX_ATTEMPTS - 1:
+                raise AiError(
+                    f"{what} failed after {MAX_ATTEMPTS} attempts: {describe_error(exc, JOB_TIMEOUT)}"
+                ) from exc
+            delay = _retry_delay(exc, attempt)
+            log.warning("%s: %s; retry %d in %.2f s", what, describe_error(exc, JOB_TIMEOUT), attempt + 1, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def chat_json(config: AiConfig, prompt: str, check: Callable[[Any], T], usage: Usage, *, what: str) -> T:
+    """Ask for a JSON answer and validate it with `check` (which raises `ValueError`).
+
+    Malformed output gets one repair attempt, with the problem quoted back to the model;
+    a second bad answer fails the call.
+    """
+    messages: list[dict[str, str]] = [
+        {"role": "system", "content": "You answer with a single JSON object and nothing else."},
+        {"role": "user", "content": prompt},
+    ]
+    async with client(config, request_timeout=JOB_TIMEOUT) as ai:
+        for attempt in (1, 2):
+            completion = await _with_retries(
+                what,
+                lambda messages=messages: ai.chat.completions.create(  # type: ignore[misc]
+                    model=config.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=config.temperature,
+                    max_tokens=config.max_tokens,
+                    response_format={"type": "json_object"},
+                ),
+            )
+            if completion.usage is not None:
+                usage.add(completion.model, completion.usage.prompt_tokens, completion.usage.completion_tokens)
+            content = completion.choices[0].message.content or ""
+            try:
+                return check(json.loads(content))
+            except (ValueError, TypeError, KeyError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                log.warning("%s: malformed answer (attempt %d): %s", what, attempt, problem)
+                messages += [
+                    {"role": "assistant", "content": content[:4000]},
+                    {
+                        "role": "user",
+                        "content": f"That answer was not usable ({problem}). Reply again with only "
+                        "the JSON object in the requested shape.",
+                    },
+                ]
+    raise AiError(f"{what} failed: the model answered malformed JSON twice", code="upstream_error")
+
+
+async def generate_image(config: AiConfig, prompt: str, usage: Usage, *, what: str) -> bytes:
+    """Render one image; returns its bytes (from `b64_json`, or fetched from the returned URL)."""
+    async with client(config, request_timeout=JOB_TIMEOUT) as ai:
+        result = await _with_retries(
+            what,
+            lambda: ai.images.generate(model=config.image_model, prompt=prompt, n=1, size=config.image_size),  # type: ignore[arg-type]
+        )
+    usage.add(config.image_model, 0, 0)
+    item = (result.data or [None])[0]
+    if item is not None and item.b64_json:
+        return base64.b64decode(item.b64_json)
+    if item is not None and item.url:
+        timeout = aiohttp.ClientTimeout(total=JOB_TIMEOUT)
+        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(item.url) as response:
+            if response.status == 200:
+                return await response.read()
+            raise AiError(f"{what} failed: the image URL answered {response.status}")
+    raise AiError(f"{what} failed: the provider returned no image")

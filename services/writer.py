@@ -71,7 +71,7 @@ async def bulk_create_tasks(caller: Principal, items: list[dict[str, Any]]) -> d
 # --- content -----------------------------------------------------------------------------------
 
 
-async def _unique_slug(site_id: int, title: str, exclude_id: int | None = None) -> str:
+async def unique_slug(site_id: int, title: str, exclude_id: int | None = None) -> str:
     base = slugify(title, max_length=300)
     query = Content.filter(site_id=site_id, slug__startswith=base)
     if exclude_id is not None:
@@ -113,7 +113,7 @@ async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
     for _attempt in range(3):
         try:
             return await Content.create(
-                account_id=caller.account_id, source="manual", slug=await _unique_slug(site.id, data["title"]), **data
+                account_id=caller.account_id, source="manual", slug=await unique_slug(site.id, data["title"]), **data
             )
         except IntegrityError:
             continue  # a concurrent create took the slug
@@ -129,7 +129,7 @@ async def _apply(caller: Principal, content: Content, data: dict[str, Any]) -> N
     await _check_taxonomies(site_id, data.get("taxonomy_ids"))
     data = _clean(data)
     if "title" in data and data["title"] != content.title:
-        content.slug = await _unique_slug(site_id, data["title"], exclude_id=content.id)
+        content.slug = await unique_slug(site_id, data["title"], exclude_id=content.id)
     content.update_from_dict(data)
 
 

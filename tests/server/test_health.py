@@ -21,6 +21,7 @@ async def test_health_reports_real_checks_without_auth(api: Api) -> None:
     else:
         assert data["checks"]["redis"] == "not configured"
     assert data["checks"]["jobs"] == {"queued": 0, "running": 0}
+    assert data["checks"]["actors"] == {"running": 0, "busiest_mailbox": 0}
     assert data["uptime_s"] >= 0 and data["version"]
 
 

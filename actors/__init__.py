@@ -1,0 +1,1 @@
+"""Per-site actors: the runtime (`runtime`), the site actor (`site`) and the operations it runs."""

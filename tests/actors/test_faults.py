@@ -1,0 +1,203 @@
+"""Faults of AI jobs, each with the ledger afterwards (issue: bad input and faults)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from models.jobs import Job
+from models.planner import ContentIdea
+from server.app import create_app
+from tests.ai_helpers import balance, configure_ai, job_ledger
+from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import Api, Caller
+
+IDEAS = "/api/v1/planner/clusters/generate_ideas/"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+
+
+async def _setup(api: Api, fake: FakeOpenAI, clusters: int = 1) -> tuple[Caller, list[int]]:
+    owner = await api.register()
+    site = await api.site(owner)
+    await configure_ai(api, owner, fake)
+    ids = []
+    for n in range(clusters):
+        body = await api.call(
+            "POST", "/api/v1/planner/clusters/", json={"site_id": site["id"], "name": f"C{n}"}, as_=owner, status=201
+        )
+        ids.append(body["data"]["id"])
+    return owner, ids
+
+
+async def _wait_until(predicate: Any, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_no_key_configured_is_400_ai_not_configured_and_reserves_nothing(api: Api) -> None:
+    owner = await api.register()
+    site = await api.site(owner)
+    cluster = (
+        await api.call(
+            "POST", "/api/v1/planner/clusters/", json={"site_id": site["id"], "name": "C"}, as_=owner, status=201
+        )
+    )["data"]
+    body = await api.call("POST", IDEAS, json={"ids": [cluster["id"]]}, as_=owner, status=400)
+    assert body["code"] == "ai_not_configured" and "/api/v1/system/settings/integrations/openai/" in body["error"]
+    assert await Job.all().count() == 0 and await balance(owner.account["id"]) == 1000
+
+
+async def test_short_balance_is_402_and_the_model_is_not_called(api: Api, fake: FakeOpenAI) -> None:
+    owner, ids = await _setup(api, fake, clusters=3)
+    from services import ledger
+
+    await ledger.grant(owner.account["id"], -990)
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, status=402)
+    assert body["code"] == "insufficient_credits" and (body["required"], body["available"]) == (15, 10)
+    assert fake.count("/chat/completions") == 0 and await Job.all().count() == 0
+    assert await balance(owner.account["id"]) == 10
+
+
+async def test_invalid_json_twice_fails_the_job_and_refunds(api: Api, fake: FakeOpenAI) -> None:
+    owner, ids = await _setup(api, fake)
+    fake.fail_next("malformed", times=2)
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, status=502)
+    assert body["code"] == "upstream_error" and "malformed" in body["error"]
+    job = body["job"]
+    assert job["status"] == "failed" and job["credits_used"] == 0
+    assert fake.count("/chat/completions") == 2
+    assert await job_ledger(job["id"]) == [("usage", -5), ("refund", 5)]
+    assert await balance(owner.account["id"]) == 1000
+    assert await ContentIdea.all().count() == 0
+
+
+async def test_invalid_json_once_is_repaired(api: Api, fake: FakeOpenAI) -> None:
+    owner, ids = await _setup(api, fake)
+    fake.fail_next("malformed")
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner)
+    assert body["data"]["ideas_created"] == 3 and fake.count("/chat/completions") == 2
+    assert await balance(owner.account["id"]) == 995
+
+
+async def test_429_then_success_charges_once_and_logs_the_retry(api: Api, fake: FakeOpenAI, caplog: Any) -> None:
+    owner, ids = await _setup(api, fake)
+    fake.fail_next("429", retry_after=0.05)
+    with caplog.at_level(logging.WARNING, logger="inkflow.ai"):
+        body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner)
+    assert body["data"]["job"]["credits_used"] == 5 and fake.count("/chat/completions") == 2
+    assert "429" in caplog.text and "retry 1" in caplog.text
+    assert await job_ledger(body["data"]["job"]["id"]) == [("usage", -5)]
+    assert await balance(owner.account["id"]) == 995
+
+
+async def test_provider_down_for_the_whole_job_fails_and_refunds_naming_the_status(
+    api: Api, fake: FakeOpenAI, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("services.ai_client.BACKOFF_BASE", 0.01)
+    owner, ids = await _setup(api, fake)
+    fake.always("500")
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, status=502)
+    assert "500" in body["error"] and body["job"]["status"] == "failed"
+    assert fake.count("/chat/completions") == 4  # every attempt
+    assert await balance(owner.account["id"]) == 1000
+
+
+async def test_quota_and_auth_failures_are_not_retried_and_are_a_clear_4xx(api: Api, fake: FakeOpenAI) -> None:
+    owner, ids = await _setup(api, fake, clusters=1)
+    fake.fail_next("insufficient_quota")
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, status=400)
+    assert body["code"] == "ai_quota_exceeded" and "quota" in body["error"]
+    assert fake.count("/chat/completions") == 1
+    fake.api_key = "another-key"
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, status=400)
+    assert body["code"] == "ai_auth_failed" and "401" in body["error"]
+    assert await balance(owner.account["id"]) == 1000
+
+
+async def test_cancel_during_a_batch_keeps_done_items_and_refunds_the_rest(api: Api, fake: FakeOpenAI) -> None:
+    owner, ids = await _setup(api, fake, clusters=4)
+    fake.always("slow", seconds=0.3)
+    started = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, status=202, params={"wait": 0})
+    job_id = started["data"]["job"]["id"]
+    assert started["data"]["job"]["status"] in {"queued", "running"}
+
+    async def one_done() -> bool:
+        return (await Job.get(id=job_id)).progress_done >= 1
+
+    await _wait_until(one_done)
+    cancelled = await api.call("POST", f"/api/v1/jobs/{job_id}/cancel/", as_=owner)
+    assert cancelled["data"]["id"] == job_id
+
+    async def finished() -> bool:
+        return (await Job.get(id=job_id)).status == "cancelled"
+
+    await _wait_until(finished)
+    job = await Job.get(id=job_id)
+    done = job.progress_done
+    assert 1 <= done < 4 and job.credits_used == 5 * done
+    assert await ContentIdea.all().count() == 3 * done
+    assert await job_ledger(job_id) == [("usage", -20), ("refund", 20 - 5 * done)]
+    assert await balance(owner.account["id"]) == 1000 - 5 * done
+
+
+async def test_ids_of_another_account_are_404_and_201_keywords_are_400(api: Api, fake: FakeOpenAI) -> None:
+    owner, ids = await _setup(api, fake)
+    stranger = await api.register()
+    await configure_ai(api, stranger, fake)
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=stranger, status=404)
+    assert body["code"] == "not_found"
+    site = await api.site(stranger)
+    body = await api.call(
+        "POST",
+        "/api/v1/planner/clusters/auto_cluster/",
+        as_=stranger,
+        status=400,
+        json={"ids": list(range(1, 202)), "site_id": site["id"]},
+    )
+    assert "ids" in body["errors"]
+    await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, params={"wait": 61}, status=400)
+    assert fake.count("/chat/completions") == 0
+
+
+async def test_a_job_left_running_by_a_stopped_server_resumes_without_repeating_or_charging_twice(
+    aiohttp_client: Any, settings: Any, fake: FakeOpenAI
+) -> None:
+    first = Api(await aiohttp_client(create_app(settings, docs=False)))
+    owner, ids = await _setup(first, fake, clusters=3)
+    fake.always("slow", seconds=0.3)
+    started = await first.call("POST", IDEAS, json={"ids": ids}, as_=owner, status=202, params={"wait": 0})
+    job_id = started["data"]["job"]["id"]
+
+    async def one_done() -> bool:
+        return (await Job.get(id=job_id)).progress_done >= 1
+
+    await _wait_until(one_done)
+    await first.client.close()  # the server stops mid-job
+    assert fake.count("/chat/completions") < 3, "the job must still have had items left"
+
+    fake.reset()
+    second = Api(await aiohttp_client(create_app(settings, docs=False)))
+
+    async def succeeded() -> bool:
+        return (await Job.get(id=job_id)).status == "succeeded"
+
+    await _wait_until(succeeded)
+    job = await Job.get(id=job_id)
+    assert job.progress_done == 3 and job.credits_used == 15
+    assert await ContentIdea.all().count() == 9  # each cluster's ideas made once
+    assert await job_ledger(job_id) == [("usage", -15)]
+    assert await balance(owner.account["id"]) == 985
+    body = await second.call("GET", f"/api/v1/jobs/{job_id}/", as_=owner)
+    assert body["data"]["result"]["ideas_created"] == 9
