@@ -201,3 +201,44 @@ async def test_a_job_left_running_by_a_stopped_server_resumes_without_repeating_
     assert await balance(owner.account["id"]) == 985
     body = await second.call("GET", f"/api/v1/jobs/{job_id}/", as_=owner)
     assert body["data"]["result"]["ideas_created"] == 9
+
+
+async def test_a_crash_in_an_item_fails_and_refunds_that_job_and_the_actor_goes_on(
+    api: Api, fake: FakeOpenAI, monkeypatch: Any, caplog: Any
+) -> None:
+    owner, ids = await _setup(api, fake, clusters=2)
+    from actors.operations import GenerateIdeas
+
+    original = GenerateIdeas.run_item
+    calls = {"n": 0}
+
+    async def crash_once(self: GenerateIdeas, item: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("disk on fire")
+        await original(self, item)
+
+    monkeypatch.setattr(GenerateIdeas, "run_item", crash_once)
+    with caplog.at_level(logging.ERROR, logger="inkflow.actors"):
+        body = await api.call("POST", IDEAS, json={"ids": ids[:1]}, as_=owner, status=502)
+    assert body["code"] == "server_error" and body["job"]["status"] == "failed"
+    assert "disk on fire" in caplog.text and "crashed" in caplog.text
+    assert await job_ledger(body["job"]["id"]) == [("usage", -5), ("refund", 5)]
+    after = await api.call("POST", IDEAS, json={"ids": ids[1:]}, as_=owner)
+    assert after["data"]["job"]["status"] == "succeeded"
+    assert await balance(owner.account["id"]) == 995
+
+
+async def test_every_model_call_is_in_the_usage_log_with_tokens(api: Api, fake: FakeOpenAI) -> None:
+    owner, ids = await _setup(api, fake, clusters=2)
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner)
+    from models.billing import UsageLog
+
+    rows = await UsageLog.filter(job_id=body["data"]["job"]["id"]).values(
+        "operation", "credits", "tokens_in", "tokens_out", "model"
+    )
+    assert len(rows) == 2
+    assert all(r["operation"] == "generate_ideas" and r["credits"] == 5 and r["model"] for r in rows)
+    assert all(r["tokens_in"] > 0 and r["tokens_out"] > 0 for r in rows)
+    summary = await api.call("GET", "/api/v1/billing/usage/summary/", as_=owner)
+    assert summary["data"]["total_credits"] == 10
