@@ -18,6 +18,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 sqlite-tests: $(STAMP)
 	INKFLOW_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from tortoise.transactions import in_transaction
 
@@ -135,7 +135,7 @@ class Operation:
     async def config(self) -> ai_settings.AiConfig:
         if self._config is None:
             self._config = await ai_settings.load_config(
-                self.job.account_id,  # type: ignore[attr-defined]
+                self.job.account_id,
                 self.context.settings,
                 self.context.crypto,
             )
@@ -143,7 +143,7 @@ class Operation:
 
     async def prompt(self, **values: Any) -> str:
         assert self.prompt_type is not None
-        text = await ai_settings.prompt_text(self.job.account_id, self.prompt_type)  # type: ignore[attr-defined]
+        text = await ai_settings.prompt_text(self.job.account_id, self.prompt_type)
         return render_prompt(text, values)
 
     async def commit(
@@ -159,7 +159,7 @@ class Operation:
         usage row and the checkpoint, all or nothing."""
         job = self.job
         charge = max(0, min(cost, job.credits_reserved - job.credits_used))
-        checkpoint = {
+        checkpoint: dict[str, Any] = {
             "done": [*job.checkpoint.get("done", []), item],
             "results": dict(job.checkpoint.get("results", {})),
         }
@@ -177,8 +177,8 @@ class Operation:
             )
             if charge or usage.calls:
                 await UsageLog.create(
-                    account_id=job.account_id,  # type: ignore[attr-defined]
-                    site_id=job.site_id,  # type: ignore[attr-defined]
+                    account_id=job.account_id,
+                    site_id=job.site_id,
                     operation=job.kind,
                     credits=charge,
                     model=usage.model,
@@ -226,7 +226,7 @@ class AutoCluster(Operation):
         return ["cluster"]
 
     async def run_item(self, item: str) -> None:
-        site = await Site.get(id=self.job.site_id)  # type: ignore[attr-defined]
+        site = await Site.get(id=self.job.site_id)
         keywords = await Keyword.filter(id__in=self.job.params["keyword_ids"], site_id=site.id).order_by("id")
         usage = Usage()
         prompt = await self.prompt(site_name=site.name, keywords="\n".join(f"- {kw.keyword}" for kw in keywords))
@@ -247,7 +247,7 @@ class AutoCluster(Operation):
                     name_key=name.lower(),
                     defaults={
                         "account_id": site.account_id,
-                        "name": name,  # type: ignore[attr-defined]
+                        "name": name,
                         "description": str(proposal.get("description", ""))[:5000],
                         "sector_id": self.job.params.get("sector_id"),
                     },
@@ -330,9 +330,9 @@ class GenerateIdeas(Operation):
                 targets = [str(k)[:255] for k in idea.get("target_keywords", []) if str(k).strip()][:50]
                 words = idea.get("estimated_word_count")
                 row = await ContentIdea.create(
-                    account_id=cluster.account_id,  # type: ignore[attr-defined]
-                    site_id=cluster.site_id,  # type: ignore[attr-defined]
-                    sector_id=cluster.sector_id,  # type: ignore[attr-defined]
+                    account_id=cluster.account_id,
+                    site_id=cluster.site_id,
+                    sector_id=cluster.sector_id,
                     cluster_id=cluster.id,
                     title=str(idea["title"])[:300],
                     description=_outline(idea.get("description")),
@@ -385,7 +385,7 @@ class GenerateContent(Operation):
         if task is None:
             raise NotFound("Task not found.")
         return Plan(
-            site_id=task.site_id,  # type: ignore[attr-defined]
+            site_id=task.site_id,
             params={"task_id": task.id},
             total=1,
             estimate=content_cost(settings, task.word_count),
@@ -413,13 +413,13 @@ class GenerateContent(Operation):
         async def write() -> None:
             title = str(article["title"])[:300]
             content = await Content.create(
-                account_id=task.account_id,  # type: ignore[attr-defined]
-                site_id=task.site_id,  # type: ignore[attr-defined]
-                sector_id=task.sector_id,  # type: ignore[attr-defined]
-                cluster_id=task.cluster_id,  # type: ignore[attr-defined]
+                account_id=task.account_id,
+                site_id=task.site_id,
+                sector_id=task.sector_id,
+                cluster_id=task.cluster_id,
                 task_id=task.id,
                 title=title,
-                slug=await unique_slug(task.site_id, title),  # type: ignore[attr-defined]
+                slug=await unique_slug(task.site_id, title),
                 html=html,
                 meta_title=str(article.get("meta_title", ""))[:300],
                 meta_description=str(article.get("meta_description", ""))[:500],
@@ -459,7 +459,7 @@ def png_size(data: bytes) -> tuple[int | None, int | None]:
 
 async def store_image(settings: Settings, image: Image, data: bytes) -> None:
     """Write the bytes under the media folder with an unguessable name; set url and size."""
-    relative = Path(str(image.account_id)) / f"{uuid.uuid4().hex}.png"  # type: ignore[attr-defined]
+    relative = Path(str(image.account_id)) / f"{uuid.uuid4().hex}.png"
     path = settings.media_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -519,8 +519,8 @@ class GenerateImages(Operation):
             kinds = (["featured"] if config.featured_image else []) + ["in_article"] * config.images_per_content
             for kind_name, proposal in zip(kinds, proposals, strict=False):
                 row = await Image.create(
-                    account_id=content.account_id,  # type: ignore[attr-defined]
-                    site_id=content.site_id,  # type: ignore[attr-defined]
+                    account_id=content.account_id,
+                    site_id=content.site_id,
                     content_id=content.id,
                     kind=kind_name,
                     position=position,
@@ -561,7 +561,7 @@ class GenerateImages(Operation):
         async def write() -> None:
             await image.save()
             if image.kind == "featured":
-                await Content.filter(id=image.content_id).update(featured_image_id=image.id)  # type: ignore[attr-defined]
+                await Content.filter(id=image.content_id).update(featured_image_id=image.id)
 
         def generated(into: dict[str, Any]) -> None:
             into["generated"] = [*into.get("generated", []), image.id]
@@ -585,7 +585,7 @@ class RegenerateImage(Operation):
         if image is None:
             raise NotFound("Image not found.")
         return Plan(
-            site_id=image.site_id,  # type: ignore[attr-defined]
+            site_id=image.site_id,
             params={"image_id": image.id, "prompt": params.get("prompt")},
             total=1,
             estimate=settings.costs["regenerate_image"],
@@ -617,9 +617,9 @@ class RegenerateImage(Operation):
 
 
 async def content_analysis(content: Content) -> dict[str, Any]:
-    task_id = content.task_id  # type: ignore[attr-defined]
-    target = await Task.filter(id=task_id).values_list("word_count", flat=True) if task_id else []
-    domain = await Site.filter(id=content.site_id).values_list("domain", flat=True)  # type: ignore[attr-defined]
+    task_id = content.task_id
+    target = cast("list[int]", await Task.filter(id=task_id).values_list("word_count", flat=True) if task_id else [])
+    domain = cast("list[str]", await Site.filter(id=content.site_id).values_list("domain", flat=True))
     return analyze(
         ContentInput(
             title=content.title,
@@ -672,7 +672,7 @@ class Optimize(Operation):
             issues=issues,
         )
         article = await ai_client.chat_json(await self.config(), prompt, _check_article, usage, what="Optimization")
-        previous = {
+        previous: dict[str, Any] = {
             "version": content.version,
             "title": content.title,
             "html": content.html,
@@ -731,12 +731,10 @@ class LinkContent(Operation):
         if content is None:
             await self.commit(item, cost=0, usage=usage)
             return
-        others = await Content.filter(site_id=content.site_id).exclude(id=content.id).order_by("id")  # type: ignore[attr-defined]
+        others = await Content.filter(site_id=content.site_id).exclude(id=content.id).order_by("id")
         cluster_words: dict[int, list[str]] = {}
         for row in (
-            await Keyword.filter(
-                cluster_id__in=[o.cluster_id for o in others if o.cluster_id]  # type: ignore[attr-defined]
-            )
+            await Keyword.filter(cluster_id__in=[o.cluster_id for o in others if o.cluster_id])
             .order_by("-volume", "id")
             .values("cluster_id", "keyword")
         ):
@@ -744,12 +742,12 @@ class LinkContent(Operation):
         targets = [
             LinkTarget(
                 id=other.id,
-                phrases=tuple(p for p in [other.primary_keyword, *cluster_words.get(other.cluster_id, [])] if p),  # type: ignore[attr-defined]
+                phrases=tuple(p for p in [other.primary_keyword, *cluster_words.get(other.cluster_id or 0, [])] if p),
                 href=link_href(other),
             )
             for other in others
         ]
-        existing = set(await Link.filter(source_id=content.id).values_list("target_id", flat=True))
+        existing = set(cast("list[int]", await Link.filter(source_id=content.id).values_list("target_id", flat=True)))
         html, added = add_internal_links(content.html, content.id, [t for t in targets if t.phrases], existing)
 
         async def write() -> None:
@@ -758,8 +756,8 @@ class LinkContent(Operation):
                 await content.save(update_fields=["html", "updated_at"])
                 for link in added:
                     await Link.create(
-                        account_id=content.account_id,  # type: ignore[attr-defined]
-                        site_id=content.site_id,  # type: ignore[attr-defined]
+                        account_id=content.account_id,
+                        site_id=content.site_id,
                         source_id=content.id,
                         target_id=link.target_id,
                         anchor=link.anchor,

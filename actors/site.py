@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from actors.operations import OPERATIONS, Operation, OperationContext
 from actors.runtime import Actor
@@ -38,7 +38,10 @@ class SiteActor(Actor[int]):
 
     async def on_start(self) -> None:
         """Pick up the site's unfinished jobs from the database, oldest first."""
-        pending = await Job.filter(site_id=self.key, status__in=jobs.ACTIVE).order_by("id").values_list("id", flat=True)
+        pending = cast(
+            "list[int]",
+            await Job.filter(site_id=self.key, status__in=jobs.ACTIVE).order_by("id").values_list("id", flat=True),
+        )
         self.queue.extend(pending)
         if self.queue:
             self.schedule_step()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -132,7 +132,7 @@ def _redis_url(raw: str | None) -> str | None:
     return raw
 
 
-def _persistent_secret(data_dir: Path, filename: str, make: callable) -> str:  # type: ignore[valid-type]
+def _persistent_secret(data_dir: Path, filename: str, make: Callable[[], str]) -> str:
     """Return the secret kept in the data folder, making it on first start."""
     path = data_dir / filename
     if path.exists():

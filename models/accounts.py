@@ -1,8 +1,14 @@
 """Accounts (tenants), users, credentials and sites."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from models.base import AccountOwned, TimestampedModel
+
+if TYPE_CHECKING:
+    from models.integration import Integration
+    from models.reference import Industry, IndustrySector
 
 ROLES = ("owner", "admin", "editor", "viewer")
 
@@ -35,7 +41,10 @@ class User(AccountOwned):
 class RefreshToken(TimestampedModel):
     """One refresh token of a rotation family; only its hash is kept."""
 
-    user = fields.ForeignKeyField("models.User", on_delete=fields.CASCADE, related_name=False)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", on_delete=fields.CASCADE, related_name=False
+    )
+    user_id: int
     family = fields.CharField(max_length=64, db_index=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
@@ -59,7 +68,10 @@ class DeniedToken(TimestampedModel):
 class WebSession(TimestampedModel):
     """A browser session behind the `session` cookie."""
 
-    user = fields.ForeignKeyField("models.User", on_delete=fields.CASCADE, related_name=False)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", on_delete=fields.CASCADE, related_name=False
+    )
+    user_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
@@ -69,7 +81,10 @@ class WebSession(TimestampedModel):
 
 
 class PasswordResetToken(TimestampedModel):
-    user = fields.ForeignKeyField("models.User", on_delete=fields.CASCADE, related_name=False)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", on_delete=fields.CASCADE, related_name=False
+    )
+    user_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
@@ -81,8 +96,14 @@ class PasswordResetToken(TimestampedModel):
 class ApiKey(AccountOwned):
     """A site-scoped key for the WordPress plugin; shown once, kept as a hash."""
 
-    site = fields.ForeignKeyField("models.Site", on_delete=fields.CASCADE, related_name=False)
-    integration = fields.ForeignKeyField("models.Integration", on_delete=fields.CASCADE, related_name=False, null=True)
+    site: fields.ForeignKeyRelation["Site"] = fields.ForeignKeyField(
+        "models.Site", on_delete=fields.CASCADE, related_name=False
+    )
+    site_id: int
+    integration: fields.ForeignKeyNullableRelation["Integration"] = fields.ForeignKeyField(
+        "models.Integration", on_delete=fields.CASCADE, related_name=False, null=True
+    )
+    integration_id: int | None
     prefix = fields.CharField(max_length=16)
     key_hash = fields.CharField(max_length=64, unique=True)
     revoked_at = fields.DatetimeField(null=True)
@@ -95,7 +116,10 @@ class ApiKey(AccountOwned):
 class Site(AccountOwned):
     name = fields.CharField(max_length=200)
     domain = fields.CharField(max_length=253)
-    industry = fields.ForeignKeyField("models.Industry", on_delete=fields.SET_NULL, null=True, related_name=False)
+    industry: fields.ForeignKeyNullableRelation["Industry"] = fields.ForeignKeyField(
+        "models.Industry", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    industry_id: int | None
     is_active = fields.BooleanField(default=True)
     slug = fields.CharField(max_length=80, unique=True)
 
@@ -104,10 +128,14 @@ class Site(AccountOwned):
 
 
 class SiteSector(AccountOwned):
-    site = fields.ForeignKeyField("models.Site", on_delete=fields.CASCADE, related_name=False)
-    industry_sector = fields.ForeignKeyField(
+    site: fields.ForeignKeyRelation["Site"] = fields.ForeignKeyField(
+        "models.Site", on_delete=fields.CASCADE, related_name=False
+    )
+    site_id: int
+    industry_sector: fields.ForeignKeyNullableRelation["IndustrySector"] = fields.ForeignKeyField(
         "models.IndustrySector", on_delete=fields.SET_NULL, null=True, related_name=False
     )
+    industry_sector_id: int | None
     name = fields.CharField(max_length=200)
 
     class Meta:

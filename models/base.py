@@ -1,7 +1,12 @@
 """Shared model pieces: timestamps and the account/site ownership every tenant row carries."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.accounts import Account, Site
 
 
 class TimestampedModel(Model):
@@ -16,7 +21,10 @@ class TimestampedModel(Model):
 class AccountOwned(TimestampedModel):
     """A row of one tenant. Every query of the API filters on `account_id` first."""
 
-    account = fields.ForeignKeyField("models.Account", on_delete=fields.CASCADE, related_name=False)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
+        "models.Account", on_delete=fields.CASCADE, related_name=False
+    )
+    account_id: int
 
     class Meta:
         abstract = True
@@ -25,7 +33,10 @@ class AccountOwned(TimestampedModel):
 class SiteOwned(AccountOwned):
     """A row of one site; `account_id` is copied from the site so tenancy needs no join."""
 
-    site = fields.ForeignKeyField("models.Site", on_delete=fields.CASCADE, related_name=False)
+    site: fields.ForeignKeyRelation["Site"] = fields.ForeignKeyField(
+        "models.Site", on_delete=fields.CASCADE, related_name=False
+    )
+    site_id: int
 
     class Meta:
         abstract = True

@@ -1,7 +1,12 @@
 """The credit ledger and the usage log."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.accounts import Account
 
 TRANSACTION_KINDS = ("grant", "purchase", "usage", "refund", "adjustment")
 
@@ -10,7 +15,10 @@ class CreditTransaction(Model):
     """One change of an account's balance. The balance always equals the sum of `amount`."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", on_delete=fields.CASCADE, related_name=False)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
+        "models.Account", on_delete=fields.CASCADE, related_name=False
+    )
+    account_id: int
     amount = fields.BigIntField()
     balance_after = fields.BigIntField()
     kind = fields.CharField(max_length=16)
@@ -26,7 +34,10 @@ class CreditTransaction(Model):
 
 class UsageLog(Model):
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", on_delete=fields.CASCADE, related_name=False)
+    account: fields.ForeignKeyRelation["Account"] = fields.ForeignKeyField(
+        "models.Account", on_delete=fields.CASCADE, related_name=False
+    )
+    account_id: int
     site_id = fields.IntField(null=True)
     operation = fields.CharField(max_length=64)
     credits = fields.IntField(default=0)

@@ -1,5 +1,7 @@
 """WordPress integrations of a site, their sync runs and received webhooks."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -27,8 +29,8 @@ class Integration(SiteOwned):
     sync_enabled = fields.BooleanField(default=True)
     last_sync_at = fields.DatetimeField(null=True)
     sync_status = fields.CharField(max_length=16, default="idle")
-    structure = fields.JSONField(default=dict)
-    config = fields.JSONField(default=dict)
+    structure: Any = fields.JSONField(default=dict)
+    config: Any = fields.JSONField(default=dict)
 
     class Meta:
         table = "integration"
@@ -36,13 +38,16 @@ class Integration(SiteOwned):
 
 class SyncRun(Model):
     id = fields.IntField(primary_key=True)
-    integration = fields.ForeignKeyField("models.Integration", on_delete=fields.CASCADE, related_name=False)
+    integration: fields.ForeignKeyRelation["Integration"] = fields.ForeignKeyField(
+        "models.Integration", on_delete=fields.CASCADE, related_name=False
+    )
+    integration_id: int
     job_id = fields.IntField(null=True)
     status = fields.CharField(max_length=16, default="running")
     stage = fields.CharField(max_length=32, default="")
     done = fields.IntField(default=0)
     total = fields.IntField(default=0)
-    items = fields.JSONField(default=dict)
+    items: Any = fields.JSONField(default=dict)
     error = fields.TextField(null=True)
     started_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
@@ -54,7 +59,10 @@ class SyncRun(Model):
 
 class WebhookEvent(Model):
     id = fields.IntField(primary_key=True)
-    integration = fields.ForeignKeyField("models.Integration", on_delete=fields.CASCADE, related_name=False)
+    integration: fields.ForeignKeyRelation["Integration"] = fields.ForeignKeyField(
+        "models.Integration", on_delete=fields.CASCADE, related_name=False
+    )
+    integration_id: int
     webhook_id = fields.CharField(max_length=255)
     event = fields.CharField(max_length=32, default="")
     status = fields.CharField(max_length=16)  # processed | rejected

@@ -1,26 +1,34 @@
 """Asynchronous work: every AI or sync operation is a job run by its site's actor."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from models.base import AccountOwned
+
+if TYPE_CHECKING:
+    from models.accounts import Site
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 class Job(AccountOwned):
-    site = fields.ForeignKeyField("models.Site", on_delete=fields.CASCADE, null=True, related_name=False)
+    site: fields.ForeignKeyNullableRelation["Site"] = fields.ForeignKeyField(
+        "models.Site", on_delete=fields.CASCADE, null=True, related_name=False
+    )
+    site_id: int | None
     user_id = fields.IntField(null=True)
     kind = fields.CharField(max_length=64)
     status = fields.CharField(max_length=16, default="queued")
-    params = fields.JSONField(default=dict)
+    params: Any = fields.JSONField(default=dict)
     progress_done = fields.IntField(default=0)
     progress_total = fields.IntField(default=0)
-    result = fields.JSONField(null=True)
-    error = fields.JSONField(null=True)
+    result: Any = fields.JSONField(null=True)
+    error: Any = fields.JSONField(null=True)
     credits_reserved = fields.IntField(default=0)
     credits_used = fields.IntField(default=0)
     # Items finished so far, so a resumed job never repeats or charges them twice.
-    checkpoint = fields.JSONField(default=dict)
+    checkpoint: Any = fields.JSONField(default=dict)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
 

@@ -1,8 +1,14 @@
 """Keyword planning: keywords, clusters and content ideas of a site."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from models.base import SiteOwned
+
+if TYPE_CHECKING:
+    from models.accounts import SiteSector
+    from models.reference import SeedKeyword
 
 KEYWORD_INTENTS = ("informational", "commercial", "transactional", "navigational")
 KEYWORD_STATUSES = ("new", "mapped", "archived")
@@ -21,11 +27,18 @@ CONTENT_STRUCTURES = (
 
 
 class Keyword(SiteOwned):
-    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
-    cluster = fields.ForeignKeyField("models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False)
-    seed_keyword = fields.ForeignKeyField(
+    sector: fields.ForeignKeyNullableRelation["SiteSector"] = fields.ForeignKeyField(
+        "models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    sector_id: int | None
+    cluster: fields.ForeignKeyNullableRelation["Cluster"] = fields.ForeignKeyField(
+        "models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    cluster_id: int | None
+    seed_keyword: fields.ForeignKeyNullableRelation["SeedKeyword"] = fields.ForeignKeyField(
         "models.SeedKeyword", on_delete=fields.SET_NULL, null=True, related_name=False
     )
+    seed_keyword_id: int | None
     keyword = fields.CharField(max_length=255)
     # Lower-cased `keyword`: what per-site uniqueness is decided on.
     keyword_key = fields.CharField(max_length=255)
@@ -46,7 +59,10 @@ class Keyword(SiteOwned):
 
 
 class Cluster(SiteOwned):
-    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
+    sector: fields.ForeignKeyNullableRelation["SiteSector"] = fields.ForeignKeyField(
+        "models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    sector_id: int | None
     name = fields.CharField(max_length=200)
     name_key = fields.CharField(max_length=200)
     description = fields.TextField(default="")
@@ -62,13 +78,19 @@ class Cluster(SiteOwned):
 
 
 class ContentIdea(SiteOwned):
-    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
-    cluster = fields.ForeignKeyField("models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False)
+    sector: fields.ForeignKeyNullableRelation["SiteSector"] = fields.ForeignKeyField(
+        "models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    sector_id: int | None
+    cluster: fields.ForeignKeyNullableRelation["Cluster"] = fields.ForeignKeyField(
+        "models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    cluster_id: int | None
     title = fields.CharField(max_length=300)
-    description = fields.JSONField(default=list)
+    description: Any = fields.JSONField(default=list)
     content_type = fields.CharField(max_length=16, default="post")
     content_structure = fields.CharField(max_length=16, default="article")
-    target_keywords = fields.JSONField(default=list)
+    target_keywords: Any = fields.JSONField(default=list)
     estimated_word_count = fields.IntField(default=1000)
     status = fields.CharField(max_length=16, default="new")
 

@@ -1,14 +1,22 @@
 """Publishing records and deployments (one publish job of a site)."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from models.base import SiteOwned
+
+if TYPE_CHECKING:
+    from models.writer import Content
 
 RECORD_STATUSES = ("pending", "publishing", "published", "failed")
 
 
 class PublishingRecord(SiteOwned):
-    content = fields.ForeignKeyField("models.Content", on_delete=fields.CASCADE, related_name=False)
+    content: fields.ForeignKeyRelation["Content"] = fields.ForeignKeyField(
+        "models.Content", on_delete=fields.CASCADE, related_name=False
+    )
+    content_id: int
     destination = fields.CharField(max_length=32, default="wordpress")
     status = fields.CharField(max_length=16, default="pending")
     external_id = fields.CharField(max_length=64, null=True)
@@ -28,11 +36,11 @@ class PublishingRecord(SiteOwned):
 
 class Deployment(SiteOwned):
     job_id = fields.IntField(null=True)
-    content_ids = fields.JSONField(default=list)
+    content_ids: Any = fields.JSONField(default=list)
     status = fields.CharField(max_length=16, default="queued")
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
-    summary = fields.JSONField(default=dict)
+    summary: Any = fields.JSONField(default=dict)
 
     class Meta:
         table = "deployment"

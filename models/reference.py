@@ -15,7 +15,10 @@ class Industry(Model):
 
 class IndustrySector(Model):
     id = fields.IntField(primary_key=True)
-    industry = fields.ForeignKeyField("models.Industry", on_delete=fields.CASCADE, related_name="sectors")
+    industry: fields.ForeignKeyRelation["Industry"] = fields.ForeignKeyField(
+        "models.Industry", on_delete=fields.CASCADE, related_name="sectors"
+    )
+    industry_id: int
     name = fields.CharField(max_length=120)
     slug = fields.CharField(max_length=120)
 
@@ -26,8 +29,14 @@ class IndustrySector(Model):
 
 class SeedKeyword(Model):
     id = fields.IntField(primary_key=True)
-    industry = fields.ForeignKeyField("models.Industry", on_delete=fields.CASCADE, related_name=False)
-    sector = fields.ForeignKeyField("models.IndustrySector", on_delete=fields.CASCADE, related_name=False)
+    industry: fields.ForeignKeyRelation["Industry"] = fields.ForeignKeyField(
+        "models.Industry", on_delete=fields.CASCADE, related_name=False
+    )
+    industry_id: int
+    sector: fields.ForeignKeyRelation["IndustrySector"] = fields.ForeignKeyField(
+        "models.IndustrySector", on_delete=fields.CASCADE, related_name=False
+    )
+    sector_id: int
     keyword = fields.CharField(max_length=255)
     volume = fields.IntField(default=0)
     difficulty = fields.SmallIntField(default=0)

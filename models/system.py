@@ -1,5 +1,7 @@
 """Per-account settings (AI, images, modules) and edited prompts."""
 
+from typing import Any
+
 from tortoise import fields
 
 from models.base import AccountOwned
@@ -9,7 +11,7 @@ class AccountSetting(AccountOwned):
     """One settings document of an account, by key: `openai`, `image_generation`, `modules`."""
 
     key = fields.CharField(max_length=32)
-    value = fields.JSONField(default=dict)
+    value: Any = fields.JSONField(default=dict)
     secret_enc = fields.TextField(null=True)  # Fernet token of the document's secret
 
     class Meta:

@@ -1,8 +1,14 @@
 """Writing: tasks, content (with kept versions), images and taxonomies."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from models.base import SiteOwned, TimestampedModel
+
+if TYPE_CHECKING:
+    from models.accounts import SiteSector
+    from models.planner import Cluster, ContentIdea
 
 TASK_STATUSES = ("queued", "in_progress", "completed", "failed")
 CONTENT_STATUSES = ("draft", "review", "published", "archived")
@@ -13,18 +19,27 @@ TAXONOMY_KINDS = ("category", "tag")
 
 
 class Task(SiteOwned):
-    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
-    cluster = fields.ForeignKeyField("models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False)
-    idea = fields.ForeignKeyField("models.ContentIdea", on_delete=fields.SET_NULL, null=True, related_name=False)
+    sector: fields.ForeignKeyNullableRelation["SiteSector"] = fields.ForeignKeyField(
+        "models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    sector_id: int | None
+    cluster: fields.ForeignKeyNullableRelation["Cluster"] = fields.ForeignKeyField(
+        "models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    cluster_id: int | None
+    idea: fields.ForeignKeyNullableRelation["ContentIdea"] = fields.ForeignKeyField(
+        "models.ContentIdea", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    idea_id: int | None
     title = fields.CharField(max_length=300)
     brief = fields.TextField(default="")
-    keywords = fields.JSONField(default=list)
+    keywords: Any = fields.JSONField(default=list)
     content_type = fields.CharField(max_length=16, default="post")
     content_structure = fields.CharField(max_length=16, default="article")
     word_count = fields.IntField(default=1000)
     status = fields.CharField(max_length=16, default="queued")
     content_id = fields.IntField(null=True)
-    error = fields.TextField(null=True)
+    error: str | None = fields.TextField(null=True)
 
     class Meta:
         table = "task"
@@ -32,22 +47,31 @@ class Task(SiteOwned):
 
 
 class Content(SiteOwned):
-    sector = fields.ForeignKeyField("models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False)
-    task = fields.ForeignKeyField("models.Task", on_delete=fields.SET_NULL, null=True, related_name=False)
-    cluster = fields.ForeignKeyField("models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False)
+    sector: fields.ForeignKeyNullableRelation["SiteSector"] = fields.ForeignKeyField(
+        "models.SiteSector", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    sector_id: int | None
+    task: fields.ForeignKeyNullableRelation["Task"] = fields.ForeignKeyField(
+        "models.Task", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    task_id: int | None
+    cluster: fields.ForeignKeyNullableRelation["Cluster"] = fields.ForeignKeyField(
+        "models.Cluster", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    cluster_id: int | None
     title = fields.CharField(max_length=300)
     slug = fields.CharField(max_length=320)
     html = fields.TextField(default="")
     meta_title = fields.CharField(max_length=300, default="")
     meta_description = fields.CharField(max_length=500, default="")
     primary_keyword = fields.CharField(max_length=255, default="")
-    secondary_keywords = fields.JSONField(default=list)
+    secondary_keywords: Any = fields.JSONField(default=list)
     word_count = fields.IntField(default=0)
     status = fields.CharField(max_length=16, default="draft")
     source = fields.CharField(max_length=16, default="manual")
     external_id = fields.CharField(max_length=64, null=True)
     external_url = fields.CharField(max_length=2000, null=True)
-    taxonomy_ids = fields.JSONField(default=list)
+    taxonomy_ids: Any = fields.JSONField(default=list)
     featured_image_id = fields.IntField(null=True)
     seo_score = fields.SmallIntField(null=True)
     version = fields.IntField(default=1)
@@ -61,7 +85,10 @@ class Content(SiteOwned):
 class ContentVersion(TimestampedModel):
     """A previous state of a content, kept whenever it is replaced."""
 
-    content = fields.ForeignKeyField("models.Content", on_delete=fields.CASCADE, related_name=False)
+    content: fields.ForeignKeyRelation["Content"] = fields.ForeignKeyField(
+        "models.Content", on_delete=fields.CASCADE, related_name=False
+    )
+    content_id: int
     version = fields.IntField()
     title = fields.CharField(max_length=300)
     html = fields.TextField()
@@ -75,7 +102,10 @@ class ContentVersion(TimestampedModel):
 
 
 class Image(SiteOwned):
-    content = fields.ForeignKeyField("models.Content", on_delete=fields.CASCADE, related_name=False)
+    content: fields.ForeignKeyRelation["Content"] = fields.ForeignKeyField(
+        "models.Content", on_delete=fields.CASCADE, related_name=False
+    )
+    content_id: int
     kind = fields.CharField(max_length=16, default="in_article")
     position = fields.IntField(default=0)
     prompt = fields.TextField(default="")
@@ -85,7 +115,7 @@ class Image(SiteOwned):
     width = fields.IntField(null=True)
     height = fields.IntField(null=True)
     status = fields.CharField(max_length=16, default="pending")
-    error = fields.TextField(null=True)
+    error: str | None = fields.TextField(null=True)
 
     class Meta:
         table = "image"
@@ -96,7 +126,10 @@ class Taxonomy(SiteOwned):
     kind = fields.CharField(max_length=16)
     name = fields.CharField(max_length=200)
     slug = fields.CharField(max_length=200)
-    parent = fields.ForeignKeyField("models.Taxonomy", on_delete=fields.SET_NULL, null=True, related_name=False)
+    parent: fields.ForeignKeyNullableRelation["Taxonomy"] = fields.ForeignKeyField(
+        "models.Taxonomy", on_delete=fields.SET_NULL, null=True, related_name=False
+    )
+    parent_id: int | None
     external_id = fields.CharField(max_length=64, null=True)
     count = fields.IntField(default=0)
 

@@ -101,6 +101,20 @@ class ErrorSchema(Schema):
     request_id = fields.String()
 
 
+def error_responses(*statuses: int, **descriptions: str) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, all in the error envelope.
+
+    `descriptions` are keyed `s402="…"`, since keyword names can't be numbers.
+    """
+    return {
+        status: {
+            "schema": ErrorSchema,
+            **({"description": descriptions[f"s{status}"]} if f"s{status}" in descriptions else {}),
+        }
+        for status in statuses
+    }
+
+
 def envelope(data_schema: Schema | type[Schema] | fields.Field, name: str) -> type[Schema]:
     """The success envelope around `data_schema`, for the OpenAPI document."""
     data = data_schema if isinstance(data_schema, fields.Field) else fields.Nested(data_schema)

@@ -6,6 +6,7 @@ import logging
 import time
 import warnings
 from collections.abc import AsyncIterator
+from typing import cast
 
 from aiohttp import web
 from aiohttp_apigami import validation_middleware
@@ -73,7 +74,9 @@ async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
     system: ActorSystem[int] = ActorSystem(lambda site_id: SiteActor(site_id, context), idle_timeout=60.0)
     app[ACTORS] = system
     try:
-        unfinished = await Job.filter(status__in=ACTIVE).distinct().values_list("site_id", flat=True)
+        unfinished = cast(
+            "list[int | None]", await Job.filter(status__in=ACTIVE).distinct().values_list("site_id", flat=True)
+        )
     except (OperationalError, OSError):
         # The database is down: serve anyway so health can say so; jobs resume on the next start.
         log.exception("could not look for unfinished jobs")

@@ -11,7 +11,7 @@ from marshmallow import fields
 from models.accounts import Account, Site, SiteSector, User
 from models.reference import Industry, SeedKeyword
 from schemas import auth as s
-from schemas.common import ErrorSchema, ListQuery
+from schemas.common import ErrorSchema, ListQuery, error_responses
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import ROLE_PERMISSIONS, ROLE_RANK, endpoint, principal
@@ -24,7 +24,7 @@ from services import tenancy
 routes = web.RouteTableDef()
 TAG = "auth"
 BASE = "/api/v1/auth"
-ERRORS = {400: {"schema": ErrorSchema}, 401: {"schema": ErrorSchema}}
+ERRORS = error_responses(400, 401)
 
 
 def _cookie_flags(request: web.Request) -> dict[str, Any]:

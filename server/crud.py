@@ -17,10 +17,10 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from schemas.common import ErrorSchema, ListQuery, NoContent, page_envelope
+from schemas.common import ListQuery, NoContent, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
-from server.access import Principal, endpoint, principal
+from server.access import Principal, RateScope, endpoint, principal
 from server.errors import NotFound
 
 PAGING_KEYS = frozenset({"page", "page_size", "ordering", "search"})
@@ -83,7 +83,7 @@ async def paginated(
 
 
 def schema_serializer(schema: Schema) -> Serializer:
-    return schema.dump  # type: ignore[return-value]
+    return schema.dump
 
 
 @dataclass
@@ -110,14 +110,14 @@ class Resource:
     site_owned: bool = True
     # Rows not owned by an account (reference data) are visible to every caller.
     tenant: bool = True
-    write_scope: str = "content"
+    write_scope: RateScope = "content"
     serializer: Serializer | None = None
     base_query: Callable[[Principal], QuerySet[Any]] | None = None
     default_order: Sequence[str] = DEFAULT_ORDER
     extra: dict[str, Any] = field(default_factory=dict)
 
     def serialize(self, obj: Any) -> dict[str, Any]:
-        return (self.serializer or self.out_schema.dump)(obj)  # type: ignore[return-value]
+        return (self.serializer or self.out_schema.dump)(obj)
 
     def queryset(self, caller: Principal) -> QuerySet[Any]:
         if self.base_query is not None:
@@ -137,13 +137,12 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
     """Add the resource's routes (with OpenAPI docs) to `routes`."""
     detail = r.path + "{id:\\d+}/"
     item_doc = envelope_schema(r.out_schema, f"{r.name.title().replace(' ', '')}Envelope")
-    rules = {"module": r.module, "apikey": r.apikey}
-    errors = {400: {"schema": ErrorSchema}, 401: {"schema": ErrorSchema}, 403: {"schema": ErrorSchema}}
+    errors = error_responses(400, 401, 403)
 
     if "list" in r.actions:
 
         @routes.get(r.path)
-        @endpoint(role=r.read_role, **rules)
+        @endpoint(role=r.read_role, module=r.module, apikey=r.apikey)
         @docs(tags=[r.tag], summary=f"List {r.name}s", responses=errors)
         @querystring_schema(r.query_schema)
         @response_schema(page_envelope(r.out_schema, f"{r.name.title().replace(' ', '')}Page"), 200)
@@ -157,8 +156,8 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         create = r.create
 
         @routes.post(r.path)
-        @endpoint(role=r.write_role, scope=r.write_scope, idempotent=True, **rules)  # type: ignore[arg-type]
-        @docs(tags=[r.tag], summary=f"Create a {r.name}", responses=errors | {409: {"schema": ErrorSchema}})
+        @endpoint(role=r.write_role, scope=r.write_scope, idempotent=True, module=r.module, apikey=r.apikey)
+        @docs(tags=[r.tag], summary=f"Create a {r.name}", responses=errors | error_responses(409))
         @request_schema(r.create_schema)
         @response_schema(item_doc, 201)
         async def create_handler(request: web.Request) -> web.Response:
@@ -168,8 +167,8 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
     if "retrieve" in r.actions:
 
         @routes.get(detail)
-        @endpoint(role=r.read_role, **rules)
-        @docs(tags=[r.tag], summary=f"Get a {r.name}", responses=errors | {404: {"schema": ErrorSchema}})
+        @endpoint(role=r.read_role, module=r.module, apikey=r.apikey)
+        @docs(tags=[r.tag], summary=f"Get a {r.name}", responses=errors | error_responses(404))
         @response_schema(item_doc, 200)
         async def retrieve_handler(request: web.Request) -> web.Response:
             return envelope.ok(request, r.serialize(await r.get_object(request)))
@@ -178,8 +177,8 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         update = r.update
 
         @routes.put(detail)
-        @endpoint(role=r.write_role, scope=r.write_scope, **rules)  # type: ignore[arg-type]
-        @docs(tags=[r.tag], summary=f"Update a {r.name}", responses=errors | {404: {"schema": ErrorSchema}})
+        @endpoint(role=r.write_role, scope=r.write_scope, module=r.module, apikey=r.apikey)
+        @docs(tags=[r.tag], summary=f"Update a {r.name}", responses=errors | error_responses(404))
         @request_schema(r.update_schema)
         @response_schema(item_doc, 200)
         async def update_handler(request: web.Request) -> web.Response:
@@ -190,8 +189,8 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         delete = r.delete
 
         @routes.delete(detail)
-        @endpoint(role=r.write_role, scope=r.write_scope, **rules)  # type: ignore[arg-type]
-        @docs(tags=[r.tag], summary=f"Delete a {r.name}", responses=errors | {404: {"schema": ErrorSchema}})
+        @endpoint(role=r.write_role, scope=r.write_scope, module=r.module, apikey=r.apikey)
+        @docs(tags=[r.tag], summary=f"Delete a {r.name}", responses=errors | error_responses(404))
         @response_schema(NoContent, 204)
         async def delete_handler(request: web.Request) -> web.Response:
             await delete(request, await r.get_object(request))

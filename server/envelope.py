@@ -66,7 +66,7 @@ def page(
     next_url: str | None,
     previous_url: str | None,
 ) -> web.Response:
-    payload = {"success": True, "count": count, "next": next_url, "previous": previous_url}
+    payload: dict[str, Any] = {"success": True, "count": count, "next": next_url, "previous": previous_url}
     payload["results"] = results
     return _response(request, payload, 200)
 

@@ -10,7 +10,7 @@ from aiohttp_apigami import docs, response_schema
 from actors.operations import Operation
 from actors.site import Cancel, Submit
 from models.jobs import Job
-from schemas.common import ErrorSchema
+from schemas.common import ErrorSchema, error_responses
 from schemas.common import envelope as envelope_schema
 from schemas.jobs import JobOut, JobQuery
 from server import envelope
@@ -31,12 +31,15 @@ JOB_DOC = (
     "cost captured, the rest refunded. A job that fails within the wait answers 502 `upstream_error` "
     "(or the matching 4xx) with `job` in the body."
 )
-JOB_ERRORS = {
-    400: {"schema": ErrorSchema, "description": "bad input, or `ai_not_configured`"},
-    402: {"schema": ErrorSchema, "description": "insufficient credits"},
-    404: {"schema": ErrorSchema},
-    502: {"schema": ErrorSchema, "description": "the provider failed; `job` in the body"},
-}
+JOB_ERRORS = error_responses(
+    400,
+    402,
+    404,
+    502,
+    s400="bad input, or ai_not_configured / ai_auth_failed / ai_quota_exceeded",
+    s402="insufficient credits: `required` and `available`",
+    s502="the provider failed; `job` in the body",
+)
 
 
 # Failures the account can fix (its key, its quota, its settings): a 4xx, not a provider outage.
@@ -97,8 +100,8 @@ async def cancel(request: web.Request) -> web.Response:
     job = await scoped(Job, principal(request)).get_or_none(id=int(request.match_info["id"]))
     if job is None:
         raise NotFound("Job not found.")
-    if job.status in jobs.ACTIVE and job.site_id is not None:  # type: ignore[attr-defined]
-        actor = await request.app[ACTORS].ref(job.site_id)  # type: ignore[attr-defined]
+    if job.status in jobs.ACTIVE and job.site_id is not None:
+        actor = await request.app[ACTORS].ref(job.site_id)
         job = await actor.ask(Cancel(job.id), timeout=30)
     return envelope.ok(request, jobs.job_dict(job))
 

@@ -6,8 +6,17 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time they'd be circular)
+    from redis.asyncio import Redis  # noqa: F401
+    from tortoise.context import TortoiseContext  # noqa: F401
+
+    from actors.runtime import ActorSystem  # noqa: F401
+    from config.settings import Settings  # noqa: F401
+    from server.access import Principal  # noqa: F401
+    from services.jobs import Waiters  # noqa: F401
+    from services.mail import Mailer  # noqa: F401
+    from services.ratelimit import RateLimiter  # noqa: F401
+    from services.security import Crypto  # noqa: F401
 
 SETTINGS = web.AppKey["Settings"]("settings")
 ORM = web.AppKey["TortoiseContext"]("orm")

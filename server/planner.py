@@ -11,8 +11,8 @@ from actors.operations import AutoCluster, GenerateIdeas
 from models.planner import Cluster, ContentIdea, Keyword
 from schemas import jobs as jobs_schemas
 from schemas import planner as s
-from schemas.common import ErrorSchema
 from schemas.common import envelope as envelope_schema
+from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import Resource, add_crud
@@ -23,7 +23,7 @@ from services import planner
 routes = web.RouteTableDef()
 TAG = "planner"
 BASE = "/api/v1/planner"
-ERRORS = {400: {"schema": ErrorSchema}, 403: {"schema": ErrorSchema}}
+ERRORS = error_responses(400, 403)
 
 
 async def _create_keyword(request: web.Request, data: dict[str, Any]) -> Keyword:
@@ -126,7 +126,6 @@ async def generate_ideas(request: web.Request) -> web.Response:
     return await run_operation(request, GenerateIdeas, request["data"])
 
 
-PLANNER = {"tag": TAG, "module": "planner"}
 add_crud(
     routes,
     Resource(
@@ -141,7 +140,8 @@ add_crud(
         create=_create_keyword,
         update=_update_keyword,
         delete=_delete_keyword,
-        **PLANNER,
+        tag=TAG,
+        module="planner",
     ),
 )
 add_crud(
@@ -158,7 +158,8 @@ add_crud(
         create=_create_cluster,
         update=_update_cluster,
         delete=_delete_cluster,
-        **PLANNER,
+        tag=TAG,
+        module="planner",
     ),
 )
 add_crud(
@@ -175,6 +176,7 @@ add_crud(
         create=_create_idea,
         update=_update_idea,
         delete=_delete,
-        **PLANNER,
+        tag=TAG,
+        module="planner",
     ),
 )

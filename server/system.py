@@ -12,7 +12,7 @@ from tortoise import connections
 
 from models.jobs import Job
 from schemas import system as s
-from schemas.common import ErrorSchema, page_envelope
+from schemas.common import ErrorSchema, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from schemas.system import HealthOut
 from server import envelope
@@ -23,7 +23,7 @@ from services import ai_client, ai_settings, modules
 routes = web.RouteTableDef()
 TAG = "system"
 BASE = "/api/v1/system"
-ERRORS = {400: {"schema": ErrorSchema}, 401: {"schema": ErrorSchema}, 403: {"schema": ErrorSchema}}
+ERRORS = error_responses(400, 401, 403)
 NOT_FOUND = {404: {"schema": ErrorSchema}}
 CHECK_TIMEOUT = 2.0
 

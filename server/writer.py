@@ -11,8 +11,8 @@ from actors.operations import GenerateContent, GenerateImages, RegenerateImage
 from models.writer import Content, Image, Task, Taxonomy
 from schemas import jobs as jobs_schemas
 from schemas import writer as s
-from schemas.common import ErrorSchema
 from schemas.common import envelope as envelope_schema
+from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import Resource, add_crud
@@ -22,7 +22,7 @@ from services import writer
 routes = web.RouteTableDef()
 TAG = "writer"
 BASE = "/api/v1/writer"
-ERRORS = {400: {"schema": ErrorSchema}, 403: {"schema": ErrorSchema}, 404: {"schema": ErrorSchema}}
+ERRORS = error_responses(400, 403, 404)
 
 
 async def _create_task(request: web.Request, data: dict[str, Any]) -> Task:
@@ -135,7 +135,6 @@ async def regenerate(request: web.Request) -> web.Response:
     return await run_operation(request, RegenerateImage, request["data"])
 
 
-WRITER = {"tag": TAG, "module": "writer"}
 add_crud(
     routes,
     Resource(
@@ -150,7 +149,8 @@ add_crud(
         create=_create_task,
         update=_update_task,
         delete=_delete,
-        **WRITER,
+        tag=TAG,
+        module="writer",
     ),
 )
 add_crud(routes, CONTENT)
@@ -164,7 +164,8 @@ add_crud(
         query_schema=s.ImageQuery,
         actions=("list", "retrieve"),
         default_order=("content_id", "position", "id"),
-        **WRITER,
+        tag=TAG,
+        module="writer",
     ),
 )
 add_crud(
@@ -179,6 +180,7 @@ add_crud(
         actions=("list", "retrieve"),
         default_order=("kind", "name", "id"),
         apikey=True,
-        **WRITER,
+        tag=TAG,
+        module="writer",
     ),
 )

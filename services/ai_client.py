@@ -187,7 +187,7 @@ async def chat_json(config: AiConfig, prompt: str, check: Callable[[Any], T], us
                 what,
                 lambda messages=messages: ai.chat.completions.create(  # type: ignore[misc]
                     model=config.model,
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=messages,
                     temperature=config.temperature,
                     max_tokens=config.max_tokens,
                     response_format={"type": "json_object"},
@@ -217,10 +217,10 @@ async def generate_image(config: AiConfig, prompt: str, usage: Usage, *, what: s
     async with client(config, request_timeout=JOB_TIMEOUT) as ai:
         result = await _with_retries(
             what,
-            lambda: ai.images.generate(model=config.image_model, prompt=prompt, n=1, size=config.image_size),  # type: ignore[arg-type]
+            lambda: ai.images.generate(model=config.image_model, prompt=prompt, n=1, size=config.image_size),
         )
     usage.add(config.image_model, 0, 0)
-    item = (result.data or [None])[0]
+    item = result.data[0] if result.data else None
     if item is not None and item.b64_json:
         return base64.b64decode(item.b64_json)
     if item is not None and item.url:

@@ -62,7 +62,7 @@ async def principal_from_bearer(crypto: Crypto, token: str) -> Principal:
         raise InvalidToken()
     return Principal(
         kind="user",
-        account_id=user.account_id,  # type: ignore[attr-defined]
+        account_id=user.account_id,
         role=user.role,
         user_id=user.id,
         jti=claims.jti,
@@ -77,9 +77,9 @@ async def principal_from_api_key(key: str) -> Principal:
     await ApiKey.filter(id=api_key.id).update(last_used_at=utcnow())
     return Principal(
         kind="apikey",
-        account_id=api_key.account_id,  # type: ignore[attr-defined]
+        account_id=api_key.account_id,
         role="editor",
-        site_id=api_key.site_id,  # type: ignore[attr-defined]
+        site_id=api_key.site_id,
         api_key_id=api_key.id,
     )
 
@@ -92,7 +92,7 @@ async def principal_from_session(token: str) -> Principal | None:
         return None
     return Principal(
         kind="session",
-        account_id=session.user.account_id,  # type: ignore[attr-defined]
+        account_id=session.user.account_id,
         role=session.user.role,
         user_id=session.user.id,
         session_id=session.id,
@@ -103,7 +103,7 @@ async def principal_from_session(token: str) -> Principal | None:
 
 
 async def issue_pair(crypto: Crypto, settings: Settings, user: User, family: str | None = None) -> TokenPair:
-    access, access_expires = crypto.issue_access(user.id, user.account_id)  # type: ignore[attr-defined]
+    access, access_expires = crypto.issue_access(user.id, user.account_id)
     refresh = new_token("rt_")
     refresh_expires = utcnow() + timedelta(seconds=settings.refresh_ttl)
     await RefreshToken.create(
@@ -120,7 +120,7 @@ async def rotate_refresh(crypto: Crypto, settings: Settings, refresh: str) -> To
     now = utcnow()
     reused = False
     async with in_transaction():
-        row = await RefreshToken.get_or_none(token_hash=token_hash(refresh)).select_for_update()
+        row = await RefreshToken.filter(token_hash=token_hash(refresh)).select_for_update().first()
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             raise InvalidToken("The refresh token is invalid, expired or revoked.")
         # The conditional update claims the token; zero rows means it was used before
@@ -130,7 +130,7 @@ async def rotate_refresh(crypto: Crypto, settings: Settings, refresh: str) -> To
             await RefreshToken.filter(family=row.family, revoked_at=None).update(revoked_at=now)
     if reused:  # raised after the commit, so the family stays revoked
         raise InvalidToken("The refresh token was already used; every session of it is revoked.")
-    user = await User.get_or_none(id=row.user_id, is_active=True)  # type: ignore[attr-defined]
+    user = await User.get_or_none(id=row.user_id, is_active=True)
     if user is None:
         raise InvalidToken()
     return await issue_pair(crypto, settings, user, family=row.family)

@@ -30,7 +30,7 @@ def current_period(account: Account, now: datetime | None = None) -> tuple[datet
 async def balance(account_id: int) -> dict[str, Any]:
     account = await Account.get(id=account_id)
     start, end = current_period(account)
-    spent = await CreditTransaction.filter(
+    spent: list[int] = await CreditTransaction.filter(  # type: ignore[assignment]
         account_id=account_id, kind__in=["usage", "refund"], created_at__gte=start, created_at__lt=end
     ).values_list("amount", flat=True)
     open_jobs = await Job.filter(account_id=account_id, status__in=["queued", "running"]).values_list(

@@ -23,7 +23,7 @@ def job_dict(job: Job) -> dict[str, Any]:
     return {
         "id": job.id,
         "kind": job.kind,
-        "site_id": job.site_id,  # type: ignore[attr-defined]
+        "site_id": job.site_id,
         "status": job.status,
         "progress": {"done": job.progress_done, "total": job.progress_total},
         "result": job.result,
@@ -73,7 +73,7 @@ async def finish(job: Job, status: str, *, result: Any = None, error: dict[str, 
         if fresh is None or fresh.status in FINISHED:
             return fresh or job
         await ledger.settle(
-            fresh.account_id,  # type: ignore[attr-defined]
+            fresh.account_id,
             fresh.credits_reserved,
             fresh.credits_used,
             operation=fresh.kind,

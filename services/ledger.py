@@ -7,6 +7,8 @@ processes: the database, not the caller, decides whether a deduction fits.
 
 from __future__ import annotations
 
+from typing import cast
+
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -16,7 +18,7 @@ from server.errors import InsufficientCredits, NotFound, ValidationFailed
 
 
 async def balance(account_id: int) -> int:
-    values = await Account.filter(id=account_id).values_list("credits", flat=True)
+    values = cast("list[int]", await Account.filter(id=account_id).values_list("credits", flat=True))
     if not values:
         raise NotFound("Account not found.")
     return int(values[0])

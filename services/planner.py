@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Sum
@@ -81,12 +81,12 @@ async def create_keyword(settings: Settings, caller: Principal, data: dict[str, 
         keyword = await Keyword.create(account_id=caller.account_id, keyword=text, keyword_key=text.lower(), **data)
     except IntegrityError:
         raise Duplicate("The site already has this keyword.") from None
-    await recount_clusters([keyword.cluster_id])  # type: ignore[attr-defined]
+    await recount_clusters([keyword.cluster_id])
     return keyword
 
 
 async def update_keyword(caller: Principal, keyword: Keyword, data: dict[str, Any]) -> Keyword:
-    site_id: int = keyword.site_id  # type: ignore[attr-defined]
+    site_id: int = keyword.site_id
     if "sector_id" in data:
         await sector_or_400(caller, site_id, data["sector_id"])
     if "cluster_id" in data:
@@ -98,18 +98,18 @@ async def update_keyword(caller: Principal, keyword: Keyword, data: dict[str, An
         if await Keyword.filter(site_id=site_id, keyword_key=text.lower()).exclude(id=keyword.id).exists():
             raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
         keyword.keyword, keyword.keyword_key = text, text.lower()
-    old_cluster = keyword.cluster_id  # type: ignore[attr-defined]
+    old_cluster = keyword.cluster_id
     keyword.update_from_dict(data)
     try:
         await keyword.save()
     except IntegrityError:
         raise Duplicate("The site already has this keyword.") from None
-    await recount_clusters([old_cluster, keyword.cluster_id])  # type: ignore[attr-defined]
+    await recount_clusters([old_cluster, keyword.cluster_id])
     return keyword
 
 
 async def delete_keyword(keyword: Keyword) -> None:
-    cluster_id = keyword.cluster_id  # type: ignore[attr-defined]
+    cluster_id = keyword.cluster_id
     await keyword.delete()
     await recount_clusters([cluster_id])
 
@@ -124,7 +124,9 @@ async def _split_ids(caller: Principal, ids: list[int]) -> tuple[list[int], list
 async def bulk_delete(caller: Principal, ids: list[int]) -> dict[str, Any]:
     found, missing = await _split_ids(caller, ids)
     async with in_transaction():
-        clusters = await Keyword.filter(id__in=found).distinct().values_list("cluster_id", flat=True)
+        clusters = cast(
+            "list[int | None]", await Keyword.filter(id__in=found).distinct().values_list("cluster_id", flat=True)
+        )
         deleted = await Keyword.filter(id__in=found).delete()
         await recount_clusters(clusters)
     return {"deleted": deleted, "not_found": missing}
@@ -143,12 +145,12 @@ async def add_to_workflow(settings: Settings, caller: Principal, data: dict[str,
     wanted = list(dict.fromkeys(data["seed_keyword_ids"]))
     seeds = {seed.id: seed for seed in await SeedKeyword.filter(id__in=wanted)}
     missing = [i for i in wanted if i not in seeds]
-    existing = set(
-        await Keyword.filter(site_id=site.id, keyword_key__in=[s.keyword.lower() for s in seeds.values()]).values_list(
-            "keyword_key", flat=True
-        )
+    keys = [s.keyword.lower() for s in seeds.values()]
+    existing = cast(
+        "list[str]", await Keyword.filter(site_id=site.id, keyword_key__in=keys).values_list("keyword_key", flat=True)
     )
-    rows, seen = [], set(existing)
+    rows: list[Keyword] = []
+    seen = set(existing)
     for seed_id in wanted:
         seed = seeds.get(seed_id)
         if seed is None or seed.keyword.lower() in seen:
@@ -197,7 +199,7 @@ async def create_cluster(caller: Principal, data: dict[str, Any]) -> Cluster:
 
 
 async def update_cluster(caller: Principal, cluster: Cluster, data: dict[str, Any]) -> Cluster:
-    site_id: int = cluster.site_id  # type: ignore[attr-defined]
+    site_id: int = cluster.site_id
     if "sector_id" in data:
         await sector_or_400(caller, site_id, data["sector_id"])
     if "name" in data:
@@ -228,7 +230,7 @@ async def create_idea(caller: Principal, data: dict[str, Any]) -> ContentIdea:
 
 
 async def update_idea(caller: Principal, idea: ContentIdea, data: dict[str, Any]) -> ContentIdea:
-    site_id: int = idea.site_id  # type: ignore[attr-defined]
+    site_id: int = idea.site_id
     if "sector_id" in data:
         await sector_or_400(caller, site_id, data["sector_id"])
     if "cluster_id" in data:
@@ -247,10 +249,10 @@ async def create_tasks(caller: Principal, ids: list[int]) -> dict[str, Any]:
     async with in_transaction():
         for idea in fresh:
             task = await Task.create(
-                account_id=idea.account_id,  # type: ignore[attr-defined]
-                site_id=idea.site_id,  # type: ignore[attr-defined]
-                sector_id=idea.sector_id,  # type: ignore[attr-defined]
-                cluster_id=idea.cluster_id,  # type: ignore[attr-defined]
+                account_id=idea.account_id,
+                site_id=idea.site_id,
+                sector_id=idea.sector_id,
+                cluster_id=idea.cluster_id,
                 idea_id=idea.id,
                 title=idea.title,
                 brief="\n".join(

@@ -88,7 +88,7 @@ async def update_user(caller: Principal, user: User, data: dict[str, Any]) -> Us
         _check_grant(caller, role)
     losing_owner = user.role == "owner" and (role != "owner" or data.get("is_active") is False)
     async with in_transaction():
-        if losing_owner and await _owners_left(user.account_id, user.id) == 0:  # type: ignore[attr-defined]
+        if losing_owner and await _owners_left(user.account_id, user.id) == 0:
             raise Conflict("The last owner can't be demoted or deactivated.")
         for name in ("first_name", "last_name", "role", "is_active"):
             if name in data:
@@ -104,7 +104,7 @@ async def update_user(caller: Principal, user: User, data: dict[str, Any]) -> Us
 async def delete_user(caller: Principal, user: User) -> None:
     if ROLE_RANK[user.role] > ROLE_RANK[caller.role]:
         raise PermissionDenied(f"A {caller.role} can't delete a {user.role}.")
-    if user.role == "owner" and await _owners_left(user.account_id, user.id) == 0:  # type: ignore[attr-defined]
+    if user.role == "owner" and await _owners_left(user.account_id, user.id) == 0:
         raise Conflict("The last owner can't be deleted.")
     await user.delete()
 
@@ -188,7 +188,7 @@ async def update_sector(sector: SiteSector, data: dict[str, Any]) -> SiteSector:
     if (
         "name" in data
         and await SiteSector.filter(site_id=sector.site_id, name=data["name"]).exclude(id=sector.id).exists()
-    ):  # type: ignore[attr-defined]
+    ):
         raise Duplicate("The site already has a sector with this name.")
     sector.update_from_dict(data)
     await sector.save()

@@ -43,7 +43,7 @@ async def create_task(caller: Principal, data: dict[str, Any]) -> Task:
 
 
 async def update_task(caller: Principal, task: Task, data: dict[str, Any]) -> Task:
-    site_id: int = task.site_id  # type: ignore[attr-defined]
+    site_id: int = task.site_id
     if "sector_id" in data:
         await sector_or_400(caller, site_id, data["sector_id"])
     if "cluster_id" in data:
@@ -121,7 +121,7 @@ async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
 
 
 async def _apply(caller: Principal, content: Content, data: dict[str, Any]) -> None:
-    site_id: int = content.site_id  # type: ignore[attr-defined]
+    site_id: int = content.site_id
     if "sector_id" in data:
         await sector_or_400(caller, site_id, data["sector_id"])
     if "cluster_id" in data:
