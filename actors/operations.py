@@ -83,7 +83,8 @@ class Operation:
     operations: ClassVar[dict[str, type[Operation]]] = {}
 
     def __init_subclass__(cls) -> None:
-        Operation.operations[cls.kind] = cls
+        if "kind" in cls.__dict__:  # abstract bases like PerContent have no kind of their own
+            Operation.operations[cls.kind] = cls
 
     def __init__(self, job: Job, context: OperationContext) -> None:
         self.job = job
@@ -634,34 +635,43 @@ async def content_analysis(content: Content) -> dict[str, Any]:
     )
 
 
-async def _contents_plan(caller: Principal, ids: list[int], per_content: int, kind: str) -> Plan:
-    contents, missing = await _owned(Content, caller, ids, "content")
-    return Plan(
-        site_id=_one_site(contents, "contents"),
-        params={"content_ids": [c.id for c in contents], "not_found": missing},
-        total=len(contents),
-        estimate=per_content * len(contents),
-        uses_ai=kind != "linker",
-    )
+class PerContent(Operation):
+    """An operation with one item per content of one site, priced per content."""
 
-
-class Optimize(Operation):
-    kind = "optimize"
-    prompt_type = "optimize"
+    cost_key: ClassVar[str]
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        return await _contents_plan(caller, params["content_ids"], settings.costs["optimize_per_content"], cls.kind)
+        contents, missing = await _owned(Content, caller, params["content_ids"], "content")
+        return Plan(
+            site_id=_one_site(contents, "contents"),
+            params={"content_ids": [c.id for c in contents], "not_found": missing},
+            total=len(contents),
+            estimate=settings.costs[cls.cost_key] * len(contents),
+            uses_ai=cls.prompt_type is not None,
+        )
 
     def items(self) -> list[str]:
         return [str(cid) for cid in self.job.params["content_ids"]]
 
     async def run_item(self, item: str) -> None:
         content = await Content.get_or_none(id=int(item))
-        usage = Usage()
-        if content is None:
-            await self.commit(item, cost=0, usage=usage)
+        if content is None:  # deleted since the job was queued: nothing to do, nothing charged
+            await self.commit(item, cost=0, usage=Usage())
             return
+        await self.run_content(item, content)
+
+    async def run_content(self, item: str, content: Content) -> None:
+        raise NotImplementedError
+
+
+class Optimize(PerContent):
+    kind = "optimize"
+    prompt_type = "optimize"
+    cost_key = "optimize_per_content"
+
+    async def run_content(self, item: str, content: Content) -> None:
+        usage = Usage()
         before = await content_analysis(content)
         issues = "\n".join(f"- {c['detail']}" for c in before["checks"] if not c["passed"]) or "- none"
         prompt = await self.prompt(
@@ -715,22 +725,14 @@ def link_href(content: Content) -> str:
     return content.external_url if content.status == "published" and content.external_url else f"/{content.slug}/"
 
 
-class LinkContent(Operation):
+class LinkContent(PerContent):
+    """Deterministic: no model is called (so no AI key is needed), but it is priced per content."""
+
     kind = "linker"
+    cost_key = "linker_per_content"
 
-    @classmethod
-    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        return await _contents_plan(caller, params["content_ids"], settings.costs["linker_per_content"], cls.kind)
-
-    def items(self) -> list[str]:
-        return [str(cid) for cid in self.job.params["content_ids"]]
-
-    async def run_item(self, item: str) -> None:
-        content = await Content.get_or_none(id=int(item))
+    async def run_content(self, item: str, content: Content) -> None:
         usage = Usage()
-        if content is None:
-            await self.commit(item, cost=0, usage=usage)
-            return
         others = await Content.filter(site_id=content.site_id).exclude(id=content.id).order_by("id")
         cluster_words: dict[int, list[str]] = {}
         for row in (

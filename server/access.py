@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -37,6 +37,8 @@ class Principal:
     jti: str | None = None
     access_expires_at: datetime | None = None
     session_id: int | None = None
+    # The account's module switches when they came with the credentials (saves a query).
+    modules: Mapping[str, bool] | None = None
 
     @property
     def rate_identity(self) -> str:

@@ -15,7 +15,7 @@ from schemas.common import ErrorSchema, ListQuery, error_responses
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import ROLE_PERMISSIONS, ROLE_RANK, endpoint, principal
-from server.crud import Resource, add_crud, paginated
+from server.crud import Resource, add_crud, paginated, row_serializer
 from server.errors import NotAuthenticated
 from server.keys import CRYPTO, MAILER, SETTINGS
 from services import auth as auth_service
@@ -25,6 +25,10 @@ routes = web.RouteTableDef()
 TAG = "auth"
 BASE = "/api/v1/auth"
 ERRORS = error_responses(400, 401)
+
+
+USER = row_serializer(s.UserOut())
+ACCOUNT = row_serializer(s.AccountOut())
 
 
 def _cookie_flags(request: web.Request) -> dict[str, Any]:
@@ -41,7 +45,7 @@ async def register(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     user, account = await auth_service.register(settings, **data)
     pair = await auth_service.issue_pair(request.app[CRYPTO], settings, user)
-    body = {"user": s.UserOut().dump(user), "account": s.AccountOut().dump(account), **pair.as_dict()}
+    body = {"user": USER(user), "account": ACCOUNT(account), **pair.as_dict()}
     return envelope.created(request, body)
 
 
@@ -59,7 +63,7 @@ async def login(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     user = await auth_service.login(data["email"], data["password"])
     pair = await auth_service.issue_pair(request.app[CRYPTO], settings, user)
-    response = envelope.ok(request, {"user": s.UserOut().dump(user), **pair.as_dict()})
+    response = envelope.ok(request, {"user": USER(user), **pair.as_dict()})
     if data["session"]:
         session_token, csrf = await auth_service.start_session(settings, user)
         flags = _cookie_flags(request)
@@ -183,7 +187,7 @@ async def groups(request: web.Request) -> web.Response:
 @response_schema(envelope_schema(s.AccountOut, "AccountEnvelope"), 200)
 async def account_get(request: web.Request) -> web.Response:
     account = await Account.get(id=principal(request).account_id)
-    return envelope.ok(request, s.AccountOut().dump(account))
+    return envelope.ok(request, ACCOUNT(account))
 
 
 @routes.put(f"{BASE}/account/")
@@ -195,7 +199,7 @@ async def account_put(request: web.Request) -> web.Response:
     account = await Account.get(id=principal(request).account_id)
     account.name = request["data"]["name"]
     await account.save(update_fields=["name", "updated_at"])
-    return envelope.ok(request, s.AccountOut().dump(account))
+    return envelope.ok(request, ACCOUNT(account))
 
 
 # --- declared resources -------------------------------------------------------------------------

@@ -6,13 +6,14 @@ Lists: tenancy filter → declared filters → search → ordering → one page 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -66,24 +67,90 @@ async def paginated(
     query: dict[str, Any],
     serialize: Serializer,
     default_order: Sequence[str] = DEFAULT_ORDER,
+    columns: Sequence[str] | None = None,
 ) -> web.Response:
     page, size = query["page"], query["page_size"]
     ordering = query.get("ordering")
     qs = qs.order_by(ordering, "-id") if ordering else qs.order_by(*default_order)
     count = await qs.count()
-    rows = await qs.offset((page - 1) * size).limit(size) if (page - 1) * size < count else []
+    rows: list[Any] = []
+    if (page - 1) * size < count:
+        window = qs.offset((page - 1) * size).limit(size)
+        rows = await window.values(*columns) if columns else await window
     url = request.url
     next_url = str(url.update_query(page=page + 1, page_size=size)) if page * size < count else None
     previous_url = (
         str(url.update_query(page=min(page - 1, max(1, -(-count // size))), page_size=size)) if page > 1 else None
     )
     return envelope.page(
-        request, [serialize(row) for row in rows], count=count, next_url=next_url, previous_url=previous_url
+        request,
+        rows if columns else [serialize(row) for row in rows],
+        count=count,
+        next_url=next_url,
+        previous_url=previous_url,
     )
 
 
-def schema_serializer(schema: Schema) -> Serializer:
-    return schema.dump
+def _nested_schema(field: fields.Field) -> tuple[Schema, bool] | None:
+    """(the schema, many) of a Nested field or a List of Nested; None for plain fields."""
+    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+        return field.inner.schema, True
+    if isinstance(field, fields.Nested):
+        return field.schema, bool(field.many)
+    return None
+
+
+@functools.cache
+def _plan(schema_class: type[Schema]) -> tuple[tuple[str, ...], tuple[tuple[str, Serializer, bool], ...]]:
+    schema = schema_class()
+    plain, nested = [], []
+    for name, declared in schema.fields.items():
+        inner = _nested_schema(declared)
+        if inner is None:
+            plain.append(name)
+        else:
+            nested.append((name, row_serializer(inner[0]), inner[1]))
+    return tuple(plain), tuple(nested)
+
+
+def row_serializer(schema: Schema) -> Serializer:
+    """The output of `schema` as a plain function over model objects or `.values()` dicts.
+
+    Marshmallow describes the responses for the docs; dumping 100 rows through it costs more
+    than the query, so responses are built by reading the declared fields directly (datetimes
+    and JSON values are rendered by the envelope).
+    """
+    plain, nested = _plan(type(schema))
+
+    def serialize(obj: Any) -> dict[str, Any]:
+        if isinstance(obj, dict):
+            row = {name: obj.get(name) for name in plain}
+        else:
+            row = {name: getattr(obj, name, None) for name in plain}
+        for name, inner, many in nested:
+            value = obj[name] if isinstance(obj, dict) else getattr(obj, name, None)
+            if value is None:
+                row[name] = None
+            else:
+                row[name] = [inner(item) for item in value] if many else inner(value)
+        return row
+
+    return serialize
+
+
+def value_columns(schema: Schema, model: type[Model]) -> tuple[str, ...] | None:
+    """The columns to fetch with `.values()` when every output field is one; else None."""
+    meta = model._meta
+    names = []
+    for name, declared in schema.fields.items():
+        if _nested_schema(declared) is not None or (declared.attribute or name) != name:
+            return None
+        column = name in meta.fields_map and name not in meta.fk_fields | meta.backward_fk_fields
+        foreign = name.endswith("_id") and name[:-3] in meta.fk_fields
+        if not (column or foreign):
+            return None
+        names.append(name)
+    return tuple(names)
 
 
 @dataclass
@@ -114,10 +181,19 @@ class Resource:
     serializer: Serializer | None = None
     base_query: Callable[[Principal], QuerySet[Any]] | None = None
     default_order: Sequence[str] = DEFAULT_ORDER
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Lists fetch these columns with `.values()` (no model objects) when the output allows it.
+    columns: tuple[str, ...] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.serializer is None:
+            self.serializer = row_serializer(self.out_schema)
+            self.columns = value_columns(self.out_schema, self.model)
+        else:
+            self.columns = None
 
     def serialize(self, obj: Any) -> dict[str, Any]:
-        return (self.serializer or self.out_schema.dump)(obj)
+        assert self.serializer is not None
+        return self.serializer(obj)
 
     def queryset(self, caller: Principal) -> QuerySet[Any]:
         if self.base_query is not None:
@@ -140,6 +216,7 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
     errors = error_responses(400, 401, 403)
 
     if "list" in r.actions:
+        query_schema = r.query_schema()
 
         @routes.get(r.path)
         @endpoint(role=r.read_role, module=r.module, apikey=r.apikey)
@@ -148,9 +225,9 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         @response_schema(page_envelope(r.out_schema, f"{r.name.title().replace(' ', '')}Page"), 200)
         async def list_handler(request: web.Request) -> web.Response:
             query = request["querystring"]
-            qs = apply_filters(r.queryset(principal(request)), query, r.query_schema())
+            qs = apply_filters(r.queryset(principal(request)), query, query_schema)
             qs = apply_search(qs, query.get("search"), r.search_fields)
-            return await paginated(request, qs, query, r.serialize, r.default_order)
+            return await paginated(request, qs, query, r.serialize, r.default_order, r.columns)
 
     if "create" in r.actions and r.create is not None and r.create_schema is not None:
         create = r.create

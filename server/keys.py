@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
     from services.jobs import Waiters  # noqa: F401
     from services.mail import Mailer  # noqa: F401
     from services.ratelimit import RateLimiter  # noqa: F401
-    from services.security import Crypto  # noqa: F401
+    from services.security import AccessClaims, Crypto  # noqa: F401
 
 SETTINGS = web.AppKey["Settings"]("settings")
 ORM = web.AppKey["TortoiseContext"]("orm")
@@ -31,3 +31,4 @@ WAITERS = web.AppKey["Waiters"]("waiters")
 # Per-request values set by the middlewares.
 REQUEST_ID = web.RequestKey[str]("request_id")
 PRINCIPAL = web.RequestKey["Principal"]("principal")
+CLAIMS = web.RequestKey["AccessClaims"]("access_claims")

@@ -26,7 +26,7 @@ from server.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from server.keys import CRYPTO, ORM, PRINCIPAL, RATE_LIMITER, REQUEST_ID
+from server.keys import CLAIMS, CRYPTO, ORM, PRINCIPAL, RATE_LIMITER, REQUEST_ID
 from services import auth as auth_service
 from services import idempotency, modules
 from services.security import constant_time_equal
@@ -100,9 +100,12 @@ async def _rate_identity(request: web.Request) -> str:
     scheme, _, credential = header.partition(" ")
     if scheme.lower() == "bearer" and credential:
         try:
-            return f"u:{request.app[CRYPTO].read_access(credential.strip()).user_id}"
+            claims = request.app[CRYPTO].read_access(credential.strip())
         except ApiError:
             pass
+        else:
+            request[CLAIMS] = claims  # verified once; the auth middleware reuses it
+            return f"u:{claims.user_id}"
     elif scheme.lower() == "apikey" and credential:
         from services.security import token_hash
 
@@ -152,7 +155,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     credential = credential.strip()
     if header:
         if scheme.lower() == "bearer" and credential:
-            caller = await auth_service.principal_from_bearer(crypto, credential)
+            claims = request.get(CLAIMS) or crypto.read_access(credential)
+            caller = await auth_service.principal_from_bearer(claims)
         elif scheme.lower() == "apikey" and credential:
             caller = await auth_service.principal_from_api_key(credential)
         else:
@@ -181,7 +185,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 async def module_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     rules = rules_of(request)
     if rules.module and PRINCIPAL in request:
-        enabled = await modules.enabled_modules(principal(request).account_id)
+        caller = principal(request)
+        enabled = caller.modules if caller.modules is not None else await modules.enabled_modules(caller.account_id)
         if not enabled.get(rules.module, True):
             raise ModuleDisabled(f"The {rules.module} module is disabled for this account.")
     return await handler(request)

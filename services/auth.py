@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,10 +21,13 @@ from models.accounts import (
     User,
     WebSession,
 )
+from models.db import raw_query
 from server.access import Principal
 from server.errors import Duplicate, InvalidCredentials, InvalidToken, NotAuthenticated
 from services import ledger
+from services.modules import modules_from
 from services.security import (
+    AccessClaims,
     Crypto,
     check_password_rules,
     hash_password,
@@ -55,18 +59,32 @@ class TokenPair:
 # --- resolving credentials -------------------------------------------------------------------
 
 
-async def principal_from_bearer(crypto: Crypto, token: str) -> Principal:
-    claims = crypto.read_access(token)
-    user = await User.get_or_none(id=claims.user_id, account_id=claims.account_id, is_active=True)
-    if user is None or await DeniedToken.exists(jti=claims.jti):
+# Every Bearer request needs the user, the logout deny-list and the module switches: one
+# round trip instead of three (this runs on nearly every request).
+BEARER_SQL = """
+SELECT u.role,
+       EXISTS (SELECT 1 FROM denied_token d WHERE d.jti = {0}) AS denied,
+       (SELECT s.value FROM account_setting s WHERE s.account_id = u.account_id AND s.key = 'modules') AS modules
+FROM "user" u
+WHERE u.id = {1} AND u.account_id = {2} AND u.is_active
+"""
+
+
+async def principal_from_bearer(claims: AccessClaims) -> Principal:
+    rows = await raw_query(BEARER_SQL, [claims.jti, claims.user_id, claims.account_id])
+    if not rows or rows[0]["denied"]:
         raise InvalidToken()
+    stored = rows[0]["modules"]
+    if isinstance(stored, str):
+        stored = json.loads(stored)
     return Principal(
         kind="user",
-        account_id=user.account_id,
-        role=user.role,
-        user_id=user.id,
+        account_id=claims.account_id,
+        role=rows[0]["role"],
+        user_id=claims.user_id,
         jti=claims.jti,
         access_expires_at=claims.expires_at,
+        modules=modules_from(stored or {}),
     )
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from models.system import AccountSetting
 
 MODULES = ("planner", "writer", "linker", "optimizer", "automation", "publisher", "integration")
 
 
+def modules_from(stored: dict[str, Any]) -> dict[str, bool]:
+    """Every module's switch from a stored document (absent means on)."""
+    return {name: bool(stored.get(name, True)) for name in MODULES}
+
+
 async def enabled_modules(account_id: int) -> dict[str, bool]:
     row = await AccountSetting.get_or_none(account_id=account_id, key="modules")
-    stored = row.value if row else {}
-    return {name: bool(stored.get(name, True)) for name in MODULES}
+    return modules_from(row.value if row else {})
 
 
 async def set_modules(account_id: int, changes: dict[str, bool]) -> dict[str, bool]:

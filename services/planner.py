@@ -8,10 +8,11 @@ from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Sum
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
-from models.accounts import SiteSector
+from models.accounts import Site, SiteSector
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
@@ -58,6 +59,27 @@ async def recount_clusters(cluster_ids: Iterable[int | None]) -> None:
         await Cluster.filter(id=cid).update(keywords_count=row.get("n") or 0, volume=row.get("total") or 0)
 
 
+async def check_refs(caller: Principal, site_id: int, data: dict[str, Any]) -> None:
+    """The `sector_id` and `cluster_id` given in `data` must be of this site (400 otherwise)."""
+    if "sector_id" in data:
+        await sector_or_400(caller, site_id, data["sector_id"])
+    if "cluster_id" in data:
+        await cluster_or_400(caller, site_id, data["cluster_id"])
+
+
+async def site_and_refs_or_400(caller: Principal, data: dict[str, Any]) -> Site:
+    """The body's site, with its sector and cluster ids checked against it."""
+    site = await site_or_400(caller, data["site_id"])
+    await check_refs(caller, site.id, data)
+    return site
+
+
+async def save_changes(obj: Model, data: dict[str, Any]) -> Any:
+    obj.update_from_dict(data)
+    await obj.save()
+    return obj
+
+
 # --- keywords ----------------------------------------------------------------------------------
 
 
@@ -68,9 +90,7 @@ async def _check_keyword_room(settings: Settings, site_id: int, adding: int) -> 
 
 
 async def create_keyword(settings: Settings, caller: Principal, data: dict[str, Any]) -> Keyword:
-    site = await site_or_400(caller, data["site_id"])
-    await sector_or_400(caller, site.id, data.get("sector_id"))
-    await cluster_or_400(caller, site.id, data.get("cluster_id"))
+    site = await site_and_refs_or_400(caller, data)
     text = normalise_keyword(data.pop("keyword"))
     if not text:
         raise ValidationFailed("The keyword is empty.", errors={"keyword": ["Must not be blank."]})
@@ -87,10 +107,7 @@ async def create_keyword(settings: Settings, caller: Principal, data: dict[str, 
 
 async def update_keyword(caller: Principal, keyword: Keyword, data: dict[str, Any]) -> Keyword:
     site_id: int = keyword.site_id
-    if "sector_id" in data:
-        await sector_or_400(caller, site_id, data["sector_id"])
-    if "cluster_id" in data:
-        await cluster_or_400(caller, site_id, data["cluster_id"])
+    await check_refs(caller, site_id, data)
     if "keyword" in data:
         text = normalise_keyword(data.pop("keyword"))
         if not text:
@@ -140,8 +157,7 @@ async def bulk_status(caller: Principal, ids: list[int], status: str) -> dict[st
 
 async def add_to_workflow(settings: Settings, caller: Principal, data: dict[str, Any]) -> dict[str, Any]:
     """Copy seed keywords into a site; ones the site already has are skipped."""
-    site = await site_or_400(caller, data["site_id"])
-    await sector_or_400(caller, site.id, data.get("sector_id"))
+    site = await site_and_refs_or_400(caller, data)
     wanted = list(dict.fromkeys(data["seed_keyword_ids"]))
     seeds = {seed.id: seed for seed in await SeedKeyword.filter(id__in=wanted)}
     missing = [i for i in wanted if i not in seeds]
@@ -187,8 +203,7 @@ async def add_to_workflow(settings: Settings, caller: Principal, data: dict[str,
 
 
 async def create_cluster(caller: Principal, data: dict[str, Any]) -> Cluster:
-    site = await site_or_400(caller, data["site_id"])
-    await sector_or_400(caller, site.id, data.get("sector_id"))
+    site = await site_and_refs_or_400(caller, data)
     name = normalise_keyword(data.pop("name"))
     if await Cluster.exists(site_id=site.id, name_key=name.lower()):
         raise Duplicate("The site already has a cluster with this name.", errors={"name": ["Already exists."]})
@@ -200,16 +215,13 @@ async def create_cluster(caller: Principal, data: dict[str, Any]) -> Cluster:
 
 async def update_cluster(caller: Principal, cluster: Cluster, data: dict[str, Any]) -> Cluster:
     site_id: int = cluster.site_id
-    if "sector_id" in data:
-        await sector_or_400(caller, site_id, data["sector_id"])
+    await check_refs(caller, site_id, data)
     if "name" in data:
         name = normalise_keyword(data.pop("name"))
         if await Cluster.filter(site_id=site_id, name_key=name.lower()).exclude(id=cluster.id).exists():
             raise Duplicate("The site already has a cluster with this name.", errors={"name": ["Already exists."]})
         cluster.name, cluster.name_key = name, name.lower()
-    cluster.update_from_dict(data)
-    await cluster.save()
-    return cluster
+    return await save_changes(cluster, data)
 
 
 async def delete_cluster(cluster: Cluster) -> None:
@@ -223,21 +235,13 @@ async def delete_cluster(cluster: Cluster) -> None:
 
 
 async def create_idea(caller: Principal, data: dict[str, Any]) -> ContentIdea:
-    site = await site_or_400(caller, data["site_id"])
-    await sector_or_400(caller, site.id, data.get("sector_id"))
-    await cluster_or_400(caller, site.id, data.get("cluster_id"))
+    await site_and_refs_or_400(caller, data)
     return await ContentIdea.create(account_id=caller.account_id, **data)
 
 
 async def update_idea(caller: Principal, idea: ContentIdea, data: dict[str, Any]) -> ContentIdea:
-    site_id: int = idea.site_id
-    if "sector_id" in data:
-        await sector_or_400(caller, site_id, data["sector_id"])
-    if "cluster_id" in data:
-        await cluster_or_400(caller, site_id, data["cluster_id"])
-    idea.update_from_dict(data)
-    await idea.save()
-    return idea
+    await check_refs(caller, idea.site_id, data)
+    return await save_changes(idea, data)
 
 
 async def create_tasks(caller: Principal, ids: list[int]) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from models.planner import ContentIdea
 from models.writer import Content, ContentVersion, Task, Taxonomy
 from server.access import Principal
 from server.errors import Duplicate, ValidationFailed
-from services.planner import cluster_or_400, sector_or_400
+from services.planner import check_refs, save_changes, site_and_refs_or_400
 from services.seo import count_words
-from services.tenancy import site_or_400, slugify
+from services.tenancy import slugify
 
 H2 = re.compile(r"<h2[\s>]", re.IGNORECASE)
 
@@ -29,9 +29,7 @@ def sanitise_html(html: str) -> str:
 
 
 async def _check_task_refs(caller: Principal, data: dict[str, Any]) -> None:
-    site = await site_or_400(caller, data["site_id"])
-    await sector_or_400(caller, site.id, data.get("sector_id"))
-    await cluster_or_400(caller, site.id, data.get("cluster_id"))
+    site = await site_and_refs_or_400(caller, data)
     idea_id = data.get("idea_id")
     if idea_id is not None and not await ContentIdea.exists(id=idea_id, site_id=site.id):
         raise ValidationFailed("Idea not found on this site.", errors={"idea_id": ["Idea not found."]})
@@ -43,14 +41,8 @@ async def create_task(caller: Principal, data: dict[str, Any]) -> Task:
 
 
 async def update_task(caller: Principal, task: Task, data: dict[str, Any]) -> Task:
-    site_id: int = task.site_id
-    if "sector_id" in data:
-        await sector_or_400(caller, site_id, data["sector_id"])
-    if "cluster_id" in data:
-        await cluster_or_400(caller, site_id, data["cluster_id"])
-    task.update_from_dict(data)
-    await task.save()
-    return task
+    await check_refs(caller, task.site_id, data)
+    return await save_changes(task, data)
 
 
 async def bulk_create_tasks(caller: Principal, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -102,9 +94,7 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
-    site = await site_or_400(caller, data["site_id"])
-    await sector_or_400(caller, site.id, data.get("sector_id"))
-    await cluster_or_400(caller, site.id, data.get("cluster_id"))
+    site = await site_and_refs_or_400(caller, data)
     await _check_taxonomies(site.id, data.get("taxonomy_ids"))
     task_id = data.get("task_id")
     if task_id is not None and not await Task.exists(id=task_id, site_id=site.id):
@@ -122,10 +112,7 @@ async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
 
 async def _apply(caller: Principal, content: Content, data: dict[str, Any]) -> None:
     site_id: int = content.site_id
-    if "sector_id" in data:
-        await sector_or_400(caller, site_id, data["sector_id"])
-    if "cluster_id" in data:
-        await cluster_or_400(caller, site_id, data["cluster_id"])
+    await check_refs(caller, site_id, data)
     await _check_taxonomies(site_id, data.get("taxonomy_ids"))
     data = _clean(data)
     if "title" in data and data["title"] != content.title:

@@ -1,0 +1,1020 @@
+"""Planner benchmark: the keyword list through the whole stack against a bare asyncpg handler.
+
+    python -m tests.perf.bench_planner            # 100,000 keywords, 32 connections, 20 s per target
+    python -m tests.perf.bench_planner --quick    # 10,000 keywords, 3 s per target (smoke run)
+
+What it does, on PostgreSQL + Redis (both on loopback):
+
+1. creates a fresh database and runs `python run.py seed` on it (migrations + reference data);
+2. starts the real server (`python run.py serve`) with the `general` limit raised through
+   INKFLOW_RATE_LIMITS (the limiter still counts, in Redis), registers four accounts with a site
+   each through the API, and COPYs N keywords into the target site and N/4 into each of the
+   three other accounts' sites, then VACUUM ANALYZE;
+3. starts a bare aiohttp + asyncpg server (same pool size as Tortoise's default) answering the
+   same count + page query with the same filters and a JSON envelope of the rows;
+4. drives each target in turn from a separate load-generating process (aiohttp client, fixed
+   number of connections, 2 s warm-up, then the measured duration; every latency recorded);
+5. times `POST /planner/keywords/bulk_status/` with 1,000 ids (median of 5), and EXPLAINs the
+   list query exactly as PostgreSQL saw it (the statement text is sampled from pg_stat_activity
+   while the load runs);
+6. prints a table with the verdicts against the targets, stops everything, drops the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parents[2]
+LIST_PATH = "/api/v1/planner/keywords/"
+BULK_PATH = "/api/v1/planner/keywords/bulk_status/"
+HEALTH_PATH = "/api/v1/system/health/"
+VOLUME_MIN = 1000
+PAGE_SIZE = 100
+WARMUP_S = 2.0
+BULK_IDS = 1000
+BULK_RUNS = 5
+PASSWORD = "bench-password-0123"
+RATE_LIMITS = "ai=60,content=100,auth=20,general=100000000"
+# Tortoise's asyncpg pool default (tortoise/backends/base_postgres/client.py: maxsize 5); the bare
+# reference gets the same so the comparison is about the layers, not the pool.
+POOL_MAX = 5
+# Hard bounds so nothing can run away: requests per phase, and per-request timeout.
+MAX_REQUESTS_PER_PHASE = 5_000_000
+REQUEST_TIMEOUT_S = 30.0
+TARGET_RPS_RATIO = 0.75
+TARGET_P99_RATIO = 1.2
+TARGET_BULK_MS = 150.0
+
+
+# --- the load generator (runs in its own process) ----------------------------------------------
+
+
+async def _phase(
+    session: aiohttp.ClientSession,
+    url: str,
+    connections: int,
+    duration: float,
+    max_requests: int,
+    latencies: array | None,
+    statuses: Counter[str],
+) -> float:
+    deadline = time.perf_counter() + duration
+    issued = 0
+
+    async def worker() -> None:
+        nonlocal issued
+        while issued < max_requests and time.perf_counter() < deadline:
+            issued += 1
+            started = time.perf_counter()
+            try:
+                async with session.get(url) as response:
+                    await response.read()
+                    status = str(response.status)
+            except Exception as exc:  # counted, never fatal: the run is about throughput
+                status = type(exc).__name__
+            if latencies is not None:
+                statuses[status] += 1
+                if status == "200":
+                    latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return time.perf_counter() - started
+
+
+async def _drive(
+    url: str,
+    headers: dict[str, str],
+    connections: int,
+    warmup: float,
+    duration: float,
+    max_requests: int,
+    measuring: Any,
+) -> dict[str, Any]:
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    latencies: array = array("d")
+    statuses: Counter[str] = Counter()
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
+        await _phase(session, url, connections, warmup, max_requests, None, Counter())
+        measuring()
+        cpu = time.process_time()
+        elapsed = await _phase(session, url, connections, duration, max_requests, latencies, statuses)
+        cpu = time.process_time() - cpu
+    return {"latencies": latencies.tobytes(), "elapsed": elapsed, "statuses": dict(statuses), "cpu": cpu}
+
+
+def _load_process(
+    url: str,
+    headers: dict[str, str],
+    connections: int,
+    warmup: float,
+    duration: float,
+    max_requests: int,
+    out: Any,
+) -> None:
+    """The load generator's process: a warm-up, then the measured phase (announced on `out` so
+    the parent can start its CPU and statement sampling exactly then), then the result."""
+    try:
+        result = asyncio.run(
+            _drive(url, headers, connections, warmup, duration, max_requests, lambda: out.send({"phase": "measure"}))
+        )
+    except BaseException as exc:
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    out.send(result)
+    out.close()
+
+
+# --- the bare reference server (runs in its own process) --------------------------------------
+
+BARE_COLUMNS = (
+    "id",
+    "site_id",
+    "sector_id",
+    "cluster_id",
+    "seed_keyword_id",
+    "keyword",
+    "volume",
+    "difficulty",
+    "intent",
+    "status",
+    "created_at",
+    "updated_at",
+)
+BARE_WHERE = 'WHERE "account_id" = $1 AND "site_id" = $2 AND "volume" >= $3'
+BARE_COUNT_SQL = f'SELECT count(*) FROM "keyword" {BARE_WHERE}'
+BARE_PAGE_SQL = (
+    "SELECT "
+    + ",".join(f'"{c}"' for c in BARE_COLUMNS)
+    + f' FROM "keyword" {BARE_WHERE} ORDER BY "volume" DESC, "id" DESC LIMIT $4 OFFSET $5'
+)
+BARE_POOL = web.AppKey("bare_pool", asyncpg.Pool)
+
+
+def _bare_row(row: asyncpg.Record) -> dict[str, Any]:
+    out = dict(row)
+    out["created_at"] = row["created_at"].isoformat()
+    out["updated_at"] = row["updated_at"].isoformat()
+    return out
+
+
+def _bare_app(dsn: str, account_id: int) -> web.Application:
+    async def pool_ctx(app: web.Application) -> Any:
+        app[BARE_POOL] = await asyncpg.create_pool(dsn, min_size=1, max_size=POOL_MAX)
+        yield
+        await app[BARE_POOL].close()
+
+    async def keywords(request: web.Request) -> web.Response:
+        query = request.query
+        site_id = int(query["site_id"])
+        volume_min = int(query.get("volume_min", "0"))
+        page = int(query.get("page", "1"))
+        size = int(query.get("page_size", "25"))
+        pool = request.app[BARE_POOL]
+        count = await pool.fetchval(BARE_COUNT_SQL, account_id, site_id, volume_min)
+        offset = (page - 1) * size
+        rows = await pool.fetch(BARE_PAGE_SQL, account_id, site_id, volume_min, size, offset) if offset < count else []
+        next_url = str(request.url.update_query(page=page + 1, page_size=size)) if page * size < count else None
+        payload = {
+            "success": True,
+            "count": count,
+            "next": next_url,
+            "previous": None,
+            "results": [_bare_row(row) for row in rows],
+            "request_id": uuid.uuid4().hex,
+        }
+        return web.Response(
+            text=json.dumps(payload, separators=(",", ":"), ensure_ascii=False), content_type="application/json"
+        )
+
+    app = web.Application()
+    app.cleanup_ctx.append(pool_ctx)
+    app.router.add_get(LIST_PATH, keywords)
+    return app
+
+
+def _bare_server_process(dsn: str, account_id: int, port: int) -> None:
+    web.run_app(_bare_app(dsn, account_id), host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    statuses: dict[str, int]
+    server_cpu_ms: float  # CPU of the server process per successful request
+    db_cpu_ms: float  # CPU of the database's PostgreSQL backends per successful request
+    client_cpu_ms: float  # CPU of the load generator per successful request
+    seconds: float
+    other_cores: float  # CPU the rest of the machine used meanwhile (other processes), in cores
+
+
+@dataclass
+class Context:
+    """Everything the run created, so `finally` can take it down again."""
+
+    admin_dsn: str = ""
+    db_name: str = ""
+    db_created: bool = False
+    tmp: Path | None = None
+    server: asyncio.subprocess.Process | None = None
+    server_log: Path | None = None
+    bare: Any = None  # multiprocessing.Process
+    load: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def _asyncpg_dsn(url: str) -> str:
+    for prefix in ("postgres://", "asyncpg://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def _machine() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"nproc": str(cores), "cpu": cpu, "python": platform.python_version()}
+
+
+async def _wait_http(url: str, within_s: float, proc_alive: Any) -> None:
+    deadline = time.monotonic() + within_s
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+        while time.monotonic() < deadline:
+            if not proc_alive():
+                raise RuntimeError(f"the server process for {url} exited during start-up")
+            with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                async with session.get(url) as response:
+                    if response.status < 500:
+                        return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {within_s:.0f} s")
+
+
+async def _call(
+    session: aiohttp.ClientSession, method: str, url: str, *, token: str | None = None, body: Any = None
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with session.request(method, url, json=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+def _expect(status: int, payload: Any, wanted: int, what: str) -> Any:
+    if status != wanted:
+        raise RuntimeError(f"{what}: HTTP {status} {json.dumps(payload)[:500]}")
+    return payload
+
+
+# --- data --------------------------------------------------------------------------------------
+
+HEADS = (
+    "running shoes", "coffee grinder", "standing desk", "espresso machine", "yoga mat", "air fryer",
+    "trail backpack", "noise cancelling headphones", "mechanical keyboard", "robot vacuum", "electric bike",
+    "cast iron skillet", "sourdough starter", "wordpress hosting", "seo audit", "email marketing",
+    "crm software", "project management tool", "home gym", "dog food", "cat litter", "baby stroller",
+    "winter jacket", "hiking boots", "gaming monitor", "office chair", "water filter", "solar panels",
+    "heat pump", "smart thermostat", "protein powder", "meal prep", "budget travel", "credit card",
+    "life insurance", "tax return", "wedding dress", "garden hose", "kitchen knife", "language app",
+)  # fmt: skip
+MODIFIERS = (
+    "best", "cheap", "how to choose", "how to clean", "review", "for beginners", "near me", "vs",
+    "alternatives", "on sale", "for small spaces", "for women", "for men", "for kids", "top rated",
+    "under 100", "professional", "eco friendly", "buying guide", "repair", "2025", "discount code",
+    "comparison", "diy", "what is", "is it worth it", "lightweight", "waterproof", "quiet", "portable",
+)  # fmt: skip
+INTENTS = ("informational", "commercial", "transactional", "navigational")
+STATUSES = ("new",) * 8 + ("mapped",) * 1 + ("archived",) * 1
+COPY_COLUMNS = (
+    "created_at",
+    "updated_at",
+    "keyword",
+    "keyword_key",
+    "volume",
+    "difficulty",
+    "intent",
+    "status",
+    "account_id",
+    "site_id",
+)
+
+
+def _volume(rng: random.Random) -> int:
+    # Log-normal, median ≈ 350: P(volume >= 1000) ≈ 30 %, a long tail up to 2 M.
+    return min(2_000_000, int(rng.lognormvariate(5.86, 2.0)))
+
+
+def _keyword_rows(rng: random.Random, account_id: int, site_id: int, n: int) -> list[tuple[Any, ...]]:
+    now = datetime.now(UTC)
+    seen: set[str] = set()
+    rows = []
+    for i in range(n):
+        modifier, head = rng.choice(MODIFIERS), rng.choice(HEADS)
+        text = f"{modifier.title()} {head}" if rng.random() < 0.5 else f"{head.title()} {modifier}"
+        if text.lower() in seen:
+            text = f"{text} {i}"
+        key = text.lower()
+        seen.add(key)
+        created = now - timedelta(seconds=rng.randrange(365 * 24 * 3600))
+        rows.append(
+            (
+                created,
+                created,
+                text,
+                key,
+                _volume(rng),
+                rng.randrange(101),
+                rng.choice(INTENTS),
+                rng.choice(STATUSES),
+                account_id,
+                site_id,
+            )
+        )
+    return rows
+
+
+async def _create_tenants(base: str, tag: str) -> list[dict[str, Any]]:
+    """Register four accounts through the API, each with one site; the first is the target."""
+    tenants = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        for i in range(4):
+            email = f"bench-{tag}-{i}@example.com"
+            status, payload = await _call(
+                session,
+                "POST",
+                base + "/api/v1/auth/register/",
+                body={"email": email, "password": PASSWORD, "account_name": f"Bench account {i}"},
+            )
+            data = _expect(status, payload, 201, "register")["data"]
+            status, payload = await _call(
+                session,
+                "POST",
+                base + "/api/v1/auth/sites/",
+                token=data["access"],
+                body={"name": f"Bench site {i}", "domain": f"bench-{i}.example.com"},
+            )
+            site = _expect(status, payload, 201, "create site")["data"]
+            tenants.append({"email": email, "account_id": data["account"]["id"], "site_id": site["id"]})
+    return tenants
+
+
+async def _load_keywords(dsn: str, tenants: list[dict[str, Any]], n: int) -> dict[str, int]:
+    rng = random.Random(20261128)
+    conn = await asyncpg.connect(dsn)
+    try:
+        for i, tenant in enumerate(tenants):
+            rows = _keyword_rows(rng, tenant["account_id"], tenant["site_id"], n if i == 0 else n // 4)
+            await conn.copy_records_to_table("keyword", records=rows, columns=COPY_COLUMNS)
+        await conn.execute("VACUUM (ANALYZE) keyword")
+        target = tenants[0]
+        total = await conn.fetchval("SELECT count(*) FROM keyword")
+        matching = await conn.fetchval(
+            "SELECT count(*) FROM keyword WHERE account_id = $1 AND site_id = $2 AND volume >= $3",
+            target["account_id"],
+            target["site_id"],
+            VOLUME_MIN,
+        )
+    finally:
+        await conn.close()
+    return {"total": total, "matching": matching}
+
+
+# --- running the pieces ------------------------------------------------------------------------
+
+
+async def _start_inkflow(ctx: Context, database_url: str, redis_url: str, port: int, profile: str | None) -> str:
+    assert ctx.tmp is not None
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "INKFLOW_RATE_LIMITS": RATE_LIMITS,
+        "INKFLOW_DATA_DIR": str(ctx.tmp / "data"),
+        "INKFLOW_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable]
+    if profile:
+        command += ["-m", "cProfile", "-o", profile]
+    command += [str(ROOT / "run.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    ctx.server_log = ctx.tmp / "server.log"
+    with ctx.server_log.open("wb") as log:
+        ctx.server = await asyncio.create_subprocess_exec(
+            *command, cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    server = ctx.server
+    await _wait_http(base + HEALTH_PATH, 60, lambda: server.returncode is None)
+    return base
+
+
+async def _start_bare(ctx: Context, dsn: str, account_id: int, port: int) -> str:
+    ctx.bare = mp.get_context("spawn").Process(
+        target=_bare_server_process, args=(dsn, account_id, port), name="bench-bare-server"
+    )
+    ctx.bare.start()
+    base = f"http://127.0.0.1:{port}"
+    await _wait_http(base + LIST_PATH + "?site_id=1", 30, ctx.bare.is_alive)
+    return base
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a local process so far (Linux /proc), None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (Linux /proc/stat)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return float("nan"), float("nan")
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already counted in user
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
+
+
+async def _wait_until_idle(limit_s: float) -> float:
+    """Wait (at most `limit_s`) until the machine is < 15 % busy over one second; return how
+    busy it was at the last look, in cores."""
+    cores = _machine()["nproc"]
+    deadline = time.monotonic() + limit_s
+    while True:
+        busy0, total0 = _machine_busy()
+        await asyncio.sleep(1.0)
+        busy1, total1 = _machine_busy()
+        used = (busy1 - busy0) / (total1 - total0) * int(cores) if total1 > total0 else 0.0
+        if used < 0.15 * int(cores) or time.monotonic() >= deadline:
+            return used
+        await asyncio.sleep(1.0)
+
+
+@dataclass
+class Sampled:
+    """What PostgreSQL showed while a target was under load."""
+
+    seen: set[str] = field(default_factory=set)  # every statement text of the database's backends
+    active: Counter[str] = field(default_factory=Counter)  # how often each was seen executing
+    backend_cpu: float = 0.0  # CPU seconds the database's backends used in the measured phase
+
+
+async def _sample_statements(dsn: str, db_name: str, stop: asyncio.Event) -> Sampled:
+    """Poll pg_stat_activity of the benchmark database every 50 ms: the statement texts, a
+    sampling profile of where database time goes, and the backends' CPU time (same host)."""
+    out = Sampled()
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    conn = await asyncpg.connect(dsn)
+    try:
+        while True:
+            done = stop.is_set()
+            rows = await conn.fetch(
+                "SELECT pid, state, query FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'",
+                db_name,
+            )
+            for row in rows:
+                cpu = _cpu_seconds(row["pid"])
+                if cpu is not None:
+                    first.setdefault(row["pid"], cpu)
+                    last[row["pid"]] = cpu
+                text = (row["query"] or "").strip()
+                if not text or done:
+                    continue
+                out.seen.add(text)
+                if row["state"] == "active":
+                    out.active[text] += 1
+            if done:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    out.backend_cpu = sum(last[pid] - first[pid] for pid in last)
+    return out
+
+
+async def _measure(
+    ctx: Context,
+    name: str,
+    url: str,
+    headers: dict[str, str],
+    connections: int,
+    duration: float,
+    server_pid: int,
+    database: tuple[str, str],
+) -> tuple[Measured, Sampled]:
+    spawn = mp.get_context("spawn")
+    receiver, sender = spawn.Pipe(duplex=False)
+    ctx.load = spawn.Process(
+        target=_load_process,
+        args=(url, headers, connections, WARMUP_S, duration, MAX_REQUESTS_PER_PHASE, sender),
+        name=f"bench-load-{name}",
+    )
+    ctx.load.start()
+    sender.close()
+    stop = asyncio.Event()
+    sampler = None
+    server_cpu = None
+    machine_start = machine_end = (float("nan"), float("nan"))
+    deadline = time.monotonic() + WARMUP_S + duration + 2 * REQUEST_TIMEOUT_S + 60
+    result: dict[str, Any] = {}
+    try:
+        while "latencies" not in result and "error" not in result:
+            if receiver.poll():
+                result = receiver.recv()
+                if result.get("phase") == "measure":
+                    server_cpu = _cpu_seconds(server_pid)
+                    machine_start = _machine_busy()
+                    sampler = asyncio.create_task(_sample_statements(*database, stop))
+                continue
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the load generator for {name} did not finish in time")
+            if not ctx.load.is_alive() and not receiver.poll():
+                raise RuntimeError(f"the load generator for {name} died (exit code {ctx.load.exitcode})")
+            await asyncio.sleep(0.05)
+        end_cpu = _cpu_seconds(server_pid)
+        machine_end = _machine_busy()
+    finally:
+        stop.set()
+        sampled = await sampler if sampler is not None else Sampled()
+        receiver.close()
+        ctx.load.join(10)
+        if ctx.load.is_alive():
+            ctx.load.terminate()
+            ctx.load.join(5)
+        ctx.load = None
+    if "error" in result:
+        raise RuntimeError(f"load generator for {name}: {result['error']}")
+    latencies = array("d")
+    latencies.frombytes(result["latencies"])
+    ordered = sorted(latencies)
+    statuses = result["statuses"]
+    ok = statuses.get("200", 0)
+    per_request = 1000 / ok if ok else float("nan")
+    server_used = end_cpu - server_cpu if server_cpu is not None and end_cpu is not None else float("nan")
+    span = machine_end[1] - machine_start[1]  # CPU seconds of all cores, busy or not
+    cores = int(_machine()["nproc"])
+    wall = span / cores if span > 0 else result["elapsed"]
+    ours = server_used + sampled.backend_cpu + result["cpu"]
+    other = ((machine_end[0] - machine_start[0]) - ours) / wall if span > 0 else float("nan")
+    measured = Measured(
+        name=name,
+        rps=ok / result["elapsed"],
+        p50_ms=_percentile(ordered, 0.50) * 1000,
+        p99_ms=_percentile(ordered, 0.99) * 1000,
+        requests=sum(statuses.values()),
+        errors=sum(count for status, count in statuses.items() if status != "200"),
+        statuses=statuses,
+        server_cpu_ms=server_used * per_request,
+        db_cpu_ms=sampled.backend_cpu * per_request,
+        client_cpu_ms=result["cpu"] * per_request,
+        seconds=result["elapsed"],
+        other_cores=other if math.isnan(other) else max(0.0, other),
+    )
+    return measured, sampled
+
+
+async def _bulk_status(base: str, token: str, ids: list[int]) -> tuple[float, list[float]]:
+    timings = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        # One untimed call first, like the warm-up of the list runs.
+        body = {"ids": ids, "status": "new"}
+        status, payload = await _call(session, "POST", base + BULK_PATH, token=token, body=body)
+        _expect(status, payload, 200, "bulk_status")
+        for run in range(BULK_RUNS):
+            body = {"ids": ids, "status": "mapped" if run % 2 == 0 else "new"}
+            started = time.perf_counter()
+            status, payload = await _call(session, "POST", base + BULK_PATH, token=token, body=body)
+            timings.append((time.perf_counter() - started) * 1000)
+            data = _expect(status, payload, 200, "bulk_status")["data"]
+            if data["updated"] != len(ids) or data["not_found"]:
+                raise RuntimeError(f"bulk_status updated {data['updated']} of {len(ids)}")
+    return sorted(timings)[len(timings) // 2], timings
+
+
+PARAM_RE = re.compile(r'"(account_id|site_id|volume)"\s*(?:=|>=)\s*\$(\d+)')
+LIMIT_RE = re.compile(r"\bLIMIT\s+\$(\d+)", re.IGNORECASE)
+OFFSET_RE = re.compile(r"\bOFFSET\s+\$(\d+)", re.IGNORECASE)
+INDEX_RE = re.compile(r"(Index Only Scan|Index Scan Backward|Index Scan|Bitmap Index Scan)(?: using| on) (\S+)")
+
+
+def _is_page_query(text: str) -> bool:
+    return 'FROM "keyword"' in text and "ORDER BY" in text.upper() and "count(" not in text.lower()
+
+
+def _is_count_query(text: str) -> bool:
+    return 'FROM "keyword"' in text and "count(" in text.lower()
+
+
+async def _explain(dsn: str, text: str, values: dict[str, int]) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of `text` as a prepared statement, the way asyncpg runs it
+    (after six executions, so PostgreSQL has also had its chance to switch to a generic plan)."""
+    numbers: dict[int, int] = {}
+    for column, number in PARAM_RE.findall(text):
+        numbers[int(number)] = values[column]
+    for regex, key in ((LIMIT_RE, "limit"), (OFFSET_RE, "offset")):
+        if match := regex.search(text):
+            numbers[int(match.group(1))] = values[key]
+    placeholders = sorted(int(n) for n in re.findall(r"\$(\d+)", text))
+    missing = [n for n in placeholders if n not in numbers]
+    if missing:
+        return f"(could not map parameters {missing} of: {text})"
+    conn = await asyncpg.connect(dsn)
+    try:
+        if not placeholders:
+            rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + text)
+        else:
+            args = ", ".join(str(numbers[n]) for n in range(1, max(placeholders) + 1))
+            await conn.execute("PREPARE bench_q AS " + text)
+            for _ in range(6):
+                await conn.execute(f"EXECUTE bench_q({args})")
+            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_q({args})")
+    finally:
+        await conn.close()
+    return "\n".join(row[0] for row in rows)
+
+
+def _index_verdict(plan: str) -> str:
+    used = INDEX_RE.findall(plan)
+    if used:
+        names = ", ".join(dict.fromkeys(f"{kind} {name}" for kind, name in used))
+        seq = " (plus a Seq Scan)" if "Seq Scan on keyword" in plan else ""
+        return f"yes: {names}{seq}"
+    return "NO (Seq Scan)" if "Seq Scan" in plan else "unknown"
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
+
+
+def _report(
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    inkflow: Measured,
+    bare: Measured,
+    bulk_median: float,
+    bulk_all: list[float],
+    explains: dict[str, str],
+    statements: dict[str, Sampled],
+) -> str:
+    rps_ratio = inkflow.rps / bare.rps if bare.rps else float("nan")
+    p50_ratio = inkflow.p50_ms / bare.p50_ms if bare.p50_ms else float("nan")
+    p99_ratio = inkflow.p99_ms / bare.p99_ms if bare.p99_ms else float("nan")
+    machine = info["machine"]
+    lines = [
+        f"## Planner benchmark — {info['date']}",
+        "",
+        f"machine: {machine['nproc']} cores, {machine['cpu']}, Python {machine['python']}, "
+        f"PostgreSQL {info['postgres']}, aiohttp {aiohttp.__version__}, asyncpg {asyncpg.__version__}",
+        f"data: target site {args.keywords:,} keywords ({info['matching']:,} with volume >= {VOLUME_MIN:,}); "
+        f"3 other accounts' sites with {args.keywords // 4:,} each; {info['total']:,} keyword rows in all",
+        f"load: {args.connections} connections, {WARMUP_S:g} s warm-up then {args.duration:g} s per target, "
+        "one aiohttp client process on loopback, targets run one after the other",
+        f"list: GET {LIST_PATH}?site_id=…&volume_min={VOLUME_MIN}&ordering=-volume&page_size={PAGE_SIZE} "
+        "(Bearer token; general limit raised to 100,000,000/min, still counted in Redis)",
+        "",
+        "| | req/s | p50 ms | p99 ms | requests | errors | server CPU ms/req | PostgreSQL CPU ms/req "
+        "| client CPU ms/req | other processes, cores |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in (inkflow, bare):
+        lines.append(
+            f"| {row.name} | {_fmt(row.rps)} | {_fmt(row.p50_ms, 2)} | {_fmt(row.p99_ms, 2)} "
+            f"| {row.requests:,} | {row.errors:,} | {_fmt(row.server_cpu_ms, 2)} | {_fmt(row.db_cpu_ms, 2)} "
+            f"| {_fmt(row.client_cpu_ms, 2)} | {_fmt(row.other_cores, 2)} |"
+        )
+    lines.append(
+        f"| ratio (inkflow / bare) | {_fmt(rps_ratio, 2)} | {_fmt(p50_ratio, 2)} | {_fmt(p99_ratio, 2)} | | "
+        f"| {_fmt(inkflow.server_cpu_ms / bare.server_cpu_ms, 2)} | {_fmt(inkflow.db_cpu_ms / bare.db_cpu_ms, 2)} "
+        f"| {_fmt(inkflow.client_cpu_ms / bare.client_cpu_ms, 2)} | |"
+    )
+    lines.append(
+        f"| bulk_status {BULK_IDS:,} ids | — | {_fmt(bulk_median, 1)} (median of {BULK_RUNS}) "
+        f"| {_fmt(max(bulk_all), 1)} (max of {BULK_RUNS}) | {BULK_RUNS} | 0 | | | | |"
+    )
+    lines += [
+        "",
+        "CPU columns: user+system time per successful request of the server process, of the benchmark "
+        "database's PostgreSQL backends and of the load generator, over the measured phase (/proc); "
+        f"'other processes' is the rest of the machine's busy CPU meanwhile, out of {machine['nproc']} cores.",
+    ]
+    busiest = max(inkflow.other_cores, bare.other_cores)
+    if busiest > 0.2:
+        lines.append(
+            f"WARNING: other processes used up to {busiest:.2f} cores during a measured phase; the numbers "
+            "are disturbed (re-run on a quiet machine, or with --wait-idle)."
+        )
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    list_index = _index_verdict(explains.get("page", ""))
+    lines += [
+        "",
+        "| target | measured | verdict |",
+        "| --- | --- | --- |",
+        f"| list req/s ≥ {TARGET_RPS_RATIO:.0%} of bare | {_fmt(rps_ratio * 100, 0)} % "
+        f"| {verdict(rps_ratio >= TARGET_RPS_RATIO)} |",
+        f"| list p99 ≤ {TARGET_P99_RATIO}× bare p99 | {_fmt(p99_ratio, 2)}× "
+        f"| {verdict(p99_ratio <= TARGET_P99_RATIO)} |",
+        f"| bulk_status {BULK_IDS:,} ids < {TARGET_BULK_MS:.0f} ms | {_fmt(bulk_median, 1)} ms "
+        f"| {verdict(bulk_median < TARGET_BULK_MS)} |",
+        f"| list query uses an index | {list_index} | {verdict(list_index.startswith('yes'))} |",
+        f"| no errors under load | {inkflow.errors + bare.errors} | {verdict(inkflow.errors + bare.errors == 0)} |",
+    ]
+    for label, key in (("list page query", "page"), ("list count query", "count")):
+        if key in explains:
+            lines += ["", f"EXPLAIN (ANALYZE, BUFFERS) of the {label} as the ORM sent it:", "```", explains[key], "```"]
+    for name, sampled in statements.items():
+        seen, active = sampled.seen, sampled.active
+        total = sum(active.values())
+        lines += ["", f"statements PostgreSQL showed during the {name} run ({total} active samples):"]
+        for text in sorted(seen, key=lambda t: -active.get(t, 0)):
+            share = active.get(text, 0) / total if total else 0.0
+            lines.append(f"  {share:6.1%}  {' '.join(text.split())[:200]}")
+    if any(row.statuses.keys() - {"200"} for row in (inkflow, bare)):
+        lines += ["", f"statuses: inkflow {inkflow.statuses}, bare {bare.statuses}"]
+    return "\n".join(lines)
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+async def _run(args: argparse.Namespace, ctx: Context) -> str:
+    database_url = args.database_url
+    ctx.db_name = urlsplit(database_url).path.lstrip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_]+", ctx.db_name or ""):
+        raise SystemExit(f"error: the database name must be letters, digits and _, got {ctx.db_name!r}")
+    dsn = _asyncpg_dsn(database_url)
+    ctx.admin_dsn = _with_db(dsn, "postgres")
+    ctx.tmp = Path(tempfile.mkdtemp(prefix="inkflow-bench-"))
+
+    print(f"creating database {ctx.db_name} …", flush=True)
+    admin = await asyncpg.connect(ctx.admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{ctx.db_name}"')
+        ctx.db_created = True
+        postgres_version = await admin.fetchval("SHOW server_version")
+    finally:
+        await admin.close()
+
+    print("migrating and loading reference data (run.py seed) …", flush=True)
+    env = {**os.environ, "DATABASE_URL": database_url, "INKFLOW_LOG_LEVEL": "WARNING"}
+    env["INKFLOW_DATA_DIR"] = str(ctx.tmp / "data")
+    seed = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "run.py"), "seed", cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    try:
+        code = await asyncio.wait_for(seed.wait(), 300)
+    except TimeoutError:
+        seed.kill()
+        await seed.wait()
+        raise RuntimeError("run.py seed did not finish within 300 s") from None
+    if code != 0:
+        raise RuntimeError(f"run.py seed failed with exit code {code}")
+
+    print("starting the Inkflow server …", flush=True)
+    base = await _start_inkflow(ctx, database_url, args.redis_url, _free_port(), args.profile_server)
+    tenants = await _create_tenants(base, uuid.uuid4().hex[:6])
+    target = tenants[0]
+    print(f"loading {args.keywords:,} + 3 × {args.keywords // 4:,} keywords …", flush=True)
+    counts = await _load_keywords(dsn, tenants, args.keywords)
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        status, payload = await _call(
+            session, "POST", base + "/api/v1/auth/login/", body={"email": target["email"], "password": PASSWORD}
+        )
+        token = _expect(status, payload, 200, "login")["data"]["access"]
+
+    print("starting the bare asyncpg server …", flush=True)
+    bare_base = await _start_bare(ctx, dsn, target["account_id"], _free_port())
+
+    query = f"?site_id={target['site_id']}&volume_min={VOLUME_MIN}&ordering=-volume&page_size={PAGE_SIZE}"
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        status, health = await _call(session, "GET", base + HEALTH_PATH)
+        if _expect(status, health, 200, "health")["data"]["status"] != "ok":
+            raise RuntimeError(f"the server is not healthy (Redis?): {health['data']}")
+        async with session.get(base + LIST_PATH + query, headers=headers) as response:
+            mine = _expect(response.status, await response.json(), 200, "inkflow list")
+            limit = response.headers.get("X-RateLimit-Limit")
+            if limit != RATE_LIMITS.rsplit("=", 1)[1]:
+                raise RuntimeError(f"the general limit is {limit}, not the raised one: is the limiter configured?")
+        async with session.get(bare_base + LIST_PATH + query) as response:
+            theirs = _expect(response.status, await response.json(), 200, "bare list")
+    same_ids = [r["id"] for r in mine["results"]] == [r["id"] for r in theirs["results"]]
+    if mine["count"] != counts["matching"] or theirs["count"] != counts["matching"] or not same_ids:
+        raise RuntimeError(
+            f"the two servers disagree: counts {mine['count']} / {theirs['count']} (expected {counts['matching']}), "
+            f"same page ids: {same_ids}"
+        )
+    if len(mine["results"]) != min(PAGE_SIZE, counts["matching"]):
+        raise RuntimeError(f"the list returned {len(mine['results'])} rows")
+
+    print(f"load: inkflow, {args.connections} connections, {args.duration:g} s …", flush=True)
+    database = (dsn, ctx.db_name)
+    load = (args.connections, args.duration)
+    if args.wait_idle:
+        await _wait_until_idle(args.wait_idle)
+    inkflow, inkflow_sampled = await _measure(
+        ctx, "inkflow list", base + LIST_PATH + query, headers, *load, ctx.server.pid, database
+    )
+    print(f"load: bare asyncpg, {args.connections} connections, {args.duration:g} s …", flush=True)
+    if args.wait_idle:
+        await _wait_until_idle(args.wait_idle)
+    bare, bare_sampled = await _measure(
+        ctx, "bare asyncpg list", bare_base + LIST_PATH + query, {}, *load, ctx.bare.pid, database
+    )
+    statements = {"inkflow": inkflow_sampled, "bare": bare_sampled}
+
+    values = {
+        "account_id": target["account_id"],
+        "site_id": target["site_id"],
+        "volume": VOLUME_MIN,
+        "limit": PAGE_SIZE,
+        "offset": 0,
+    }
+    # Before bulk_status, whose updates clear visibility-map bits: the plan of the measured phase.
+    explains = {}
+    orm_statements = inkflow_sampled.seen
+    for key, test in (("page", _is_page_query), ("count", _is_count_query)):
+        text = next((t for t in sorted(orm_statements) if test(t)), None)
+        if text is None:
+            ctx.notes.append(f"the ORM's {key} query was not seen in pg_stat_activity")
+            continue
+        explains[key] = await _explain(dsn, text, values)
+
+    print(f"bulk_status with {BULK_IDS:,} ids × {BULK_RUNS} …", flush=True)
+    conn = await asyncpg.connect(dsn)
+    try:
+        ids = [
+            row["id"]
+            for row in await conn.fetch(
+                "SELECT id FROM keyword WHERE site_id = $1 ORDER BY random() LIMIT $2", target["site_id"], BULK_IDS
+            )
+        ]
+    finally:
+        await conn.close()
+    bulk_median, bulk_all = await _bulk_status(base, token, ids)
+
+    info = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": _machine(),
+        "postgres": postgres_version,
+        "total": counts["total"],
+        "matching": counts["matching"],
+    }
+    report = _report(args, info, inkflow, bare, bulk_median, bulk_all, explains, statements)
+    if ctx.notes:
+        report += "\n\nnotes:\n" + "\n".join(f"- {note}" for note in ctx.notes)
+    return report
+
+
+async def _cleanup(ctx: Context) -> None:
+    if ctx.load is not None and ctx.load.is_alive():
+        ctx.load.terminate()
+        ctx.load.join(5)
+    if ctx.bare is not None:
+        if ctx.bare.is_alive():
+            ctx.bare.terminate()
+            ctx.bare.join(10)
+        if ctx.bare.is_alive():
+            ctx.bare.kill()
+            ctx.bare.join(5)
+    if ctx.server is not None and ctx.server.returncode is None:
+        ctx.server.terminate()
+        try:
+            await asyncio.wait_for(ctx.server.wait(), 30)
+        except TimeoutError:
+            ctx.server.kill()
+            await asyncio.wait_for(ctx.server.wait(), 10)
+    if ctx.db_created:
+        admin = await asyncpg.connect(ctx.admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{ctx.db_name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+        print(f"dropped database {ctx.db_name}", flush=True)
+    if ctx.tmp is not None:
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
+
+
+async def _main(args: argparse.Namespace) -> str:
+    ctx = Context()
+    try:
+        return await _run(args, ctx)
+    except BaseException:
+        if ctx.server_log is not None and ctx.server_log.exists():
+            tail = ctx.server_log.read_text(errors="replace")[-4000:]
+            if tail.strip():
+                print("--- Inkflow server log (tail) ---\n" + tail, file=sys.stderr)
+        raise
+    finally:
+        await _cleanup(ctx)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.perf.bench_planner", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.add_argument("--duration", type=float, help="seconds of measured load per target (default 20; 3 quick)")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
+    parser.add_argument("--keywords", type=int, help="keywords of the target site (default 100000; 10000 quick)")
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL URL of a database to create (it must not exist) and drop at the end "
+        "(default postgres://postgres@127.0.0.1:5432/inkflow_bench_<random>)",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="Redis for the rate limiter")
+    parser.add_argument("--quick", action="store_true", help="3-second smoke run with 10,000 keywords")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each target, wait up to SECONDS for the machine to be < 15%% busy (default 0: don't wait)",
+    )
+    parser.add_argument("--profile-server", metavar="FILE", help="run the Inkflow server under cProfile into FILE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.duration is None:
+        args.duration = 3.0 if args.quick else 20.0
+    if args.keywords is None:
+        args.keywords = 10_000 if args.quick else 100_000
+    if args.profile_server:
+        args.profile_server = str(Path(args.profile_server).resolve())
+    if args.database_url is None:
+        args.database_url = f"postgres://postgres@127.0.0.1:5432/inkflow_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    if args.duration <= 0 or args.connections < 1 or args.keywords < PAGE_SIZE:
+        raise SystemExit("error: --duration must be > 0, --connections >= 1, --keywords >= 100")
+    print(asyncio.run(_main(args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
