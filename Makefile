@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test lint sqlite-tests services-tests bench-planner
+.PHONY: run test lint sqlite-tests services-tests bench-planner bench-ai
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,6 @@ test: lint sqlite-tests services-tests
 
 bench-planner: $(STAMP)
 	$(BIN)/python run.py bench planner
+
+bench-ai: $(STAMP)
+	$(BIN)/python run.py bench ai

@@ -118,7 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_grant.add_argument("--reason")
     p_grant.add_argument("--kind", choices=["grant", "purchase"], default="grant")
     p_grant.set_defaults(func=cmd_credits_grant)
+    p_bench = sub.add_parser("bench", help="benchmarks that print tables (see README); options after NAME pass through")
+    p_bench.add_argument("name", choices=sorted(BENCHMARKS))
+    p_bench.add_argument("options", nargs=argparse.REMAINDER)
+    p_bench.set_defaults(func=cmd_bench)
     return parser
+
+
+BENCHMARKS = {"planner": "tests.perf.bench_planner", "ai": "tests.perf.bench_ai"}
+
+
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
+    import importlib
+
+    importlib.import_module(BENCHMARKS[args.name]).main(args.options)
 
 
 def main(argv: list[str] | None = None) -> None:

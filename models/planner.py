@@ -51,7 +51,7 @@ class Keyword(SiteOwned):
         table = "keyword"
         unique_together = (("site_id", "keyword_key"),)
         indexes = (
-            ("site_id", "volume"),
+            ("account_id", "site_id", "volume"),
             ("site_id", "status"),
             ("account_id", "created_at"),
             ("cluster_id", "status"),

@@ -35,7 +35,7 @@ from server.middlewares import (
 from server.routing import SlashTolerantRouter
 from services.jobs import ACTIVE, Waiters
 from services.mail import Mailer
-from services.ratelimit import RateLimiter
+from services.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from services.security import Crypto
 
 log = logging.getLogger("inkflow.app")
@@ -90,7 +90,9 @@ async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def rate_limiter_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    app[RATE_LIMITER] = RateLimiter(settings.rate_limits, settings.redis_url, settings.redis_prefix)
+    redis = app[REDIS]
+    counter = RedisCounter(redis, settings.redis_prefix) if redis is not None else MemoryCounter()
+    app[RATE_LIMITER] = RateLimiter(settings.rate_limits, counter)
     yield
 
 

@@ -1,7 +1,9 @@
-"""Per-minute rate limits by scope, counted in Redis when configured, else in memory.
+"""Per-minute rate limits by scope: fixed windows counted in Redis when configured (shared by
+every process), in memory otherwise.
 
-The counting is the `limits` library's fixed-window strategy; this module only picks the
-storage and turns its window stats into the numbers the response headers need.
+In memory the counting is the `limits` library's storage. In Redis it is one Lua script, so a
+hit costs one round trip: the `limits` strategy needs three (increment, read, expiry), and this
+runs on every request.
 """
 
 from __future__ import annotations
@@ -10,12 +12,20 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
+from limits.aio.storage import MemoryStorage
+from redis.asyncio import Redis
 
 log = logging.getLogger("inkflow.ratelimit")
+WINDOW_SECONDS = 60
+
+# KEYS[1]: the counter; ARGV[1]: the window in ms. Returns {count, ms until the window resets}.
+HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}
+"""
 
 
 @dataclass(frozen=True)
@@ -37,31 +47,48 @@ class Decision:
         }
 
 
+class Counter(Protocol):
+    async def hit(self, key: str) -> tuple[int, float]:
+        """Count a hit; return (hits in this window, Unix time the window ends)."""
+        ...
+
+
+class MemoryCounter:
+    def __init__(self) -> None:
+        self._storage = MemoryStorage()
+
+    async def hit(self, key: str) -> tuple[int, float]:
+        count = await self._storage.incr(key, WINDOW_SECONDS)
+        return count, await self._storage.get_expiry(key)
+
+
+class RedisCounter:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._script = redis.register_script(HIT_SCRIPT)
+        self._prefix = f"{prefix}:rl:"
+
+    async def hit(self, key: str) -> tuple[int, float]:
+        count, ttl_ms = await self._script(keys=[self._prefix + key], args=[WINDOW_SECONDS * 1000])
+        return int(count), time.time() + max(0, int(ttl_ms)) / 1000
+
+
 class RateLimiter:
-    def __init__(self, limits: Mapping[str, int], redis_url: str | None, prefix: str) -> None:
-        storage: Storage
-        if redis_url:
-            storage = RedisStorage("async+" + redis_url, implementation="redispy", key_prefix=f"{prefix}:rl")
-        else:
-            storage = MemoryStorage()
-        self.backend = "redis" if redis_url else "memory"
-        self._storage = storage
-        self._strategy = FixedWindowRateLimiter(storage)
-        self._items = {scope: RateLimitItemPerMinute(n) for scope, n in limits.items()}
+    def __init__(self, limits: Mapping[str, int], counter: Counter) -> None:
+        self._limits = dict(limits)
+        self._counter = counter
 
     async def hit(self, scope: str, identity: str) -> Decision:
-        item = self._items[scope]
+        limit = self._limits[scope]
         try:
-            allowed = await self._strategy.hit(item, scope, identity)
-            stats = await self._strategy.get_window_stats(item, scope, identity)
+            count, reset_at = await self._counter.hit(f"{scope}:{identity}")
         except Exception:
             # Fail open: an unreachable Redis must not take the API down with it; health
             # reports it as degraded.
             log.warning("rate limit storage unavailable; allowing %s %s", scope, identity, exc_info=True)
-            return Decision(True, item.amount, item.amount, int(time.time()) + 60)
+            return Decision(True, limit, limit, int(time.time()) + WINDOW_SECONDS)
         return Decision(
-            allowed=allowed,
-            limit=item.amount,
-            remaining=max(0, stats.remaining),
-            reset_at=int(stats.reset_time + 0.999),
+            allowed=count <= limit,
+            limit=limit,
+            remaining=max(0, limit - count),
+            reset_at=int(reset_at + 0.999),
         )

@@ -1,91 +1,161 @@
-"""Bad input on every endpoint of the foundation: the documented 4xx, in the envelope, and
-nothing stored. One table row per (endpoint, case)."""
+"""Bad input on every writing endpoint: the documented 4xx, in the envelope, and nothing
+stored. One table row per endpoint; each row is tried with every kind of bad body."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
+import jwt
 import pytest
 
 from models.accounts import Account, Site, SiteSector, User
+from models.jobs import Job
+from models.planner import Cluster, ContentIdea, Keyword
+from models.system import AccountSetting, Prompt
+from models.writer import Content, ContentVersion, Task
 from tests.helpers import Api, Caller
 
 LONG = "x" * 5000
-# (method, path, body) — {site} and {user} are filled in from fixtures.
-WRITES: list[tuple[str, str, dict[str, Any]]] = [
-    ("POST", "/api/v1/auth/register/", {"email": "new@example.com", "password": "long enough 1"}),
-    ("POST", "/api/v1/auth/login/", {"email": "new@example.com", "password": "long enough 1"}),
-    ("POST", "/api/v1/auth/token/refresh/", {"refresh": "rt_x"}),
-    ("POST", "/api/v1/auth/password/change/", {"old_password": "a" * 10, "new_password": "b" * 10}),
-    ("POST", "/api/v1/auth/password/reset/", {"email": "new@example.com"}),
-    ("POST", "/api/v1/auth/password/reset/confirm/", {"token": "t", "new_password": "long enough 1"}),
-    ("POST", "/api/v1/auth/users/", {"email": "m@example.com", "password": "long enough 1", "role": "viewer"}),
-    ("PUT", "/api/v1/auth/users/{user}/", {"first_name": "A"}),
-    ("PUT", "/api/v1/auth/account/", {"name": "A"}),
-    ("POST", "/api/v1/auth/sites/", {"name": "S", "domain": "s.example.com"}),
-    ("PUT", "/api/v1/auth/sites/{site}/", {"name": "S"}),
-    ("POST", "/api/v1/auth/sectors/", {"site_id": "{site}", "name": "N"}),
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # `{site}`, `{user}`, `{keyword}`… are filled in from the fixture's objects
+    body: dict[str, Any]
+    # Whether dropping the body's first field makes it invalid (false for all-optional updates).
+    first_is_required: bool = True
+
+
+ROWS = [
+    Row("POST", "/api/v1/auth/register/", {"email": "new@example.com", "password": "long enough 1"}),
+    Row("POST", "/api/v1/auth/login/", {"email": "new@example.com", "password": "long enough 1"}),
+    Row("POST", "/api/v1/auth/token/refresh/", {"refresh": "rt_x"}),
+    Row("POST", "/api/v1/auth/password/change/", {"old_password": "a" * 10, "new_password": "b" * 10}),
+    Row("POST", "/api/v1/auth/password/reset/", {"email": "new@example.com"}),
+    Row("POST", "/api/v1/auth/password/reset/confirm/", {"token": "t", "new_password": "long enough 1"}),
+    Row("POST", "/api/v1/auth/users/", {"email": "m@example.com", "password": "long enough 1", "role": "viewer"}),
+    Row("PUT", "/api/v1/auth/users/{user}/", {"first_name": "A"}, first_is_required=False),
+    Row("PUT", "/api/v1/auth/account/", {"name": "A"}),
+    Row("POST", "/api/v1/auth/sites/", {"name": "S", "domain": "s.example.com"}),
+    Row("PUT", "/api/v1/auth/sites/{site}/", {"name": "S"}, first_is_required=False),
+    Row("POST", "/api/v1/auth/sectors/", {"site_id": "{site}", "name": "N"}),
+    Row("POST", "/api/v1/planner/keywords/", {"site_id": "{site}", "keyword": "k", "volume": 1}),
+    Row("PUT", "/api/v1/planner/keywords/{keyword}/", {"volume": 5}, first_is_required=False),
+    Row("POST", "/api/v1/planner/keywords/bulk_delete/", {"ids": ["{keyword}"]}),
+    Row("POST", "/api/v1/planner/keywords/bulk_status/", {"ids": ["{keyword}"], "status": "archived"}),
+    Row("POST", "/api/v1/planner/keywords/add_to_workflow/", {"seed_keyword_ids": [1], "site_id": "{site}"}),
+    Row("POST", "/api/v1/planner/clusters/", {"site_id": "{site}", "name": "C2"}),
+    Row("PUT", "/api/v1/planner/clusters/{cluster}/", {"name": "C3"}, first_is_required=False),
+    Row("POST", "/api/v1/planner/clusters/auto_cluster/", {"ids": ["{keyword}"], "site_id": "{site}"}),
+    Row("POST", "/api/v1/planner/clusters/generate_ideas/", {"ids": ["{cluster}"]}),
+    Row("POST", "/api/v1/planner/ideas/", {"site_id": "{site}", "title": "I"}),
+    Row("PUT", "/api/v1/planner/ideas/{idea}/", {"title": "I2"}, first_is_required=False),
+    Row("POST", "/api/v1/planner/ideas/create_tasks/", {"ids": ["{idea}"]}),
+    Row("POST", "/api/v1/writer/tasks/", {"site_id": "{site}", "title": "T"}),
+    Row("PUT", "/api/v1/writer/tasks/{task}/", {"title": "T2"}, first_is_required=False),
+    Row("POST", "/api/v1/writer/tasks/bulk_create/", {"tasks": [{"site_id": "{site}", "title": "T"}]}),
+    Row("POST", "/api/v1/writer/content/", {"site_id": "{site}", "title": "C"}),
+    Row("PUT", "/api/v1/writer/content/{content}/", {"title": "C2"}, first_is_required=False),
+    Row("POST", "/api/v1/writer/content/{content}/update_content/", {"title": "C3"}, first_is_required=False),
+    Row("POST", "/api/v1/writer/images/generate_for_content/", {"content_ids": ["{content}"]}),
+    Row("POST", "/api/v1/writer/images/regenerate/", {"image_id": 1, "prompt": "p"}),
+    Row("POST", "/api/v1/optimizer/analyze/", {"content_id": "{content}"}),
+    Row("POST", "/api/v1/optimizer/optimize/", {"content_id": "{content}"}),
+    Row("POST", "/api/v1/optimizer/batch_optimize/", {"content_ids": ["{content}"]}),
+    Row("POST", "/api/v1/linker/process/", {"content_id": "{content}"}),
+    Row("POST", "/api/v1/linker/batch_process/", {"content_ids": ["{content}"]}),
+    Row("PUT", "/api/v1/system/settings/integrations/openai/", {"model": "m"}, first_is_required=False),
+    Row("PUT", "/api/v1/system/settings/integrations/image_generation/", {"model": "m"}, first_is_required=False),
+    Row("POST", "/api/v1/system/settings/integrations/test/", {"integration": "openai"}),
+    Row("PUT", "/api/v1/system/prompts/content/", {"text": "t"}),
+    Row("PUT", "/api/v1/system/modules/", {"planner": True}, first_is_required=False),
 ]
-PUBLIC = {"register", "login", "refresh", "reset"}
+STORED = (
+    Account,
+    User,
+    Site,
+    SiteSector,
+    Keyword,
+    Cluster,
+    ContentIdea,
+    Task,
+    Content,
+    ContentVersion,
+    Job,
+    AccountSetting,
+    Prompt,
+)
 
 
-def _mutations(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Wrong type, missing field, unknown field and over-long string versions of a good body."""
+def _mutations(row: Row, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Wrong type, unknown field, over-long string and missing field versions of a good body."""
     first = next(iter(body))
     cases = [
         ("wrong type", {**body, first: {"nested": ["object"]}}),
         ("unknown field", {**body, "is_superuser": True}),
         ("over-long string", {**body, first: LONG}),
     ]
-    required = {k: v for k, v in body.items() if k not in {"first_name", "name"} or len(body) == 1}
-    if len(required) > 1 or first not in {"first_name", "name"}:
+    if row.first_is_required:
         cases.append(("missing field", {k: v for k, v in body.items() if k != first}))
     return cases
 
 
-async def _counts() -> tuple[int, int, int, int]:
-    return (
-        await Account.all().count(),
-        await User.all().count(),
-        await Site.all().count(),
-        await SiteSector.all().count(),
-    )
+async def _counts() -> list[int]:
+    return [await model.all().count() for model in STORED]
 
 
-def _fill(value: Any, site: int, user: int) -> Any:
+def _fill(value: Any, ids: dict[str, int]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
+        return ids[value[1:-1]]
     if isinstance(value, str):
-        return value.replace("{site}", str(site)).replace("{user}", str(user))
+        for name, number in ids.items():
+            value = value.replace("{" + name + "}", str(number))
+        return value
+    if isinstance(value, list):
+        return [_fill(item, ids) for item in value]
+    if isinstance(value, dict):
+        return {key: _fill(item, ids) for key, item in value.items()}
     return value
 
 
 @pytest.fixture
-async def world(api: Api) -> tuple[Caller, int, int]:
+async def world(api: Api) -> tuple[Caller, dict[str, int]]:
     owner = await api.register()
-    site = await api.site(owner)
+    site = (await api.site(owner))["id"]
     member = await api.member(owner, "editor")
-    return owner, site["id"], member.user["id"]
+
+    async def make(path: str, body: dict[str, Any]) -> int:
+        return (await api.call("POST", path, json=body, as_=owner, status=201))["data"]["id"]
+
+    ids = {"site": site, "user": member.user["id"]}
+    ids["keyword"] = await make("/api/v1/planner/keywords/", {"site_id": site, "keyword": "seed"})
+    ids["cluster"] = await make("/api/v1/planner/clusters/", {"site_id": site, "name": "C"})
+    ids["idea"] = await make("/api/v1/planner/ideas/", {"site_id": site, "title": "Idea"})
+    ids["task"] = await make("/api/v1/writer/tasks/", {"site_id": site, "title": "Task"})
+    ids["content"] = await make("/api/v1/writer/content/", {"site_id": site, "title": "Content"})
+    return owner, ids
 
 
-@pytest.mark.parametrize(("method", "path", "body"), WRITES, ids=[f"{m} {p}" for m, p, _ in WRITES])
-async def test_bad_bodies_are_400_and_change_nothing(
-    api: Api, world: tuple[Caller, int, int], method: str, path: str, body: dict[str, Any]
-) -> None:
-    owner, site, user = world
-    path = _fill(path, site, user)
-    body = {k: (site if v == "{site}" else v) for k, v in body.items()}
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.method} {r.path}" for r in ROWS])
+async def test_bad_bodies_are_400_and_change_nothing(api: Api, world: tuple[Caller, dict[str, int]], row: Row) -> None:
+    owner, ids = world
+    path = _fill(row.path, ids)
+    body = _fill(row.body, ids)
     before = await _counts()
-    for case, payload in _mutations(body):
-        result = await api.call(method, path, json=payload, as_=owner, status=400)
+    for case, payload in _mutations(row, body):
+        result = await api.call(row.method, path, json=payload, as_=owner, status=400)
         assert result["code"] == "validation_error", (case, result)
         assert result["errors"], case
     parse = await api.call(
-        method, path, data=b"{oops", as_=owner, headers={"Content-Type": "application/json"}, status=400
+        row.method, path, data=b"{oops", as_=owner, headers={"Content-Type": "application/json"}, status=400
     )
     assert parse["code"] == "parse_error"
     oversized = io.BytesIO(b'{"padding": "' + b"x" * (11 * 1024 * 1024) + b'"}')
     too_big = await api.call(
-        method, path, data=oversized, as_=owner, headers={"Content-Type": "application/json"}, status=413
+        row.method, path, data=oversized, as_=owner, headers={"Content-Type": "application/json"}, status=413
     )
     assert too_big["code"] == "payload_too_large"
     assert await _counts() == before
@@ -99,16 +169,28 @@ PRIVATE_READS = [
     "/api/v1/auth/sectors/",
     "/api/v1/auth/industries/",
     "/api/v1/auth/seed-keywords/",
+    "/api/v1/planner/keywords/",
+    "/api/v1/planner/clusters/",
+    "/api/v1/planner/ideas/",
+    "/api/v1/writer/tasks/",
+    "/api/v1/writer/content/",
+    "/api/v1/writer/images/",
+    "/api/v1/writer/taxonomies/",
+    "/api/v1/billing/balance/",
+    "/api/v1/billing/usage/",
+    "/api/v1/billing/transactions/",
+    "/api/v1/jobs/",
+    "/api/v1/system/prompts/",
+    "/api/v1/system/modules/",
 ]
+NOT_PAGINATED = {"/api/v1/auth/account/", "/api/v1/billing/balance/", "/api/v1/system/modules/"}
 
 
 @pytest.mark.parametrize("path", PRIVATE_READS)
 async def test_garbage_and_foreign_tokens_are_401_and_negative_pages_400(
-    api: Api, world: tuple[Caller, int, int], path: str
+    api: Api, world: tuple[Caller, dict[str, int]], path: str
 ) -> None:
-    owner, _, _ = world
-    import jwt
-
+    owner, _ = world
     forged = jwt.encode(
         {"sub": "1", "acc": 1, "typ": "access", "jti": "j", "iat": 0, "exp": 4102444800},
         "some-other-servers-key-that-is-long-enough-000000000000000000",
@@ -117,6 +199,6 @@ async def test_garbage_and_foreign_tokens_are_401_and_negative_pages_400(
     for token in ("garbage", forged, ""):
         result = await api.call("GET", path, headers={"Authorization": f"Bearer {token}"}, status=401)
         assert result["code"] in {"invalid_token", "not_authenticated"}
-    if path != "/api/v1/auth/account/":
+    if path not in NOT_PAGINATED:
         result = await api.call("GET", path, as_=owner, params={"page": -1}, status=400)
         assert result["errors"] == {"page": ["Must be greater than or equal to 1 and less than or equal to 1000000."]}
