@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from tortoise.transactions import in_transaction
 
@@ -35,6 +35,7 @@ from services.seo import ContentInput, analyze, count_words, html_text
 from services.writer import sanitise_html, unique_slug
 
 IDEAS_PER_CLUSTER = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class OperationContext:
     settings: Settings
     crypto: Crypto
     waiters: Waiters
+    clients: ai_client.AiClients
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,10 @@ class Operation:
         if "kind" in cls.__dict__:  # abstract bases like PerContent have no kind of their own
             Operation.operations[cls.kind] = cls
 
-    def __init__(self, job: Job, context: OperationContext) -> None:
+    def __init__(self, job: Job, context: OperationContext, config: ai_settings.AiConfig | None = None) -> None:
         self.job = job
         self.context = context
-        self._config: ai_settings.AiConfig | None = None
+        self._config = config
 
     # --- planning, in the request ---------------------------------------------------------------
 
@@ -141,6 +143,14 @@ class Operation:
                 self.context.crypto,
             )
         return self._config
+
+    async def chat(self, prompt: str, check: Callable[[Any], T], usage: Usage, *, what: str) -> T:
+        return await ai_client.chat_json(self.context.clients, await self.config(), prompt, check, usage, what=what)
+
+    async def render(self, prompt: str, usage: Usage) -> bytes:
+        return await ai_client.generate_image(
+            self.context.clients, await self.config(), prompt, usage, what="Image generation"
+        )
 
     async def prompt(self, **values: Any) -> str:
         assert self.prompt_type is not None
@@ -231,7 +241,7 @@ class AutoCluster(Operation):
         keywords = await Keyword.filter(id__in=self.job.params["keyword_ids"], site_id=site.id).order_by("id")
         usage = Usage()
         prompt = await self.prompt(site_name=site.name, keywords="\n".join(f"- {kw.keyword}" for kw in keywords))
-        clusters = await ai_client.chat_json(await self.config(), prompt, _check_clusters, usage, what="Clustering")
+        clusters = await self.chat(prompt, _check_clusters, usage, what="Clustering")
         by_key = {kw.keyword_key: kw for kw in keywords}
         summary: list[dict[str, Any]] = []
 
@@ -323,7 +333,7 @@ class GenerateIdeas(Operation):
         prompt = await self.prompt(
             cluster_name=cluster.name, keywords="\n".join(f"- {k}" for k in keywords), count=IDEAS_PER_CLUSTER
         )
-        ideas = await ai_client.chat_json(await self.config(), prompt, _check_ideas, usage, what="Idea generation")
+        ideas = await self.chat(prompt, _check_ideas, usage, what="Idea generation")
         created: list[int] = []
 
         async def write() -> None:
@@ -406,7 +416,7 @@ class GenerateContent(Operation):
         keyword = task.keywords[0] if task.keywords else task.title
         prompt = await self.prompt(title=task.title, keyword=keyword, word_count=task.word_count, brief=task.brief)
         usage = Usage()
-        article = await ai_client.chat_json(await self.config(), prompt, _check_article, usage, what="Content writing")
+        article = await self.chat(prompt, _check_article, usage, what="Content writing")
         html = sanitise_html(str(article["html"]))
         words = count_words(html)
         content_holder: list[Content] = []
@@ -509,9 +519,7 @@ class GenerateImages(Operation):
         count = self.job.params["per_content"]
         summary = " ".join(html_text(content.html).split()[:120])
         prompt = await self.prompt(title=content.title, count=count, summary=summary)
-        proposals = await ai_client.chat_json(
-            await self.config(), prompt, _check_image_prompts, usage, what="Image prompt writing"
-        )
+        proposals = await self.chat(prompt, _check_image_prompts, usage, what="Image prompt writing")
         config = await self.config()
         created: list[int] = []
 
@@ -544,7 +552,7 @@ class GenerateImages(Operation):
             await self.commit(item, cost=0, usage=usage)
             return
         try:
-            data = await ai_client.generate_image(await self.config(), image.prompt, usage, what="Image generation")
+            data = await self.render(image.prompt, usage)
         except AiError as exc:
             # Failed images are recorded and not charged; the job goes on with the others.
             image.status, image.error = "failed", exc.message
@@ -599,7 +607,7 @@ class RegenerateImage(Operation):
         image = await Image.get(id=int(item))
         prompt = self.job.params.get("prompt") or image.prompt
         usage = Usage()
-        data = await ai_client.generate_image(await self.config(), prompt, usage, what="Image generation")
+        data = await self.render(prompt, usage)
         old = image.file_path
         await store_image(self.context.settings, image, data)
         image.prompt, image.status, image.error = prompt, "generated", None
@@ -681,7 +689,7 @@ class Optimize(PerContent):
             html=content.html,
             issues=issues,
         )
-        article = await ai_client.chat_json(await self.config(), prompt, _check_article, usage, what="Optimization")
+        article = await self.chat(prompt, _check_article, usage, what="Optimization")
         previous: dict[str, Any] = {
             "version": content.version,
             "title": content.title,

@@ -13,6 +13,7 @@ from actors.runtime import Actor
 from models.jobs import Job
 from services import jobs
 from services.ai_client import AiError
+from services.ai_settings import AiConfig
 from services.security import utcnow
 
 log = logging.getLogger("inkflow.actors.site")
@@ -21,6 +22,8 @@ log = logging.getLogger("inkflow.actors.site")
 @dataclass(frozen=True)
 class Submit:
     job_id: int
+    # The AI settings the request just loaded; a resumed job loads them again.
+    config: AiConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class SiteActor(Actor[int]):
         self.queue: deque[int] = deque()
         self.current: Operation | None = None
         self.cancel_requested: set[int] = set()
+        self.configs: dict[int, AiConfig] = {}
 
     async def on_start(self) -> None:
         """Pick up the site's unfinished jobs from the database, oldest first."""
@@ -52,10 +56,12 @@ class SiteActor(Actor[int]):
             job = self.current.job
             await self.current.on_failed()
             await jobs.finish(job, "failed", error={"code": "server_error", "message": "The job crashed; see the log."})
-            self.context.waiters.notify(job.id)
+            self.context.waiters.notify(await Job.get(id=job.id))
 
     async def receive(self, message: Any) -> Any:
         if isinstance(message, Submit):
+            if message.config is not None:
+                self.configs[message.job_id] = message.config
             if message.job_id not in self.queue and (self.current is None or self.current.job.id != message.job_id):
                 self.queue.append(message.job_id)
             self.schedule_step()
@@ -74,7 +80,7 @@ class SiteActor(Actor[int]):
             if job_id in self.queue:
                 self.queue.remove(job_id)
             job = await jobs.finish(job, "cancelled")
-            self.context.waiters.notify(job_id)
+            self.context.waiters.notify(job)
         return job
 
     async def step(self) -> None:
@@ -108,7 +114,7 @@ class SiteActor(Actor[int]):
             job = await Job.get_or_none(id=self.queue.popleft())
             if job is None or job.status not in jobs.ACTIVE:
                 continue
-            operation = OPERATIONS[job.kind](job, self.context)
+            operation = OPERATIONS[job.kind](job, self.context, self.configs.pop(job.id, None))
             if job.status == "queued":
                 job.status, job.started_at = "running", utcnow()
                 await job.save(update_fields=["status", "started_at", "updated_at"])
@@ -118,6 +124,6 @@ class SiteActor(Actor[int]):
         return False
 
     async def _close(self, operation: Operation, status: str, **outcome: Any) -> None:
-        await jobs.finish(operation.job, status, **outcome)
+        finished = await jobs.finish(operation.job, status, **outcome)
         self.current = None
-        self.context.waiters.notify(operation.job.id)
+        self.context.waiters.notify(finished)

@@ -21,7 +21,7 @@ from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
 from server import auth, billing, jobs, linker, optimizer, planner, system, writer
 from server.docs import setup_docs
-from server.keys import ACTORS, CRYPTO, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT, WAITERS
+from server.keys import ACTORS, AI_CLIENTS, CRYPTO, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT, WAITERS
 from server.middlewares import (
     auth_middleware,
     body_middleware,
@@ -33,6 +33,7 @@ from server.middlewares import (
     request_id_middleware,
 )
 from server.routing import SlashTolerantRouter
+from services.ai_client import AiClients
 from services.jobs import ACTIVE, Waiters
 from services.mail import Mailer
 from services.ratelimit import MemoryCounter, RateLimiter, RedisCounter
@@ -67,10 +68,16 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
 
 
+async def ai_clients_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[AI_CLIENTS] = AiClients()
+    yield
+    await app[AI_CLIENTS].close()
+
+
 async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
     """Site actors; sites with unfinished jobs are started so their jobs resume."""
     settings = app[SETTINGS]
-    context = OperationContext(settings=settings, crypto=app[CRYPTO], waiters=app[WAITERS])
+    context = OperationContext(settings=settings, crypto=app[CRYPTO], waiters=app[WAITERS], clients=app[AI_CLIENTS])
     system: ActorSystem[int] = ActorSystem(lambda site_id: SiteActor(site_id, context), idle_timeout=60.0)
     app[ACTORS] = system
     try:
@@ -125,7 +132,7 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
     app[WAITERS] = Waiters()
-    app.cleanup_ctx.extend([database_ctx, redis_ctx, rate_limiter_ctx, actors_ctx])
+    app.cleanup_ctx.extend([database_ctx, redis_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx])
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
     # Generated images, under unguessable names, public like the WordPress media they become.

@@ -62,8 +62,9 @@ async def run_operation(request: web.Request, operation: type[Operation], params
     caller = principal(request)
     settings = request.app[SETTINGS]
     plan = await operation.plan(caller, params, settings)
+    config = None
     if plan.uses_ai:  # 400 ai_not_configured before anything is reserved or queued
-        await ai_settings.load_config(caller.account_id, settings, request.app[CRYPTO])
+        config = await ai_settings.load_config(caller.account_id, settings, request.app[CRYPTO])
     job = await jobs.create(
         account_id=caller.account_id,
         site_id=plan.site_id,
@@ -73,9 +74,11 @@ async def run_operation(request: web.Request, operation: type[Operation], params
         total=plan.total,
         reserve=plan.estimate,
     )
+    waiters = request.app[WAITERS]
+    finished = waiters.expect(job.id)
     actor = await request.app[ACTORS].ref(plan.site_id)
-    await actor.tell(Submit(job.id))
-    job = await request.app[WAITERS].wait(job.id, request["querystring"]["wait"])
+    await actor.tell(Submit(job.id, config))
+    job = await waiters.wait(job, finished, request["querystring"]["wait"])
     return job_response(request, job)
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
     from actors.runtime import ActorSystem  # noqa: F401
     from config.settings import Settings  # noqa: F401
     from server.access import Principal  # noqa: F401
+    from services.ai_client import AiClients  # noqa: F401
     from services.jobs import Waiters  # noqa: F401
     from services.mail import Mailer  # noqa: F401
     from services.ratelimit import RateLimiter  # noqa: F401
@@ -27,6 +28,7 @@ MAILER = web.AppKey["Mailer"]("mailer")
 STARTED_AT = web.AppKey[float]("started_at")
 ACTORS = web.AppKey["ActorSystem[int]"]("actors")
 WAITERS = web.AppKey["Waiters"]("waiters")
+AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
 
 # Per-request values set by the middlewares.
 REQUEST_ID = web.RequestKey[str]("request_id")

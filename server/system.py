@@ -17,7 +17,7 @@ from schemas.common import envelope as envelope_schema
 from schemas.system import HealthOut
 from server import envelope
 from server.access import endpoint, principal
-from server.keys import ACTORS, CRYPTO, REDIS, SETTINGS, STARTED_AT
+from server.keys import ACTORS, AI_CLIENTS, CRYPTO, REDIS, SETTINGS, STARTED_AT
 from services import ai_client, ai_settings, modules
 
 routes = web.RouteTableDef()
@@ -162,9 +162,9 @@ async def integration_test(request: web.Request) -> web.Response:
     if config.key_source == "account" and config.base_url:
         await ai_settings.check_outbound_url(config.base_url, app[SETTINGS])
     if request["data"]["integration"] == "openai":
-        result = await ai_client.ping(config)
+        result = await ai_client.ping(request.app[AI_CLIENTS], config)
     else:
-        result = await ai_client.check_image_model(config)
+        result = await ai_client.check_image_model(request.app[AI_CLIENTS], config)
     return envelope.ok(request, result)
 
 

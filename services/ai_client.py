@@ -10,8 +10,8 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,25 +25,39 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TEST_TIMEOUT = 10.0  # seconds, for the connection test
 
 
-@asynccontextmanager
-async def client(
-    config: AiConfig, *, request_timeout: float = TEST_TIMEOUT, max_retries: int = 0
-) -> AsyncIterator[openai.AsyncOpenAI]:
-    """An `AsyncOpenAI` for `config`, closed on exit.
+class AiClients:
+    """Long-lived `AsyncOpenAI` clients, one per (key, endpoint, timeout, retries).
 
-    The key and the endpoint are always passed explicitly, so the library never falls back to
-    `OPENAI_API_KEY`/`OPENAI_BASE_URL` from the environment (`config.settings` reads those).
+    A client owns a connection pool and an SSL context; building one per call costs more CPU
+    than the call itself (loading the CA bundle) and a fresh TLS handshake. The app makes one
+    registry and closes it at shutdown; the least recently used client goes past `max_size`.
     """
-    ai = openai.AsyncOpenAI(
-        api_key=config.api_key,
-        base_url=config.base_url or DEFAULT_BASE_URL,
-        timeout=request_timeout,
-        max_retries=max_retries,
-    )
-    try:
-        yield ai
-    finally:
-        await ai.close()
+
+    def __init__(self, max_size: int = 64) -> None:
+        self._clients: OrderedDict[tuple[str, str, float, int], openai.AsyncOpenAI] = OrderedDict()
+        self._max_size = max_size
+
+    async def get(
+        self, config: AiConfig, *, request_timeout: float = TEST_TIMEOUT, max_retries: int = 0
+    ) -> openai.AsyncOpenAI:
+        # The key and the endpoint are always passed explicitly, so the library never falls back
+        # to OPENAI_API_KEY/OPENAI_BASE_URL from the environment (config.settings reads those).
+        key = (config.api_key, config.base_url or DEFAULT_BASE_URL, request_timeout, max_retries)
+        ai = self._clients.get(key)
+        if ai is None:
+            ai = openai.AsyncOpenAI(api_key=key[0], base_url=key[1], timeout=request_timeout, max_retries=max_retries)
+            self._clients[key] = ai
+            if len(self._clients) > self._max_size:
+                _, oldest = self._clients.popitem(last=False)
+                await oldest.close()
+        else:
+            self._clients.move_to_end(key)
+        return ai
+
+    async def close(self) -> None:
+        while self._clients:
+            _, ai = self._clients.popitem()
+            await ai.close()
 
 
 def describe_error(exc: BaseException, timeout: float = TEST_TIMEOUT) -> str:
@@ -67,29 +81,29 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-async def ping(config: AiConfig) -> dict[str, Any]:
+async def ping(clients: AiClients, config: AiConfig) -> dict[str, Any]:
     """One chat completion of at most 1 token: `{ok, latency_ms, model}` or `{ok: False, error}`."""
     started = time.perf_counter()
-    async with client(config) as ai:
-        try:
-            completion = await ai.chat.completions.create(
-                model=config.model,
-                messages=[{"role": "user", "content": "ping"}],
-                max_tokens=1,
-            )
-        except Exception as exc:  # a test reports every failure, it never fails itself
-            return {"ok": False, "error": describe_error(exc)}
+    ai = await clients.get(config)
+    try:
+        completion = await ai.chat.completions.create(
+            model=config.model,
+            messages=[{"role": "user", "content": "ping"}],
+            max_tokens=1,
+        )
+    except Exception as exc:  # a test reports every failure, it never fails itself
+        return {"ok": False, "error": describe_error(exc)}
     return {"ok": True, "latency_ms": _elapsed_ms(started), "model": completion.model or config.model}
 
 
-async def check_image_model(config: AiConfig) -> dict[str, Any]:
+async def check_image_model(clients: AiClients, config: AiConfig) -> dict[str, Any]:
     """List the models the key can use and check the image model is one of them."""
     started = time.perf_counter()
-    async with client(config) as ai:
-        try:
-            available = [model.id async for model in ai.models.list()]
-        except Exception as exc:  # a test reports every failure, it never fails itself
-            return {"ok": False, "error": describe_error(exc)}
+    ai = await clients.get(config)
+    try:
+        available = [model.id async for model in ai.models.list()]
+    except Exception as exc:  # a test reports every failure, it never fails itself
+        return {"ok": False, "error": describe_error(exc)}
     if config.image_model not in available:
         return {"ok": False, "error": f"The image model {config.image_model!r} is not available with this key."}
     return {"ok": True, "latency_ms": _elapsed_ms(started), "model": config.image_model}
@@ -171,7 +185,9 @@ async def _with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def chat_json(config: AiConfig, prompt: str, check: Callable[[Any], T], usage: Usage, *, what: str) -> T:
+async def chat_json(
+    clients: AiClients, config: AiConfig, prompt: str, check: Callable[[Any], T], usage: Usage, *, what: str
+) -> T:
     """Ask for a JSON answer and validate it with `check` (which raises `ValueError`).
 
     Malformed output gets one repair attempt, with the problem quoted back to the model;
@@ -181,44 +197,44 @@ async def chat_json(config: AiConfig, prompt: str, check: Callable[[Any], T], us
         {"role": "system", "content": "You answer with a single JSON object and nothing else."},
         {"role": "user", "content": prompt},
     ]
-    async with client(config, request_timeout=JOB_TIMEOUT) as ai:
-        for attempt in (1, 2):
-            completion = await _with_retries(
-                what,
-                lambda messages=messages: ai.chat.completions.create(  # type: ignore[misc]
-                    model=config.model,
-                    messages=messages,
-                    temperature=config.temperature,
-                    max_tokens=config.max_tokens,
-                    response_format={"type": "json_object"},
-                ),
-            )
-            if completion.usage is not None:
-                usage.add(completion.model, completion.usage.prompt_tokens, completion.usage.completion_tokens)
-            content = completion.choices[0].message.content or ""
-            try:
-                return check(json.loads(content))
-            except (ValueError, TypeError, KeyError) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-                log.warning("%s: malformed answer (attempt %d): %s", what, attempt, problem)
-                messages += [
-                    {"role": "assistant", "content": content[:4000]},
-                    {
-                        "role": "user",
-                        "content": f"That answer was not usable ({problem}). Reply again with only "
-                        "the JSON object in the requested shape.",
-                    },
-                ]
+    ai = await clients.get(config, request_timeout=JOB_TIMEOUT)
+    for attempt in (1, 2):
+        completion = await _with_retries(
+            what,
+            lambda messages=messages: ai.chat.completions.create(  # type: ignore[misc]
+                model=config.model,
+                messages=messages,
+                temperature=config.temperature,
+                max_tokens=config.max_tokens,
+                response_format={"type": "json_object"},
+            ),
+        )
+        if completion.usage is not None:
+            usage.add(completion.model, completion.usage.prompt_tokens, completion.usage.completion_tokens)
+        content = completion.choices[0].message.content or ""
+        try:
+            return check(json.loads(content))
+        except (ValueError, TypeError, KeyError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            log.warning("%s: malformed answer (attempt %d): %s", what, attempt, problem)
+            messages += [
+                {"role": "assistant", "content": content[:4000]},
+                {
+                    "role": "user",
+                    "content": f"That answer was not usable ({problem}). Reply again with only "
+                    "the JSON object in the requested shape.",
+                },
+            ]
     raise AiError(f"{what} failed: the model answered malformed JSON twice", code="upstream_error")
 
 
-async def generate_image(config: AiConfig, prompt: str, usage: Usage, *, what: str) -> bytes:
+async def generate_image(clients: AiClients, config: AiConfig, prompt: str, usage: Usage, *, what: str) -> bytes:
     """Render one image; returns its bytes (from `b64_json`, or fetched from the returned URL)."""
-    async with client(config, request_timeout=JOB_TIMEOUT) as ai:
-        result = await _with_retries(
-            what,
-            lambda: ai.images.generate(model=config.image_model, prompt=prompt, n=1, size=config.image_size),
-        )
+    ai = await clients.get(config, request_timeout=JOB_TIMEOUT)
+    result = await _with_retries(
+        what,
+        lambda: ai.images.generate(model=config.image_model, prompt=prompt, n=1, size=config.image_size),
+    )
     usage.add(config.image_model, 0, 0)
     item = result.data[0] if result.data else None
     if item is not None and item.b64_json:

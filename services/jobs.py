@@ -16,7 +16,7 @@ from services.security import utcnow
 
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "cancelled")
-POLL_INTERVAL = 0.25  # seconds: how often a waiter re-reads a job finished by another process
+POLL_INTERVAL = 1.0  # seconds: how often a waiter re-reads a job that another process may finish
 
 
 def job_dict(job: Job) -> dict[str, Any]:
@@ -88,34 +88,46 @@ async def finish(job: Job, status: str, *, result: Any = None, error: dict[str, 
 
 
 class Waiters:
-    """In-process wake-ups for requests waiting on a job (`?wait=`)."""
+    """In-process hand-over of finished jobs to the requests waiting on them (`?wait=`).
+
+    A request registers with `expect` before it hands the job to the actor, so even a job that
+    finishes at once is not missed; the actor passes the finished job to `notify`, so the waiter
+    needs no query. Jobs finished by another process are found by polling.
+    """
 
     def __init__(self) -> None:
-        self._events: dict[int, list[asyncio.Event]] = defaultdict(list)
+        self._futures: dict[int, list[asyncio.Future[Job]]] = defaultdict(list)
 
-    def notify(self, job_id: int) -> None:
-        for event in self._events.pop(job_id, []):
-            event.set()
+    def expect(self, job_id: int) -> asyncio.Future[Job]:
+        future: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
+        self._futures[job_id].append(future)
+        return future
 
-    async def wait(self, job_id: int, timeout: float) -> Job:
+    def notify(self, job: Job) -> None:
+        for future in self._futures.pop(job.id, []):
+            if not future.done():
+                future.set_result(job)
+
+    def _forget(self, job_id: int, future: asyncio.Future[Job]) -> None:
+        futures = self._futures.get(job_id)
+        if futures and future in futures:
+            futures.remove(future)
+            if not futures:
+                del self._futures[job_id]
+
+    async def wait(self, job: Job, future: asyncio.Future[Job], timeout: float) -> Job:
         """The job once finished, or as it is when `timeout` runs out."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while True:
-            job = await Job.get(id=job_id)
-            remaining = deadline - loop.time()
-            if job.status in FINISHED or remaining <= 0:
-                return job
-            event = asyncio.Event()
-            self._events[job_id].append(event)
-            try:
-                # The event comes from this process's actor; the poll catches other processes.
-                await asyncio.wait_for(event.wait(), min(remaining, POLL_INTERVAL * 4))
-            except TimeoutError:
-                pass
-            finally:
-                listeners = self._events.get(job_id)
-                if listeners and event in listeners:
-                    listeners.remove(event)
-                    if not listeners:
-                        del self._events[job_id]
+        try:
+            while job.status not in FINISHED:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return job
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), min(remaining, POLL_INTERVAL))
+                except TimeoutError:
+                    job = await Job.get(id=job.id)  # finished by another process?
+            return job
+        finally:
+            self._forget(job.id, future)
