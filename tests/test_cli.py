@@ -54,6 +54,17 @@ def test_serve_on_a_fresh_data_folder_answers_health_within_3_seconds(tmp_path: 
     assert f"http://127.0.0.1:{port}/api/docs/" in out
 
 
+def test_migrate_applies_every_migration_once(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'fresh.sqlite3'}" if BACKEND == "sqlite" else None
+    if url is None:
+        pytest.skip("the PostgreSQL migrations are checked in tests/models/test_migrations.py")
+    first = _run(url, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("applied: 0_") and "1_" in first.stdout
+    again = _run(url, "migrate")
+    assert again.stdout.strip() == "applied: nothing (up to date)"
+
+
 async def test_createuser_and_credits_grant_write_ledger_rows(database_url: str) -> None:
     from models.billing import CreditTransaction
 

@@ -168,7 +168,8 @@ async def test_ids_of_another_account_are_404_and_201_keywords_are_400(api: Api,
     )
     assert "ids" in body["errors"]
     await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, params={"wait": 61}, status=400)
-    assert fake.count("/chat/completions") == 0
+    assert fake.count("/chat/completions") == 0 and await Job.all().count() == 0
+    assert await balance(owner.account["id"]) == 1000 and await balance(stranger.account["id"]) == 1000
 
 
 async def test_a_job_left_running_by_a_stopped_server_resumes_without_repeating_or_charging_twice(

@@ -234,3 +234,36 @@ async def test_jobs_are_listed_and_read_by_id(api: Api, world: dict[str, Any]) -
     assert (await api.call("GET", "/api/v1/jobs/", as_=stranger))["count"] == 0
     assert await job_ledger(job_id) == [("usage", -5)]
     assert (await Job.get(id=job_id)).credits_used == 5
+
+
+async def test_images_for_several_contents_and_batch_optimize_run_as_one_job_each(
+    api: Api, world: dict[str, Any], fake: FakeOpenAI
+) -> None:
+    owner, site = world["owner"], world["site"]
+    await api.call(
+        "PUT",
+        "/api/v1/system/settings/integrations/image_generation/",
+        as_=owner,
+        json={"images_per_content": 1, "featured_image": False},
+    )
+    ids = [
+        (
+            await api.call(
+                "POST",
+                "/api/v1/writer/content/",
+                as_=owner,
+                status=201,
+                json={"site_id": site["id"], "title": f"Post {n}", "html": "<p>Text.</p>", "primary_keyword": "post"},
+            )
+        )["data"]["id"]
+        for n in range(3)
+    ]
+    images = await api.call("POST", "/api/v1/writer/images/generate_for_content/", json={"content_ids": ids}, as_=owner)
+    assert images["data"]["job"]["credits_used"] == 12 and len(images["data"]["generated"]) == 3
+    assert await Image.filter(content_id__in=ids, kind="in_article", status="generated").count() == 3
+    optimized = await api.call("POST", "/api/v1/optimizer/batch_optimize/", json={"content_ids": ids}, as_=owner)
+    assert [row["content_id"] for row in optimized["data"]["contents"]] == ids
+    assert optimized["data"]["job"]["credits_used"] == 9 and optimized["data"]["job"]["progress"]["done"] == 3
+    assert await ContentVersion.filter(content_id__in=ids).count() == 3
+    assert await balance(owner.account["id"]) == 1000 - 12 - 9
+    assert fake.count("/images/generations") == 3
