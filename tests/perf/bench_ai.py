@@ -59,33 +59,47 @@ import json
 import math
 import multiprocessing as mp
 import os
-import platform
-import re
-import shutil
-import socket
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.perf.common import (
+    PASSWORD,
+    ROOT,
+    RunContext,
+    asyncpg_dsn,
+    cpu_seconds,
+    create_database,
+    fmt,
+    free_port,
+    machine_busy,
+    machine_info,
+    percentile,
+    remove_created,
+    report_date,
+    run_and_clean,
+    run_seed,
+    start_server,
+    stop_process,
+    stop_server,
+    verdict,
+    wait_until_idle,
+)
+
 TASK_PATH = "/api/v1/writer/tasks/{id}/generate_content/?wait=60"
-HEALTH_PATH = "/api/v1/system/health/"
 LOGIN_PATH = "/api/v1/auth/login/"
 SITES = 20
 CONCURRENCY = 20
 WORDS = 1000
-PASSWORD = "bench-password-0123"
 API_KEY = "sk-bench-ai-0123456789"
 SECRET_KEY = "bench-ai-secret-key-long-enough-for-hs256-0123456789abcdefghij"
 FERNET_KEY = "q2ZAqMAoZmG5LGr2rTjqjhdXhZXhAljAxF2j0F1Y3Ic="
@@ -145,48 +159,6 @@ def _fake_process(conn: Any) -> None:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[max(1, math.ceil(fraction * len(sorted_values))) - 1]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
-
-
-def _machine() -> dict[str, str]:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"nproc": str(cores), "cpu": cpu, "python": platform.python_version()}
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc), None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _thread_cpu(pid: int) -> dict[int, float]:
     """CPU seconds so far of each thread of a process (Linux /proc), by thread id."""
     out: dict[int, float] = {}
@@ -196,18 +168,6 @@ def _thread_cpu(pid: int) -> dict[int, float]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                 out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return out
-
-
-def _machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, all cores (Linux /proc/stat)."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError, IndexError):
-        return float("nan"), float("nan")
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    total = sum(values[:8])
-    tick = os.sysconf("SC_CLK_TCK")
-    return (total - idle) / tick, total / tick
 
 
 def _calibrate() -> float:
@@ -223,45 +183,19 @@ def _calibrate() -> float:
     return best * 1000
 
 
-async def _wait_until_idle(limit_s: float) -> float:
-    """Wait (at most `limit_s`) until the machine is < 15 % busy over one second; return how busy it
-    was at the last look, in cores. Other work on a 2-core machine skews every number here."""
-    cores = int(_machine()["nproc"])
-    deadline = time.monotonic() + limit_s
-    while True:
-        busy0, total0 = _machine_busy()
-        await asyncio.sleep(1.0)
-        busy1, total1 = _machine_busy()
-        used = (busy1 - busy0) / (total1 - total0) * cores if total1 > total0 else 0.0
-        if used < 0.15 * cores or time.monotonic() >= deadline:
-            return used
-        await asyncio.sleep(1.0)
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
-
-
 # --- state of one run --------------------------------------------------------------------------
 
 
 @dataclass
-class Context:
+class Context(RunContext):
     """Everything the run created, so `finally` can take it down again."""
 
-    tmp: Path | None = None
     database_url: str = ""
     postgres: bool = False
-    admin_dsn: str = ""
-    db_name: str = ""
-    db_created: bool = False
     fake: Any = None  # multiprocessing.Process
     fake_port: int = 0
-    server: asyncio.subprocess.Process | None = None
-    server_log: Path | None = None
     orm: Any = None  # TortoiseContext of this process (set-up and checks)
     monitor: asyncpg.Connection | None = None  # PostgreSQL: finds the database's backends
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -294,7 +228,7 @@ class Result:
         return self.ok / self.seconds if self.seconds > 0 else float("nan")
 
     def pct(self, fraction: float) -> float:
-        return _percentile(sorted(self.latencies), fraction) * 1000
+        return percentile(sorted(self.latencies), fraction) * 1000
 
     def per_job_ms(self, what: str) -> float:
         value = self.cpu.get(what)
@@ -321,18 +255,18 @@ class Probe:
         assert self.ctx.server is not None
         db: dict[int, float] = {}
         for pid in await self._db_pids():
-            value = _cpu_seconds(pid)
+            value = cpu_seconds(pid)
             if value is not None:
                 db[pid] = value
         return {
-            "server": _cpu_seconds(self.ctx.server.pid),
+            "server": cpu_seconds(self.ctx.server.pid),
             # The event-loop thread alone (its thread id is the process id); the rest of the server's
             # CPU is in its other threads (aiosqlite's worker, the default executor).
             "server_loop": _thread_cpu(self.ctx.server.pid).get(self.ctx.server.pid),
-            "fake": _cpu_seconds(self.ctx.fake.pid) if self.ctx.fake is not None else None,
+            "fake": cpu_seconds(self.ctx.fake.pid) if self.ctx.fake is not None else None,
             "client": time.process_time(),
             "db": db,
-            "machine": _machine_busy(),
+            "machine": machine_busy(),
             "wall": time.perf_counter(),
         }
 
@@ -378,44 +312,18 @@ async def _prepare_database(ctx: Context) -> str:
     """Create the PostgreSQL database when asked to, then `run.py seed` it; the kind, for the report."""
     kind = "SQLite (file)"
     if ctx.postgres:
-        dsn = _asyncpg_dsn(ctx.database_url)
-        ctx.db_name = urlsplit(ctx.database_url).path.lstrip("/")
-        if not re.fullmatch(r"[A-Za-z0-9_]+", ctx.db_name or ""):
-            raise SystemExit(f"error: the database name must be letters, digits and _, got {ctx.db_name!r}")
-        ctx.admin_dsn = _with_db(dsn, "postgres")
-        print(f"creating database {ctx.db_name} …", flush=True)
-        admin = await asyncpg.connect(ctx.admin_dsn)
-        try:
-            await admin.execute(f'CREATE DATABASE "{ctx.db_name}"')
-            ctx.db_created = True
-            version = await admin.fetchval("SHOW server_version")
-        finally:
-            await admin.close()
-        kind = f"PostgreSQL {version}"
+        kind = f"PostgreSQL {await create_database(ctx, ctx.database_url)}"
     elif ctx.database_url.startswith(("postgres://", "postgresql://")):
         ctx.db_name = urlsplit(ctx.database_url).path.lstrip("/")
-        conn = await asyncpg.connect(_asyncpg_dsn(ctx.database_url))
+        conn = await asyncpg.connect(asyncpg_dsn(ctx.database_url))
         try:
             kind = f"PostgreSQL {await conn.fetchval('SHOW server_version')} (existing database)"
         finally:
             await conn.close()
-    print("migrating and loading reference data (run.py seed) …", flush=True)
     assert ctx.tmp is not None
-    env = {**os.environ, "DATABASE_URL": ctx.database_url, "INKFLOW_LOG_LEVEL": "WARNING"}
-    env["INKFLOW_DATA_DIR"] = str(ctx.tmp / "data")
-    seed = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "run.py"), "seed", cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL
-    )
-    try:
-        code = await asyncio.wait_for(seed.wait(), SEED_TIMEOUT_S)
-    except TimeoutError:
-        seed.kill()
-        await seed.wait()
-        raise RuntimeError(f"run.py seed did not finish within {SEED_TIMEOUT_S:.0f} s") from None
-    if code != 0:
-        raise RuntimeError(f"run.py seed failed with exit code {code}")
+    await run_seed(ctx.database_url, ctx.tmp, SEED_TIMEOUT_S)
     if ctx.database_url.startswith(("postgres://", "postgresql://")):
-        ctx.monitor = await asyncpg.connect(_asyncpg_dsn(ctx.database_url))
+        ctx.monitor = await asyncpg.connect(asyncpg_dsn(ctx.database_url))
     return kind
 
 
@@ -493,20 +401,6 @@ async def _make_world(ctx: Context, jobs: int) -> World:
     return World(email=email, account_id=account.id, site_ids=site_ids, tasks=tasks)
 
 
-async def _wait_http(url: str, within_s: float, alive: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + within_s
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while time.monotonic() < deadline:
-            if not alive():
-                raise RuntimeError(f"the server for {url} exited during start-up")
-            with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-                async with session.get(url) as response:
-                    if response.status < 500:
-                        return
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {within_s:.0f} s")
-
-
 async def _start_server(ctx: Context, redis_url: str | None, profile: str | None) -> str:
     assert ctx.tmp is not None
     env = {
@@ -523,21 +417,13 @@ async def _start_server(ctx: Context, redis_url: str | None, profile: str | None
         env.pop(name, None)  # the account's own key and base_url are the ones in effect
     if redis_url:
         env["REDIS_URL"] = redis_url
-    port = _free_port()
+    port = free_port()
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
     if profile:
         command = [sys.executable, "-c", PROFILE_SERVER, profile, *serve]
     else:
         command = [sys.executable, str(ROOT / "run.py"), *serve]
-    ctx.server_log = ctx.tmp / "server.log"
-    with ctx.server_log.open("wb") as log:
-        ctx.server = await asyncio.create_subprocess_exec(
-            *command, cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    server = ctx.server
-    await _wait_http(base + HEALTH_PATH, START_TIMEOUT_S, lambda: server.returncode is None)
-    return base
+    return await start_server(ctx, command, env, port, START_TIMEOUT_S, "server")
 
 
 # --- scenarios ---------------------------------------------------------------------------------
@@ -602,15 +488,15 @@ async def _direct_call(config: Any, prompt: str) -> tuple[str, float]:
 
 async def _wait_quiet(ctx: Context, name: str, wait_idle: float) -> None:
     if wait_idle:
-        busy = await _wait_until_idle(wait_idle)
-        if busy >= 0.15 * int(_machine()["nproc"]):
+        busy = await wait_until_idle(wait_idle)
+        if busy >= 0.15 * int(machine_info()["nproc"]):
             ctx.notes.append(f"{name}: the machine was still {busy:.2f} cores busy after waiting {wait_idle:g} s")
 
 
 def _print(result: Result) -> None:
     print(
-        f"  {result.name}: {result.ok}/{result.jobs} ok, {_fmt(result.rate)} jobs/s, "
-        f"p50 {_fmt(result.pct(0.5), 2)} ms, p99 {_fmt(result.pct(0.99), 2)} ms"
+        f"  {result.name}: {result.ok}/{result.jobs} ok, {fmt(result.rate)} jobs/s, "
+        f"p50 {fmt(result.pct(0.5), 2)} ms, p99 {fmt(result.pct(0.99), 2)} ms"
         + (f", errors {dict(result.errors)}" if result.errors else ""),
         flush=True,
     )
@@ -640,7 +526,7 @@ async def _paired(
                 steps += [("d", task_id) for task_id in itertools.islice(pending, 1)]
             for key, what in steps:
                 if key == "d":
-                    server = _cpu_seconds(ctx.server.pid) or 0.0
+                    server = cpu_seconds(ctx.server.pid) or 0.0
                     loop = _thread_cpu(ctx.server.pid).get(ctx.server.pid, 0.0)
                 client = time.process_time()
                 if key == "a":
@@ -649,7 +535,7 @@ async def _paired(
                     outcome, elapsed, _ = await _one_job(session, world, what)
                 cpu[key]["client"] += time.process_time() - client
                 if key == "d":
-                    cpu[key]["server"] += (_cpu_seconds(ctx.server.pid) or 0.0) - server
+                    cpu[key]["server"] += (cpu_seconds(ctx.server.pid) or 0.0) - server
                     cpu[key]["server_loop"] += _thread_cpu(ctx.server.pid).get(ctx.server.pid, 0.0) - loop
                 seconds[key] += elapsed
                 if outcome == "ok":
@@ -784,20 +670,16 @@ def _report(info: dict[str, Any], results: dict[str, Result], outcome: list[str]
         row = results[key]
         errors = f" ({sum(row.errors.values())} errors)" if row.errors else ""
         lines.append(
-            f"| {labels[key]} | {row.ok}{errors} | {_fmt(row.rate)} | {_fmt(row.pct(0.5), 2)} "
-            f"| {_fmt(row.pct(0.99), 2)} |"
+            f"| {labels[key]} | {row.ok}{errors} | {fmt(row.rate)} | {fmt(row.pct(0.5), 2)} | {fmt(row.pct(0.99), 2)} |"
         )
-
-    def verdict(ok: bool) -> str:
-        return "PASS" if ok else "FAIL"
 
     lines += [
         "",
         "| target | measured | verdict |",
         "| --- | --- | --- |",
-        f"| machinery overhead p50, (d) − (a), < {TARGET_OVERHEAD_MS:g} ms | {_fmt(overhead, 2)} ms "
+        f"| machinery overhead p50, (d) − (a), < {TARGET_OVERHEAD_MS:g} ms | {fmt(overhead, 2)} ms "
         f"| {verdict(overhead < TARGET_OVERHEAD_MS)} |",
-        f"| scaling, jobs/s (c) / (b), ≥ {TARGET_SCALING}× | {_fmt(scaling, 2)}× "
+        f"| scaling, jobs/s (c) / (b), ≥ {TARGET_SCALING}× | {fmt(scaling, 2)}× "
         f"| {verdict(scaling >= TARGET_SCALING)} |",
         "",
         "CPU per job (ms, user+system from /proc over each scenario; the fake's CPU in the interleaved (a)+(d) "
@@ -814,13 +696,12 @@ def _report(info: dict[str, Any], results: dict[str, Result], outcome: list[str]
         if key != "a":
             loop_share = row.cpu.get("server_loop", float("nan")) / row.seconds * 100 if row.seconds else float("nan")
             server = (
-                f"{_fmt(row.per_job_ms('server'), 2)} | {_fmt(row.per_job_ms('server_loop'), 2)} "
-                f"| {_fmt(loop_share, 0)} %"
+                f"{fmt(row.per_job_ms('server'), 2)} | {fmt(row.per_job_ms('server_loop'), 2)} | {fmt(loop_share, 0)} %"
             )
         lines.append(
-            f"| {key} | {server} | {_fmt(row.per_job_ms('fake'), 2)} | {_fmt(row.per_job_ms('client'), 2)} "
-            f"| {_fmt(row.per_job_ms('db'), 2)} | {_fmt(row.busy_cores, 2)} of {machine['nproc']} "
-            f"| {_fmt(row.other_cores, 2)} |"
+            f"| {key} | {server} | {fmt(row.per_job_ms('fake'), 2)} | {fmt(row.per_job_ms('client'), 2)} "
+            f"| {fmt(row.per_job_ms('db'), 2)} | {fmt(row.busy_cores, 2)} of {machine['nproc']} "
+            f"| {fmt(row.other_cores, 2)} |"
         )
     busiest = max(results[key].other_cores for key in "abcd")
     if busiest > 0.2:
@@ -897,8 +778,8 @@ async def _run(args: argparse.Namespace, ctx: Context) -> str:
     expected_ok = WARM_SEQUENTIAL + SITES + sum(results[k].ok for k in "bcd")
     outcome = await _check_outcome(world, expected_ok)
     info = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": _machine(),
+        "date": report_date(),
+        "machine": machine_info(),
         "database": database,
         "limiter": "Redis" if args.redis_url else "in memory",
         "calibration": " / ".join(f"{value:.1f}" for value in calibration),
@@ -907,20 +788,9 @@ async def _run(args: argparse.Namespace, ctx: Context) -> str:
 
 
 async def _cleanup(ctx: Context) -> None:
-    if ctx.server is not None and ctx.server.returncode is None:
-        ctx.server.terminate()
-        try:
-            await asyncio.wait_for(ctx.server.wait(), 30)
-        except TimeoutError:
-            ctx.server.kill()
-            await asyncio.wait_for(ctx.server.wait(), 10)
+    await stop_server(ctx)
     if ctx.fake is not None:
-        if ctx.fake.is_alive():
-            ctx.fake.terminate()
-            ctx.fake.join(10)
-        if ctx.fake.is_alive():
-            ctx.fake.kill()
-            ctx.fake.join(5)
+        stop_process(ctx.fake)
     if "clients" in _DIRECT:
         with contextlib.suppress(Exception):
             await _DIRECT.pop("clients").close()
@@ -930,29 +800,11 @@ async def _cleanup(ctx: Context) -> None:
     if ctx.monitor is not None:
         with contextlib.suppress(Exception):
             await ctx.monitor.close()
-    if ctx.db_created:
-        admin = await asyncpg.connect(ctx.admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{ctx.db_name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-        print(f"dropped database {ctx.db_name}", flush=True)
-    if ctx.tmp is not None:
-        shutil.rmtree(ctx.tmp, ignore_errors=True)
+    await remove_created(ctx)
 
 
 async def _main(args: argparse.Namespace) -> str:
-    ctx = Context()
-    try:
-        return await _run(args, ctx)
-    except BaseException:
-        if ctx.server_log is not None and ctx.server_log.exists():
-            tail = ctx.server_log.read_text(errors="replace")[-4000:]
-            if tail.strip():
-                print("--- Inkflow server log (tail) ---\n" + tail, file=sys.stderr)
-        raise
-    finally:
-        await _cleanup(ctx)
+    return await run_and_clean(Context(), lambda ctx: _run(args, ctx), _cleanup)
 
 
 def build_parser() -> argparse.ArgumentParser:

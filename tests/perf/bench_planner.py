@@ -24,16 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import multiprocessing as mp
 import os
-import platform
 import random
 import re
-import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -44,22 +40,43 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
 from aiohttp import web
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.perf.common import (
+    HEALTH_PATH,
+    PASSWORD,
+    ROOT,
+    RunContext,
+    asyncpg_dsn,
+    cpu_seconds,
+    create_database,
+    fmt,
+    free_port,
+    machine_busy,
+    machine_info,
+    percentile,
+    remove_created,
+    report_date,
+    run_and_clean,
+    run_seed,
+    start_server,
+    stop_process,
+    stop_server,
+    verdict,
+    wait_http,
+    wait_until_idle,
+)
+
 LIST_PATH = "/api/v1/planner/keywords/"
 BULK_PATH = "/api/v1/planner/keywords/bulk_status/"
-HEALTH_PATH = "/api/v1/system/health/"
 VOLUME_MIN = 1000
 PAGE_SIZE = 100
 WARMUP_S = 2.0
 BULK_IDS = 1000
 BULK_RUNS = 5
-PASSWORD = "bench-password-0123"
 RATE_LIMITS = "ai=60,content=100,auth=20,general=100000000"
 # Tortoise's asyncpg pool default (tortoise/backends/base_postgres/client.py: maxsize 5); the bare
 # reference gets the same so the comparison is about the layers, not the pool.
@@ -243,69 +260,11 @@ class Measured:
 
 
 @dataclass
-class Context:
+class Context(RunContext):
     """Everything the run created, so `finally` can take it down again."""
 
-    admin_dsn: str = ""
-    db_name: str = ""
-    db_created: bool = False
-    tmp: Path | None = None
-    server: asyncio.subprocess.Process | None = None
-    server_log: Path | None = None
     bare: Any = None  # multiprocessing.Process
     load: Any = None
-    notes: list[str] = field(default_factory=list)
-
-
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def _asyncpg_dsn(url: str) -> str:
-    for prefix in ("postgres://", "asyncpg://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
-def _machine() -> dict[str, str]:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"nproc": str(cores), "cpu": cpu, "python": platform.python_version()}
-
-
-async def _wait_http(url: str, within_s: float, proc_alive: Any) -> None:
-    deadline = time.monotonic() + within_s
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while time.monotonic() < deadline:
-            if not proc_alive():
-                raise RuntimeError(f"the server process for {url} exited during start-up")
-            with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-                async with session.get(url) as response:
-                    if response.status < 500:
-                        return
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {within_s:.0f} s")
 
 
 async def _call(
@@ -452,15 +411,7 @@ async def _start_inkflow(ctx: Context, database_url: str, redis_url: str, port: 
     if profile:
         command += ["-m", "cProfile", "-o", profile]
     command += [str(ROOT / "run.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    ctx.server_log = ctx.tmp / "server.log"
-    with ctx.server_log.open("wb") as log:
-        ctx.server = await asyncio.create_subprocess_exec(
-            *command, cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    server = ctx.server
-    await _wait_http(base + HEALTH_PATH, 60, lambda: server.returncode is None)
-    return base
+    return await start_server(ctx, command, env, port, 60)
 
 
 async def _start_bare(ctx: Context, dsn: str, account_id: int, port: int) -> str:
@@ -469,44 +420,8 @@ async def _start_bare(ctx: Context, dsn: str, account_id: int, port: int) -> str
     )
     ctx.bare.start()
     base = f"http://127.0.0.1:{port}"
-    await _wait_http(base + LIST_PATH + "?site_id=1", 30, ctx.bare.is_alive)
+    await wait_http(base + LIST_PATH + "?site_id=1", 30, ctx.bare.is_alive)
     return base
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a local process so far (Linux /proc), None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, all cores (Linux /proc/stat)."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError, IndexError):
-        return float("nan"), float("nan")
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    total = sum(values[:8])  # guest time is already counted in user
-    tick = os.sysconf("SC_CLK_TCK")
-    return (total - idle) / tick, total / tick
-
-
-async def _wait_until_idle(limit_s: float) -> float:
-    """Wait (at most `limit_s`) until the machine is < 15 % busy over one second; return how
-    busy it was at the last look, in cores."""
-    cores = _machine()["nproc"]
-    deadline = time.monotonic() + limit_s
-    while True:
-        busy0, total0 = _machine_busy()
-        await asyncio.sleep(1.0)
-        busy1, total1 = _machine_busy()
-        used = (busy1 - busy0) / (total1 - total0) * int(cores) if total1 > total0 else 0.0
-        if used < 0.15 * int(cores) or time.monotonic() >= deadline:
-            return used
-        await asyncio.sleep(1.0)
 
 
 @dataclass
@@ -534,7 +449,7 @@ async def _sample_statements(dsn: str, db_name: str, stop: asyncio.Event) -> Sam
                 db_name,
             )
             for row in rows:
-                cpu = _cpu_seconds(row["pid"])
+                cpu = cpu_seconds(row["pid"])
                 if cpu is not None:
                     first.setdefault(row["pid"], cpu)
                     last[row["pid"]] = cpu
@@ -583,8 +498,8 @@ async def _measure(
             if receiver.poll():
                 result = receiver.recv()
                 if result.get("phase") == "measure":
-                    server_cpu = _cpu_seconds(server_pid)
-                    machine_start = _machine_busy()
+                    server_cpu = cpu_seconds(server_pid)
+                    machine_start = machine_busy()
                     sampler = asyncio.create_task(_sample_statements(*database, stop))
                 continue
             if time.monotonic() > deadline:
@@ -592,8 +507,8 @@ async def _measure(
             if not ctx.load.is_alive() and not receiver.poll():
                 raise RuntimeError(f"the load generator for {name} died (exit code {ctx.load.exitcode})")
             await asyncio.sleep(0.05)
-        end_cpu = _cpu_seconds(server_pid)
-        machine_end = _machine_busy()
+        end_cpu = cpu_seconds(server_pid)
+        machine_end = machine_busy()
     finally:
         stop.set()
         sampled = await sampler if sampler is not None else Sampled()
@@ -613,15 +528,15 @@ async def _measure(
     per_request = 1000 / ok if ok else float("nan")
     server_used = end_cpu - server_cpu if server_cpu is not None and end_cpu is not None else float("nan")
     span = machine_end[1] - machine_start[1]  # CPU seconds of all cores, busy or not
-    cores = int(_machine()["nproc"])
+    cores = int(machine_info()["nproc"])
     wall = span / cores if span > 0 else result["elapsed"]
     ours = server_used + sampled.backend_cpu + result["cpu"]
     other = ((machine_end[0] - machine_start[0]) - ours) / wall if span > 0 else float("nan")
     measured = Measured(
         name=name,
         rps=ok / result["elapsed"],
-        p50_ms=_percentile(ordered, 0.50) * 1000,
-        p99_ms=_percentile(ordered, 0.99) * 1000,
+        p50_ms=percentile(ordered, 0.50) * 1000,
+        p99_ms=percentile(ordered, 0.99) * 1000,
         requests=sum(statuses.values()),
         errors=sum(count for status, count in statuses.items() if status != "200"),
         statuses=statuses,
@@ -706,10 +621,6 @@ def _index_verdict(plan: str) -> str:
 # --- report ------------------------------------------------------------------------------------
 
 
-def _fmt(value: float, digits: int = 1) -> str:
-    return "—" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
-
-
 def _report(
     args: argparse.Namespace,
     info: dict[str, Any],
@@ -742,18 +653,18 @@ def _report(
     ]
     for row in (inkflow, bare):
         lines.append(
-            f"| {row.name} | {_fmt(row.rps)} | {_fmt(row.p50_ms, 2)} | {_fmt(row.p99_ms, 2)} "
-            f"| {row.requests:,} | {row.errors:,} | {_fmt(row.server_cpu_ms, 2)} | {_fmt(row.db_cpu_ms, 2)} "
-            f"| {_fmt(row.client_cpu_ms, 2)} | {_fmt(row.other_cores, 2)} |"
+            f"| {row.name} | {fmt(row.rps)} | {fmt(row.p50_ms, 2)} | {fmt(row.p99_ms, 2)} "
+            f"| {row.requests:,} | {row.errors:,} | {fmt(row.server_cpu_ms, 2)} | {fmt(row.db_cpu_ms, 2)} "
+            f"| {fmt(row.client_cpu_ms, 2)} | {fmt(row.other_cores, 2)} |"
         )
     lines.append(
-        f"| ratio (inkflow / bare) | {_fmt(rps_ratio, 2)} | {_fmt(p50_ratio, 2)} | {_fmt(p99_ratio, 2)} | | "
-        f"| {_fmt(inkflow.server_cpu_ms / bare.server_cpu_ms, 2)} | {_fmt(inkflow.db_cpu_ms / bare.db_cpu_ms, 2)} "
-        f"| {_fmt(inkflow.client_cpu_ms / bare.client_cpu_ms, 2)} | |"
+        f"| ratio (inkflow / bare) | {fmt(rps_ratio, 2)} | {fmt(p50_ratio, 2)} | {fmt(p99_ratio, 2)} | | "
+        f"| {fmt(inkflow.server_cpu_ms / bare.server_cpu_ms, 2)} | {fmt(inkflow.db_cpu_ms / bare.db_cpu_ms, 2)} "
+        f"| {fmt(inkflow.client_cpu_ms / bare.client_cpu_ms, 2)} | |"
     )
     lines.append(
-        f"| bulk_status {BULK_IDS:,} ids | — | {_fmt(bulk_median, 1)} (median of {BULK_RUNS}) "
-        f"| {_fmt(max(bulk_all), 1)} (max of {BULK_RUNS}) | {BULK_RUNS} | 0 | | | | |"
+        f"| bulk_status {BULK_IDS:,} ids | — | {fmt(bulk_median, 1)} (median of {BULK_RUNS}) "
+        f"| {fmt(max(bulk_all), 1)} (max of {BULK_RUNS}) | {BULK_RUNS} | 0 | | | | |"
     )
     lines += [
         "",
@@ -768,19 +679,16 @@ def _report(
             "are disturbed (re-run on a quiet machine, or with --wait-idle)."
         )
 
-    def verdict(ok: bool) -> str:
-        return "PASS" if ok else "FAIL"
-
     list_index = _index_verdict(explains.get("page", ""))
     lines += [
         "",
         "| target | measured | verdict |",
         "| --- | --- | --- |",
-        f"| list req/s ≥ {TARGET_RPS_RATIO:.0%} of bare | {_fmt(rps_ratio * 100, 0)} % "
+        f"| list req/s ≥ {TARGET_RPS_RATIO:.0%} of bare | {fmt(rps_ratio * 100, 0)} % "
         f"| {verdict(rps_ratio >= TARGET_RPS_RATIO)} |",
-        f"| list p99 ≤ {TARGET_P99_RATIO}× bare p99 | {_fmt(p99_ratio, 2)}× "
+        f"| list p99 ≤ {TARGET_P99_RATIO}× bare p99 | {fmt(p99_ratio, 2)}× "
         f"| {verdict(p99_ratio <= TARGET_P99_RATIO)} |",
-        f"| bulk_status {BULK_IDS:,} ids < {TARGET_BULK_MS:.0f} ms | {_fmt(bulk_median, 1)} ms "
+        f"| bulk_status {BULK_IDS:,} ids < {TARGET_BULK_MS:.0f} ms | {fmt(bulk_median, 1)} ms "
         f"| {verdict(bulk_median < TARGET_BULK_MS)} |",
         f"| list query uses an index | {list_index} | {verdict(list_index.startswith('yes'))} |",
         f"| no errors under load | {inkflow.errors + bare.errors} | {verdict(inkflow.errors + bare.errors == 0)} |",
@@ -805,39 +713,13 @@ def _report(
 
 async def _run(args: argparse.Namespace, ctx: Context) -> str:
     database_url = args.database_url
-    ctx.db_name = urlsplit(database_url).path.lstrip("/")
-    if not re.fullmatch(r"[A-Za-z0-9_]+", ctx.db_name or ""):
-        raise SystemExit(f"error: the database name must be letters, digits and _, got {ctx.db_name!r}")
-    dsn = _asyncpg_dsn(database_url)
-    ctx.admin_dsn = _with_db(dsn, "postgres")
+    dsn = asyncpg_dsn(database_url)
+    postgres_version = await create_database(ctx, database_url)
     ctx.tmp = Path(tempfile.mkdtemp(prefix="inkflow-bench-"))
-
-    print(f"creating database {ctx.db_name} …", flush=True)
-    admin = await asyncpg.connect(ctx.admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{ctx.db_name}"')
-        ctx.db_created = True
-        postgres_version = await admin.fetchval("SHOW server_version")
-    finally:
-        await admin.close()
-
-    print("migrating and loading reference data (run.py seed) …", flush=True)
-    env = {**os.environ, "DATABASE_URL": database_url, "INKFLOW_LOG_LEVEL": "WARNING"}
-    env["INKFLOW_DATA_DIR"] = str(ctx.tmp / "data")
-    seed = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "run.py"), "seed", cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL
-    )
-    try:
-        code = await asyncio.wait_for(seed.wait(), 300)
-    except TimeoutError:
-        seed.kill()
-        await seed.wait()
-        raise RuntimeError("run.py seed did not finish within 300 s") from None
-    if code != 0:
-        raise RuntimeError(f"run.py seed failed with exit code {code}")
+    await run_seed(database_url, ctx.tmp, 300)
 
     print("starting the Inkflow server …", flush=True)
-    base = await _start_inkflow(ctx, database_url, args.redis_url, _free_port(), args.profile_server)
+    base = await _start_inkflow(ctx, database_url, args.redis_url, free_port(), args.profile_server)
     tenants = await _create_tenants(base, uuid.uuid4().hex[:6])
     target = tenants[0]
     print(f"loading {args.keywords:,} + 3 × {args.keywords // 4:,} keywords …", flush=True)
@@ -850,7 +732,7 @@ async def _run(args: argparse.Namespace, ctx: Context) -> str:
         token = _expect(status, payload, 200, "login")["data"]["access"]
 
     print("starting the bare asyncpg server …", flush=True)
-    bare_base = await _start_bare(ctx, dsn, target["account_id"], _free_port())
+    bare_base = await _start_bare(ctx, dsn, target["account_id"], free_port())
 
     query = f"?site_id={target['site_id']}&volume_min={VOLUME_MIN}&ordering=-volume&page_size={PAGE_SIZE}"
     headers = {"Authorization": f"Bearer {token}"}
@@ -878,13 +760,13 @@ async def _run(args: argparse.Namespace, ctx: Context) -> str:
     database = (dsn, ctx.db_name)
     load = (args.connections, args.duration)
     if args.wait_idle:
-        await _wait_until_idle(args.wait_idle)
+        await wait_until_idle(args.wait_idle)
     inkflow, inkflow_sampled = await _measure(
         ctx, "inkflow list", base + LIST_PATH + query, headers, *load, ctx.server.pid, database
     )
     print(f"load: bare asyncpg, {args.connections} connections, {args.duration:g} s …", flush=True)
     if args.wait_idle:
-        await _wait_until_idle(args.wait_idle)
+        await wait_until_idle(args.wait_idle)
     bare, bare_sampled = await _measure(
         ctx, "bare asyncpg list", bare_base + LIST_PATH + query, {}, *load, ctx.bare.pid, database
     )
@@ -921,8 +803,8 @@ async def _run(args: argparse.Namespace, ctx: Context) -> str:
     bulk_median, bulk_all = await _bulk_status(base, token, ids)
 
     info = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": _machine(),
+        "date": report_date(),
+        "machine": machine_info(),
         "postgres": postgres_version,
         "total": counts["total"],
         "matching": counts["matching"],
@@ -938,42 +820,13 @@ async def _cleanup(ctx: Context) -> None:
         ctx.load.terminate()
         ctx.load.join(5)
     if ctx.bare is not None:
-        if ctx.bare.is_alive():
-            ctx.bare.terminate()
-            ctx.bare.join(10)
-        if ctx.bare.is_alive():
-            ctx.bare.kill()
-            ctx.bare.join(5)
-    if ctx.server is not None and ctx.server.returncode is None:
-        ctx.server.terminate()
-        try:
-            await asyncio.wait_for(ctx.server.wait(), 30)
-        except TimeoutError:
-            ctx.server.kill()
-            await asyncio.wait_for(ctx.server.wait(), 10)
-    if ctx.db_created:
-        admin = await asyncpg.connect(ctx.admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{ctx.db_name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-        print(f"dropped database {ctx.db_name}", flush=True)
-    if ctx.tmp is not None:
-        shutil.rmtree(ctx.tmp, ignore_errors=True)
+        stop_process(ctx.bare)
+    await stop_server(ctx)
+    await remove_created(ctx)
 
 
 async def _main(args: argparse.Namespace) -> str:
-    ctx = Context()
-    try:
-        return await _run(args, ctx)
-    except BaseException:
-        if ctx.server_log is not None and ctx.server_log.exists():
-            tail = ctx.server_log.read_text(errors="replace")[-4000:]
-            if tail.strip():
-                print("--- Inkflow server log (tail) ---\n" + tail, file=sys.stderr)
-        raise
-    finally:
-        await _cleanup(ctx)
+    return await run_and_clean(Context(), lambda ctx: _run(args, ctx), _cleanup)
 
 
 def build_parser() -> argparse.ArgumentParser:
