@@ -96,6 +96,44 @@ def cmd_credits_grant(settings: Settings, args: argparse.Namespace) -> None:
     print(asyncio.run(_with_database(settings, grant)))
 
 
+def cmd_makemigrations(settings: Settings, args: argparse.Namespace) -> None:
+    """One migration per dialect, each made in a process of its own (Tortoise binds its models
+    to one SQL dialect per process) against a throw-away database of that kind."""
+    import subprocess
+    import tempfile
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    if args.dialect_url:
+        from models.db import make_migration
+
+        made = asyncio.run(make_migration(args.dialect_url, args.name))
+        print(f"{args.dialect_url.split(':', 1)[0]}: {made or 'no changes'}")
+        return
+    import asyncpg
+
+    admin = urlsplit(args.postgres_url.replace("postgresql://", "postgres://", 1))
+    name = f"inkflow_makemigrations_{uuid.uuid4().hex[:8]}"
+    admin_dsn = urlunsplit(("postgresql", admin.netloc, "/postgres", "", ""))
+
+    async def database(sql: str) -> None:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(database(f'CREATE DATABASE "{name}"'))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            urls = [f"sqlite://{tmp}/inkflow.sqlite3", urlunsplit(("postgres", admin.netloc, "/" + name, "", ""))]
+            for url in urls:
+                command = [sys.executable, __file__, "makemigrations", "--name", args.name, "--dialect-url", url]
+                subprocess.run(command, check=True)
+    finally:
+        asyncio.run(database(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -118,6 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_grant.add_argument("--reason")
     p_grant.add_argument("--kind", choices=["grant", "purchase"], default="grant")
     p_grant.set_defaults(func=cmd_credits_grant)
+    p_make = sub.add_parser("makemigrations", help="write the migrations a model change needs, for both dialects")
+    p_make.add_argument("--name", required=True, help="a short name, e.g. add_keyword_notes")
+    p_make.add_argument(
+        "--postgres-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server where a throw-away database may be created",
+    )
+    p_make.add_argument("--dialect-url", help=argparse.SUPPRESS)
+    p_make.set_defaults(func=cmd_makemigrations)
     p_bench = sub.add_parser("bench", help="benchmarks that print tables (see README); options after NAME pass through")
     p_bench.add_argument("name", choices=sorted(BENCHMARKS))
     p_bench.add_argument("options", nargs=argparse.REMAINDER)

@@ -84,6 +84,24 @@ async def migrate(database_url: str) -> list[str]:
     return await task
 
 
+async def make_migration(database_url: str, name: str) -> str | None:
+    """Write the migration that brings `database_url`'s dialect up to the models; None if none is needed.
+
+    The database is first migrated to the latest existing migration, so give it an empty one.
+    """
+    await migrate(database_url)
+
+    async def diff() -> str | None:
+        command = Command(
+            tortoise_config=tortoise_config(database_url), app="models", location=migrations_location(database_url)
+        )
+        async with command:
+            await command.init()
+            return await command.migrate(name=name, no_input=True) or None
+
+    return await asyncio.get_running_loop().create_task(diff(), context=contextvars.Context())
+
+
 async def load_reference_data(path: Path = REFERENCE_FILE) -> dict[str, int]:
     """Load industries, sectors and seed keywords once; a second call changes nothing."""
     from models.reference import Industry, IndustrySector, SeedKeyword
