@@ -11,6 +11,7 @@ from typing import Any
 
 from aerich import Command
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, _current_context
 
 from models import MODEL_MODULES
@@ -57,11 +58,23 @@ async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:
     return list(await conn.execute_query_dict(sql.format(*marks), values))
 
 
+async def _keep_session(connection: Any) -> None:
+    """Pool `reset` that does nothing (see `open_database`)."""
+
+
 async def open_database(database_url: str) -> TortoiseContext:
     """Initialise Tortoise in a context of its own and make it current for this task."""
+    config = tortoise_config(database_url)
+    if dialect_of(database_url) == "postgres":
+        # asyncpg resets a connection on every return to the pool (advisory locks, cursors,
+        # LISTEN, session settings): one extra round trip per query. This code uses none of
+        # those and Tortoise ends every transaction it opens, so the reset is skipped.
+        connection = expand_db_url(database_url)
+        connection["credentials"]["reset"] = _keep_session
+        config["connections"]["default"] = connection
     ctx = TortoiseContext()
     bind_orm(ctx)
-    await ctx.init(config=tortoise_config(database_url))
+    await ctx.init(config=config)
     return ctx
 
 

@@ -41,7 +41,7 @@ def _replay(request: web.Request, record: IdempotencyRecord) -> web.Response:
     else:
         payload = json.loads(record.body)
         payload["request_id"] = request[REQUEST_ID]
-        response = web.Response(status=record.status or 200, text=dumps(payload), content_type="application/json")
+        response = web.Response(status=record.status or 200, body=dumps(payload), content_type="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
