@@ -206,9 +206,6 @@ class ActorSystem(Generic[K]):
         cells = list(self._cells.values())
         return {"running": len(cells), "busiest_mailbox": max((c.mailbox.qsize() for c in cells), default=0)}
 
-    def is_running(self, key: K) -> bool:
-        return key in self._cells
-
     async def close(self) -> None:
         """Stop every actor; their pending asks fail with `ActorStopped`."""
         self._closing = True

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aerich import Command
-from tortoise import Tortoise, connections
+from tortoise import connections
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, _current_context
 
@@ -147,6 +147,3 @@ async def load_reference_data(path: Path = REFERENCE_FILE) -> dict[str, int]:
                 await SeedKeyword.bulk_create(rows)
                 counts["seed_keywords"] += len(rows)
     return counts
-
-
-__all__ = ["Tortoise", "load_reference_data", "migrate", "open_database", "tortoise_config"]

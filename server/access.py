@@ -9,7 +9,6 @@ from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 
-from server.errors import PermissionDenied
 from server.keys import PRINCIPAL
 
 ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2, "owner": 3}
@@ -98,10 +97,3 @@ def rules_of(request: web.Request) -> EndpointRules:
 def principal(request: web.Request) -> Principal:
     """The caller; the auth middleware has already refused anonymous calls to private routes."""
     return request[PRINCIPAL]
-
-
-def require_role(request: web.Request, role: str) -> Principal:
-    caller = principal(request)
-    if not caller.has_role(role):
-        raise PermissionDenied(f"This needs the {role} role or higher.")
-    return caller

@@ -15,7 +15,7 @@ from schemas.common import ErrorSchema, ListQuery, error_responses
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import ROLE_PERMISSIONS, ROLE_RANK, endpoint, principal
-from server.crud import Resource, add_crud, paginated, row_serializer
+from server.crud import Resource, add_crud, row_serializer
 from server.errors import NotAuthenticated
 from server.keys import CRYPTO, MAILER, SETTINGS
 from services import auth as auth_service
@@ -333,5 +333,3 @@ add_crud(
         default_order=("-volume", "id"),
     ),
 )
-
-__all__ = ["paginated", "routes"]

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 
 from models.db import bind_orm
 from server import envelope
-from server.access import RULES_ATTR, principal, rules_of
+from server.access import principal, rules_of
 from server.errors import (
     HTTP_STATUS_CODES,
     ApiError,
@@ -212,6 +212,3 @@ def validation_error_callback(error: ValidationError, *args: object, **kwargs: o
     if isinstance(messages, dict) and "_schema" in messages and len(messages) == 1:
         raise ValidationFailed("; ".join(map(str, messages["_schema"])), errors=messages)
     raise ValidationFailed("Invalid input.", errors=messages)
-
-
-__all__ = ["RULES_ATTR"]

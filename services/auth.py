@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
@@ -17,13 +16,12 @@ from models.accounts import (
     DeniedToken,
     PasswordResetToken,
     RefreshToken,
-    Site,
     User,
     WebSession,
 )
 from models.db import raw_query
 from server.access import Principal
-from server.errors import Duplicate, InvalidCredentials, InvalidToken, NotAuthenticated
+from server.errors import Duplicate, InvalidCredentials, InvalidToken
 from services import ledger
 from services.modules import modules_from
 from services.security import (
@@ -290,10 +288,3 @@ async def create_api_key(account_id: int, site_id: int, integration_id: int | No
         key_hash=token_hash(key),
     )
     return key
-
-
-async def site_of_account(account_id: int, site_id: int) -> Site | None:
-    return await Site.get_or_none(Q(id=site_id) & Q(account_id=account_id))
-
-
-__all__ = ["NotAuthenticated"]

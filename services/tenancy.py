@@ -10,10 +10,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
-from models.accounts import ROLES, Site, SiteSector, User
+from models.accounts import Site, SiteSector, User
 from models.reference import Industry, IndustrySector
 from server.access import ROLE_RANK, Principal
-from server.errors import Conflict, Duplicate, NotFound, PermissionDenied, PlanLimit, ValidationFailed
+from server.errors import Conflict, Duplicate, PermissionDenied, PlanLimit, ValidationFailed
 from services.auth import normalise_email
 from services.security import check_password_rules, hash_password
 
@@ -193,6 +193,3 @@ async def update_sector(sector: SiteSector, data: dict[str, Any]) -> SiteSector:
     sector.update_from_dict(data)
     await sector.save()
     return sector
-
-
-__all__ = ["ROLES", "NotFound"]
