@@ -15,7 +15,7 @@ from schemas.common import ErrorSchema, ListQuery, error_responses
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import ROLE_PERMISSIONS, ROLE_RANK, endpoint, principal
-from server.crud import Resource, add_crud, row_serializer
+from server.crud import Resource, add_crud, delete_row, row_serializer, with_caller, with_settings, without_request
 from server.errors import NotAuthenticated
 from server.keys import CRYPTO, MAILER, SETTINGS
 from services import auth as auth_service
@@ -205,42 +205,6 @@ async def account_put(request: web.Request) -> web.Response:
 # --- declared resources -------------------------------------------------------------------------
 
 
-async def _create_user(request: web.Request, data: dict[str, Any]) -> User:
-    return await tenancy.create_user(request.app[SETTINGS], principal(request), data)
-
-
-async def _update_user(request: web.Request, user: User, data: dict[str, Any]) -> User:
-    return await tenancy.update_user(principal(request), user, data)
-
-
-async def _delete_user(request: web.Request, user: User) -> None:
-    await tenancy.delete_user(principal(request), user)
-
-
-async def _create_site(request: web.Request, data: dict[str, Any]) -> Site:
-    return await tenancy.create_site(request.app[SETTINGS], principal(request), data)
-
-
-async def _update_site(request: web.Request, site: Site, data: dict[str, Any]) -> Site:
-    return await tenancy.update_site(site, data)
-
-
-async def _delete_site(request: web.Request, site: Site) -> None:
-    await site.delete()
-
-
-async def _create_sector(request: web.Request, data: dict[str, Any]) -> SiteSector:
-    return await tenancy.create_sector(principal(request), data)
-
-
-async def _update_sector(request: web.Request, sector: SiteSector, data: dict[str, Any]) -> SiteSector:
-    return await tenancy.update_sector(sector, data)
-
-
-async def _delete_sector(request: web.Request, sector: SiteSector) -> None:
-    await sector.delete()
-
-
 add_crud(
     routes,
     Resource(
@@ -253,9 +217,9 @@ add_crud(
         search_fields=("email", "first_name", "last_name"),
         create_schema=s.UserCreateIn,
         update_schema=s.UserUpdateIn,
-        create=_create_user,
-        update=_update_user,
-        delete=_delete_user,
+        create=with_settings(tenancy.create_user),
+        update=with_caller(tenancy.update_user),
+        delete=with_caller(tenancy.delete_user),
         write_role="admin",
         write_scope="general",
         site_owned=False,
@@ -273,9 +237,9 @@ add_crud(
         search_fields=("name", "domain"),
         create_schema=s.SiteIn,
         update_schema=s.SiteUpdateIn,
-        create=_create_site,
-        update=_update_site,
-        delete=_delete_site,
+        create=with_settings(tenancy.create_site),
+        update=without_request(tenancy.update_site),
+        delete=delete_row,
         write_role="admin",
         write_scope="general",
         site_owned=False,
@@ -293,9 +257,9 @@ add_crud(
         search_fields=("name",),
         create_schema=s.SectorIn,
         update_schema=s.SectorUpdateIn,
-        create=_create_sector,
-        update=_update_sector,
-        delete=_delete_sector,
+        create=with_caller(tenancy.create_sector),
+        update=without_request(tenancy.update_sector),
+        delete=delete_row,
         write_role="admin",
         write_scope="general",
     ),

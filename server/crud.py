@@ -23,6 +23,7 @@ from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import Principal, RateScope, endpoint, principal
 from server.errors import NotFound
+from server.keys import SETTINGS
 
 PAGING_KEYS = frozenset({"page", "page_size", "ordering", "search"})
 DEFAULT_ORDER = ("-created_at", "-id")
@@ -31,6 +32,40 @@ Serializer = Callable[[Any], dict[str, Any]]
 CreateHook = Callable[[web.Request, dict[str, Any]], Awaitable[Model]]
 UpdateHook = Callable[[web.Request, Any, dict[str, Any]], Awaitable[Model]]
 DeleteHook = Callable[[web.Request, Any], Awaitable[None]]
+
+
+# Adapters from service functions to resource hooks (which receive the request first).
+
+
+def with_caller(service: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A hook calling `service(caller, *args)`."""
+
+    async def hook(request: web.Request, *args: Any) -> Any:
+        return await service(principal(request), *args)
+
+    return hook
+
+
+def with_settings(service: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A hook calling `service(settings, caller, *args)` (for plan limits)."""
+
+    async def hook(request: web.Request, *args: Any) -> Any:
+        return await service(request.app[SETTINGS], principal(request), *args)
+
+    return hook
+
+
+def without_request(service: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A hook calling `service(*args)`."""
+
+    async def hook(request: web.Request, *args: Any) -> Any:
+        return await service(*args)
+
+    return hook
+
+
+async def delete_row(request: web.Request, obj: Model) -> None:
+    await obj.delete()
 
 
 def scoped(model: type[Model], caller: Principal, *, site_owned: bool = True) -> QuerySet[Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
@@ -15,7 +13,7 @@ from schemas.common import envelope as envelope_schema
 from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import Resource, add_crud
+from server.crud import Resource, add_crud, delete_row, with_caller, with_settings, without_request
 from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
 from server.keys import SETTINGS
 from services import planner
@@ -24,42 +22,6 @@ routes = web.RouteTableDef()
 TAG = "planner"
 BASE = "/api/v1/planner"
 ERRORS = error_responses(400, 403)
-
-
-async def _create_keyword(request: web.Request, data: dict[str, Any]) -> Keyword:
-    return await planner.create_keyword(request.app[SETTINGS], principal(request), data)
-
-
-async def _update_keyword(request: web.Request, keyword: Keyword, data: dict[str, Any]) -> Keyword:
-    return await planner.update_keyword(principal(request), keyword, data)
-
-
-async def _delete_keyword(request: web.Request, keyword: Keyword) -> None:
-    await planner.delete_keyword(keyword)
-
-
-async def _create_cluster(request: web.Request, data: dict[str, Any]) -> Cluster:
-    return await planner.create_cluster(principal(request), data)
-
-
-async def _update_cluster(request: web.Request, cluster: Cluster, data: dict[str, Any]) -> Cluster:
-    return await planner.update_cluster(principal(request), cluster, data)
-
-
-async def _delete_cluster(request: web.Request, cluster: Cluster) -> None:
-    await planner.delete_cluster(cluster)
-
-
-async def _create_idea(request: web.Request, data: dict[str, Any]) -> ContentIdea:
-    return await planner.create_idea(principal(request), data)
-
-
-async def _update_idea(request: web.Request, idea: ContentIdea, data: dict[str, Any]) -> ContentIdea:
-    return await planner.update_idea(principal(request), idea, data)
-
-
-async def _delete(request: web.Request, obj: Any) -> None:
-    await obj.delete()
 
 
 # Bulk routes come before the resources so `/keywords/bulk_delete/` is never read as an id.
@@ -137,9 +99,9 @@ add_crud(
         search_fields=("keyword",),
         create_schema=s.KeywordIn,
         update_schema=s.KeywordUpdateIn,
-        create=_create_keyword,
-        update=_update_keyword,
-        delete=_delete_keyword,
+        create=with_settings(planner.create_keyword),
+        update=with_caller(planner.update_keyword),
+        delete=without_request(planner.delete_keyword),
         tag=TAG,
         module="planner",
     ),
@@ -155,9 +117,9 @@ add_crud(
         search_fields=("name", "description"),
         create_schema=s.ClusterIn,
         update_schema=s.ClusterUpdateIn,
-        create=_create_cluster,
-        update=_update_cluster,
-        delete=_delete_cluster,
+        create=with_caller(planner.create_cluster),
+        update=with_caller(planner.update_cluster),
+        delete=without_request(planner.delete_cluster),
         tag=TAG,
         module="planner",
     ),
@@ -173,9 +135,9 @@ add_crud(
         search_fields=("title",),
         create_schema=s.IdeaIn,
         update_schema=s.IdeaUpdateIn,
-        create=_create_idea,
-        update=_update_idea,
-        delete=_delete,
+        create=with_caller(planner.create_idea),
+        update=with_caller(planner.update_idea),
+        delete=delete_row,
         tag=TAG,
         module="planner",
     ),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
@@ -15,7 +13,7 @@ from schemas.common import envelope as envelope_schema
 from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import Resource, add_crud
+from server.crud import Resource, add_crud, delete_row, with_caller
 from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
 from services import writer
 
@@ -23,26 +21,6 @@ routes = web.RouteTableDef()
 TAG = "writer"
 BASE = "/api/v1/writer"
 ERRORS = error_responses(400, 403, 404)
-
-
-async def _create_task(request: web.Request, data: dict[str, Any]) -> Task:
-    return await writer.create_task(principal(request), data)
-
-
-async def _update_task(request: web.Request, task: Task, data: dict[str, Any]) -> Task:
-    return await writer.update_task(principal(request), task, data)
-
-
-async def _create_content(request: web.Request, data: dict[str, Any]) -> Content:
-    return await writer.create_content(principal(request), data)
-
-
-async def _update_content(request: web.Request, content: Content, data: dict[str, Any]) -> Content:
-    return await writer.update_content(principal(request), content, data)
-
-
-async def _delete(request: web.Request, obj: Any) -> None:
-    await obj.delete()
 
 
 @routes.post(f"{BASE}/tasks/bulk_create/")
@@ -67,9 +45,9 @@ CONTENT = Resource(
     search_fields=("title", "primary_keyword"),
     create_schema=s.ContentIn,
     update_schema=s.ContentUpdateIn,
-    create=_create_content,
-    update=_update_content,
-    delete=_delete,
+    create=with_caller(writer.create_content),
+    update=with_caller(writer.update_content),
+    delete=delete_row,
     module="writer",
     apikey=True,
 )
@@ -146,9 +124,9 @@ add_crud(
         search_fields=("title",),
         create_schema=s.TaskIn,
         update_schema=s.TaskUpdateIn,
-        create=_create_task,
-        update=_update_task,
-        delete=_delete,
+        create=with_caller(writer.create_task),
+        update=with_caller(writer.update_task),
+        delete=delete_row,
         tag=TAG,
         module="writer",
     ),
