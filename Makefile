@@ -19,6 +19,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 sqlite-tests: $(STAMP)
 	INKFLOW_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q

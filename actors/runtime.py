@@ -22,6 +22,8 @@ from typing import Any, Generic, TypeVar
 
 import aiojobs
 
+from services.errors import DomainError
+
 log = logging.getLogger("inkflow.actors")
 K = TypeVar("K", bound=Hashable)
 
@@ -147,7 +149,7 @@ class _Cell(Generic[K]):
             message = envelope.message if envelope else "step"
             if envelope is not None and envelope.reply is not None and not envelope.reply.done():
                 envelope.reply.set_exception(exc)
-            if getattr(exc, "expected", False):
+            if isinstance(exc, DomainError):
                 return  # a domain error answered to the asker; the actor is fine
             log.exception("actor %r crashed on %r; restarting it", self.key, message)
             with contextlib.suppress(Exception):

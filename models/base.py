@@ -1,9 +1,10 @@
 """Shared model pieces: timestamps and the account/site ownership every tenant row carries."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 if TYPE_CHECKING:
     from models.accounts import Account, Site
@@ -40,3 +41,21 @@ class SiteOwned(AccountOwned):
 
     class Meta:
         abstract = True
+
+
+class Tenant(Protocol):
+    """Whose rows a query may see: an account, and for a site-scoped caller (API key) one site."""
+
+    @property
+    def account_id(self) -> int: ...
+
+    @property
+    def site_id(self) -> int | None: ...
+
+
+def scoped(model: type[Model], caller: Tenant, *, site_owned: bool = True) -> QuerySet[Any]:
+    """The caller's rows of `model`: their account's, and only their site's for an API key."""
+    qs = model.filter(account_id=caller.account_id)
+    if site_owned and caller.site_id is not None:
+        qs = qs.filter(site_id=caller.site_id)
+    return qs

@@ -6,6 +6,13 @@ from tortoise import fields
 
 from models.base import AccountOwned
 
+# The vocabularies the settings documents use (CONTRACT §11).
+MODULES = ("planner", "writer", "linker", "optimizer", "automation", "publisher", "integration")
+IMAGE_PROVIDERS = ("openai",)
+IMAGE_SIZES = ("1024x1024", "1024x1536", "1536x1024")
+IMAGE_QUALITIES = ("low", "medium", "high", "auto")
+IMAGE_STYLES = ("natural", "vivid")
+
 
 class AccountSetting(AccountOwned):
     """One settings document of an account, by key: `openai`, `image_generation`, `modules`."""

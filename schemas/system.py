@@ -3,9 +3,8 @@
 from marshmallow import Schema, ValidationError, fields, validate
 
 from config.prompts import PROMPT_TYPES
+from models.system import IMAGE_PROVIDERS, IMAGE_QUALITIES, IMAGE_SIZES, IMAGE_STYLES, MODULES
 from schemas.common import ListQuery, StrictSchema, trimmed
-from services.ai_settings import IMAGE_PROVIDERS, IMAGE_QUALITIES, IMAGE_SIZES, IMAGE_STYLES
-from services.modules import MODULES
 
 
 class HealthCheckOut(Schema):

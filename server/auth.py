@@ -14,12 +14,13 @@ from schemas import auth as s
 from schemas.common import ErrorSchema, ListQuery, error_responses
 from schemas.common import envelope as envelope_schema
 from server import envelope
-from server.access import ROLE_PERMISSIONS, ROLE_RANK, endpoint, principal
+from server.access import endpoint, principal
 from server.crud import Resource, add_crud, delete_row, row_serializer, with_caller, with_settings, without_request
-from server.errors import NotAuthenticated
 from server.keys import CRYPTO, MAILER, SETTINGS
 from services import auth as auth_service
 from services import tenancy
+from services.errors import NotAuthenticated
+from services.principal import ROLE_PERMISSIONS, ROLE_RANK
 
 routes = web.RouteTableDef()
 TAG = "auth"

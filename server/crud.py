@@ -18,12 +18,14 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from models.base import scoped
 from schemas.common import ListQuery, NoContent, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
-from server.access import Principal, RateScope, endpoint, principal
-from server.errors import NotFound
+from server.access import RateScope, endpoint, principal
 from server.keys import SETTINGS
+from services.errors import NotFound
+from services.principal import Principal
 
 PAGING_KEYS = frozenset({"page", "page_size", "ordering", "search"})
 DEFAULT_ORDER = ("-created_at", "-id")
@@ -66,14 +68,6 @@ def without_request(service: Callable[..., Awaitable[Any]]) -> Callable[..., Awa
 
 async def delete_row(request: web.Request, obj: Model) -> None:
     await obj.delete()
-
-
-def scoped(model: type[Model], caller: Principal, *, site_owned: bool = True) -> QuerySet[Any]:
-    """The caller's rows of `model`: their account's, and only their site's for an API key."""
-    qs = model.filter(account_id=caller.account_id)
-    if site_owned and caller.site_id is not None:
-        qs = qs.filter(site_id=caller.site_id)
-    return qs
 
 
 def apply_filters(qs: QuerySet[Any], query: dict[str, Any], schema: Schema) -> QuerySet[Any]:

@@ -16,9 +16,10 @@ from schemas.jobs import JobOut, JobQuery
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import Resource, add_crud, scoped
-from server.errors import ApiError, NotFound
+from server.errors import ApiError
 from server.keys import ACTORS, CRYPTO, SETTINGS, WAITERS
 from services import ai_settings, jobs
+from services.errors import NotFound
 
 routes = web.RouteTableDef()
 TAG = "jobs"

@@ -12,10 +12,10 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
 
     from actors.runtime import ActorSystem  # noqa: F401
     from config.settings import Settings  # noqa: F401
-    from server.access import Principal  # noqa: F401
     from services.ai_client import AiClients  # noqa: F401
     from services.jobs import Waiters  # noqa: F401
     from services.mail import Mailer  # noqa: F401
+    from services.principal import Principal  # noqa: F401
     from services.ratelimit import RateLimiter  # noqa: F401
     from services.security import AccessClaims, Crypto  # noqa: F401
 
@@ -34,3 +34,4 @@ AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
 REQUEST_ID = web.RequestKey[str]("request_id")
 PRINCIPAL = web.RequestKey["Principal"]("principal")
 CLAIMS = web.RequestKey["AccessClaims"]("access_claims")
+RATE_HEADERS = web.RequestKey[dict[str, str]]("rate_headers")

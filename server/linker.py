@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from actors.operations import LinkContent
+from actors.operations.linker import LinkContent
 from schemas import jobs as jobs_schemas
 from schemas.common import envelope as envelope_schema
 from server.access import endpoint

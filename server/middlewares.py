@@ -13,23 +13,14 @@ from aiohttp import web
 from marshmallow import ValidationError
 
 from models.db import bind_orm
-from server import envelope
+from server import envelope, idempotency
 from server.access import principal, rules_of
-from server.errors import (
-    HTTP_STATUS_CODES,
-    ApiError,
-    ModuleDisabled,
-    NotAuthenticated,
-    ParseError,
-    PermissionDenied,
-    RateLimited,
-    UnsupportedMediaType,
-    ValidationFailed,
-)
-from server.keys import CLAIMS, CRYPTO, ORM, PRINCIPAL, RATE_LIMITER, REQUEST_ID
+from server.errors import HTTP_STATUS_CODES, ApiError, ParseError, RateLimited, UnsupportedMediaType, status_of
+from server.keys import CLAIMS, CRYPTO, ORM, PRINCIPAL, RATE_HEADERS, RATE_LIMITER, REQUEST_ID
 from services import auth as auth_service
-from services import idempotency, modules
-from services.security import constant_time_equal
+from services import modules
+from services.errors import DomainError, ModuleDisabled, NotAuthenticated, PermissionDenied, ValidationFailed
+from services.security import constant_time_equal, token_hash
 
 log = logging.getLogger("inkflow.server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,20 +43,25 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Render every failure in the one error envelope; 500s name nothing internal."""
+    """Render every failure in the one error envelope; 500s name nothing internal. Error
+    answers carry the rate-limit headers like any other (CONTRACT §14)."""
     try:
         return await handler(request)
-    except ApiError as exc:
-        return envelope.error(request, exc.status, exc.code, exc.message, exc.errors, exc.extra, exc.headers)
+    except DomainError as exc:
+        headers = exc.headers if isinstance(exc, ApiError) else {}
+        response = envelope.error(request, status_of(exc), exc.code, exc.message, exc.errors, exc.extra, headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code, message = HTTP_STATUS_CODES.get(exc.status, ("error", exc.reason))
         headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
-        return envelope.error(request, exc.status, code, message, headers=headers)
+        response = envelope.error(request, exc.status, code, message, headers=headers)
     except Exception:
         log.exception("unhandled error request_id=%s %s %s", request[REQUEST_ID], request.method, request.path)
-        return envelope.error(request, 500, "server_error", "Internal server error.")
+        response = envelope.error(request, 500, "server_error", "Internal server error.")
+    if RATE_HEADERS in request:
+        response.headers.update(request[RATE_HEADERS])
+    return response
 
 
 @web.middleware
@@ -101,43 +97,37 @@ async def _rate_identity(request: web.Request) -> str:
     if scheme.lower() == "bearer" and credential:
         try:
             claims = request.app[CRYPTO].read_access(credential.strip())
-        except ApiError:
+        except DomainError:
             pass
         else:
             request[CLAIMS] = claims  # verified once; the auth middleware reuses it
             return f"u:{claims.user_id}"
     elif scheme.lower() == "apikey" and credential:
-        from services.security import token_hash
-
         return f"k:{token_hash(credential.strip())[:24]}"
     session = request.cookies.get("session")
     if session:
-        from services.security import token_hash
-
         return f"s:{token_hash(session)[:24]}"
     return f"ip:{_client_ip(request)}"
 
 
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count the request in its scope; unknown paths and methods count as `general`. The
+    headers go on the answer here, or on an error answer by the error middleware."""
     rules = rules_of(request)
-    if request.match_info.http_exception is not None or rules.scope is None:
+    if rules.scope is None:
         return await handler(request)
-    scope = "auth" if rules.scope == "auth" else rules.scope
+    scope = rules.scope
     identity = f"ip:{_client_ip(request)}" if scope == "auth" else await _rate_identity(request)
     decision = await request.app[RATE_LIMITER].hit(scope, identity)
+    request[RATE_HEADERS] = decision.headers()
     if not decision.allowed:
-        headers = decision.headers() | {"Retry-After": str(decision.retry_after)}
         raise RateLimited(
             f"Rate limit of {decision.limit} requests per minute exceeded for '{scope}'.",
-            headers=headers,
+            headers={"Retry-After": str(decision.retry_after)},
         )
-    try:
-        response = await handler(request)
-    except ApiError as exc:
-        exc.headers.update(decision.headers())
-        raise
-    response.headers.update(decision.headers())
+    response = await handler(request)
+    response.headers.update(request[RATE_HEADERS])
     return response
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from actors.operations import Optimize, content_analysis
+from actors.operations.optimizer import Optimize
+from models.base import scoped
 from models.writer import Content
 from schemas import jobs as jobs_schemas
 from schemas import optimizer as s
@@ -13,9 +14,9 @@ from schemas.common import ErrorSchema
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import scoped
-from server.errors import NotFound
 from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
+from services.errors import NotFound
+from services.seo import content_analysis
 
 routes = web.RouteTableDef()
 TAG = "optimizer"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from actors.operations import AutoCluster, GenerateIdeas
+from actors.operations.planner import AutoCluster, GenerateIdeas
 from models.planner import Cluster, ContentIdea, Keyword
 from schemas import jobs as jobs_schemas
 from schemas import planner as s

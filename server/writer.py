@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
-from actors.operations import GenerateContent, GenerateImages, RegenerateImage
+from actors.operations.images import GenerateImages, RegenerateImage
+from actors.operations.writer import GenerateContent
 from models.writer import Content, Image, Task, Taxonomy
 from schemas import jobs as jobs_schemas
 from schemas import writer as s

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from config.prompts import DEFAULT_PROMPTS, PLACEHOLDERS, PROMPT_TYPES, placeholder_problems
 from config.settings import Settings
 from models.system import AccountSetting, Prompt
-from server.errors import NotFound, ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from services.security import Crypto
 
 log = logging.getLogger("inkflow.ai_settings")
@@ -29,10 +29,6 @@ OPENAI_SETTINGS_PATH = "/api/v1/system/settings/integrations/openai/"
 OPENAI_KEY, IMAGE_KEY = "openai", "image_generation"
 
 OPENAI_DEFAULTS: dict[str, Any] = {"model": "gpt-4o-mini", "base_url": None, "temperature": 0.7, "max_tokens": 4000}
-IMAGE_PROVIDERS = ("openai",)
-IMAGE_SIZES = ("1024x1024", "1024x1536", "1536x1024")
-IMAGE_QUALITIES = ("low", "medium", "high", "auto")
-IMAGE_STYLES = ("natural", "vivid")
 IMAGE_DEFAULTS: dict[str, Any] = {
     "provider": "openai",
     "model": "gpt-image-1",

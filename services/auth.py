@@ -20,10 +20,10 @@ from models.accounts import (
     WebSession,
 )
 from models.db import raw_query
-from server.access import Principal
-from server.errors import Duplicate, InvalidCredentials, InvalidToken
 from services import ledger
+from services.errors import Duplicate, InvalidCredentials, InvalidToken
 from services.modules import modules_from
+from services.principal import Principal
 from services.security import (
     AccessClaims,
     Crypto,

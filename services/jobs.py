@@ -10,8 +10,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.jobs import Job
-from server.errors import InsufficientCredits
 from services import ledger
+from services.errors import InsufficientCredits
 from services.security import utcnow
 
 ACTIVE = ("queued", "running")

@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import Account
 from models.billing import CreditTransaction
-from server.errors import InsufficientCredits, NotFound, ValidationFailed
+from services.errors import InsufficientCredits, NotFound, ValidationFailed
 
 
 async def balance(account_id: int) -> int:

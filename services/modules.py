@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.system import AccountSetting
-
-MODULES = ("planner", "writer", "linker", "optimizer", "automation", "publisher", "integration")
+from models.system import MODULES, AccountSetting
 
 
 def modules_from(stored: dict[str, Any]) -> dict[str, bool]:

@@ -13,12 +13,12 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import Site, SiteSector
+from models.base import scoped
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
-from server.access import Principal
-from server.crud import scoped
-from server.errors import Duplicate, PlanLimit, ValidationFailed
+from services.errors import Duplicate, PlanLimit, ValidationFailed
+from services.principal import Principal
 from services.tenancy import site_or_400
 
 SPACES = re.compile(r"\s+")

@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken as FernetInvalidToken
 
-from server.errors import InvalidToken, TokenExpired, ValidationFailed
+from services.errors import InvalidToken, TokenExpired, ValidationFailed
 
 JWT_ALGORITHM = "HS256"
 _hasher = PasswordHasher()  # argon2-cffi defaults to Argon2id

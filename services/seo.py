@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from textstat.textstat import textstatistics
+
+from models.accounts import Site
+from models.writer import Content, Task
 
 # (id, weight) in report order; the weights sum to 100 so the score reads as a percentage.
 CHECKS: tuple[tuple[str, int], ...] = (
@@ -401,3 +404,21 @@ def analyze(content: ContentInput) -> dict[str, Any]:
         "keyword_density": _density(_occurrences(words, phrase), len(phrase), word_count),
         "readability": readability,
     }
+
+
+async def content_analysis(content: Content) -> dict[str, Any]:
+    task_id = content.task_id
+    target = cast("list[int]", await Task.filter(id=task_id).values_list("word_count", flat=True) if task_id else [])
+    domain = cast("list[str]", await Site.filter(id=content.site_id).values_list("domain", flat=True))
+    return analyze(
+        ContentInput(
+            title=content.title,
+            html=content.html,
+            meta_title=content.meta_title,
+            meta_description=content.meta_description,
+            primary_keyword=content.primary_keyword,
+            slug=content.slug,
+            target_word_count=target[0] if target else None,
+            site_domain=domain[0] if domain else None,
+        )
+    )

@@ -12,9 +12,9 @@ from tortoise.transactions import in_transaction
 from config.settings import Settings
 from models.accounts import Site, SiteSector, User
 from models.reference import Industry, IndustrySector
-from server.access import ROLE_RANK, Principal
-from server.errors import Conflict, Duplicate, PermissionDenied, PlanLimit, ValidationFailed
 from services.auth import normalise_email
+from services.errors import Conflict, Duplicate, PermissionDenied, PlanLimit, ValidationFailed
+from services.principal import ROLE_RANK, Principal
 from services.security import check_password_rules, hash_password
 
 HOST_RE = re.compile(r"^(?=.{1,253}$)(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$")

@@ -11,9 +11,9 @@ from tortoise.transactions import in_transaction
 
 from models.planner import ContentIdea
 from models.writer import Content, ContentVersion, Task, Taxonomy
-from server.access import Principal
-from server.errors import Duplicate, ValidationFailed
+from services.errors import Duplicate, ValidationFailed
 from services.planner import check_refs, save_changes, site_and_refs_or_400
+from services.principal import Principal
 from services.seo import count_words
 from services.tenancy import slugify
 

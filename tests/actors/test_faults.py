@@ -208,7 +208,7 @@ async def test_a_crash_in_an_item_fails_and_refunds_that_job_and_the_actor_goes_
     api: Api, fake: FakeOpenAI, monkeypatch: Any, caplog: Any
 ) -> None:
     owner, ids = await _setup(api, fake, clusters=2)
-    from actors.operations import GenerateIdeas
+    from actors.operations.planner import GenerateIdeas
 
     original = GenerateIdeas.run_item
     calls = {"n": 0}

@@ -473,7 +473,7 @@ _DIRECT: dict[str, Any] = {}  # the AiClients registry of the direct calls (clos
 
 async def _direct_call(config: Any, prompt: str) -> tuple[str, float]:
     """The operation's own model call, straight against the fake: ("ok", seconds) or (error, seconds)."""
-    from actors.operations import _check_article
+    from actors.operations.writer import _check_article
     from services import ai_client
     from services.ai_client import Usage
 

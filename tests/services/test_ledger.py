@@ -8,8 +8,8 @@ import pytest
 
 from models.accounts import Account
 from models.billing import CreditTransaction
-from server.errors import InsufficientCredits
 from services import ledger
+from services.errors import InsufficientCredits
 
 
 async def _account(credits: int) -> int:

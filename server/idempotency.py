@@ -13,8 +13,8 @@ from tortoise.exceptions import IntegrityError
 
 from models.idempotency import IdempotencyRecord
 from server.envelope import dumps
-from server.errors import Conflict, ValidationFailed
 from server.keys import REQUEST_ID
+from services.errors import Conflict, ValidationFailed
 from services.security import utcnow
 
 TTL = timedelta(hours=24)

@@ -1,0 +1,218 @@
+"""The shared shape of an operation a site actor runs as a job: planned in the request
+(inputs checked, credits estimated), executed item by item; an item's writes, its cost and the
+checkpoint are committed in one transaction, so a resumed job never repeats or re-charges an item."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from tortoise.transactions import in_transaction
+
+from config.prompts import render_prompt
+from config.settings import Settings
+from models.base import scoped
+from models.billing import UsageLog
+from models.jobs import Job
+from models.writer import Content
+from services import ai_client, ai_settings
+from services.ai_client import AiError, Usage
+from services.errors import NotFound, ValidationFailed
+from services.jobs import Waiters
+from services.principal import Principal
+from services.security import Crypto
+
+IDEAS_PER_CLUSTER = 3
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OperationContext:
+    settings: Settings
+    crypto: Crypto
+    waiters: Waiters
+    clients: ai_client.AiClients
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the request decided: the site, the normalised parameters, the items and the price."""
+
+    site_id: int
+    params: dict[str, Any]
+    total: int
+    estimate: int
+    uses_ai: bool = True
+
+
+def _one_site(rows: Sequence[Any], what: str) -> int:
+    sites = {row.site_id for row in rows}
+    if len(sites) != 1:
+        raise ValidationFailed(f"All {what} must belong to one site.", errors={"ids": ["Ids span several sites."]})
+    return sites.pop()
+
+
+async def _owned(model: type[Any], caller: Principal, ids: list[int], what: str) -> tuple[list[Any], list[int]]:
+    """The caller's rows among `ids` (in the given order) and the ids not found; 404 if none are."""
+    wanted = list(dict.fromkeys(ids))
+    rows = {row.id: row for row in await scoped(model, caller).filter(id__in=wanted)}
+    if not rows:
+        raise NotFound(f"No {what} found with these ids.")
+    return [rows[i] for i in wanted if i in rows], [i for i in wanted if i not in rows]
+
+
+def _require(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(value, kind) or (isinstance(value, str | list) and not value):
+        raise ValueError(f"{what} must be a non-empty {getattr(kind, '__name__', kind)}")
+    return value
+
+
+class Operation:
+    kind: ClassVar[str]
+    prompt_type: ClassVar[str | None] = None
+    operations: ClassVar[dict[str, type[Operation]]] = {}
+
+    def __init_subclass__(cls) -> None:
+        if "kind" in cls.__dict__:  # abstract bases like PerContent have no kind of their own
+            Operation.operations[cls.kind] = cls
+
+    def __init__(self, job: Job, context: OperationContext, config: ai_settings.AiConfig | None = None) -> None:
+        self.job = job
+        self.context = context
+        self._config = config
+
+    # --- planning, in the request ---------------------------------------------------------------
+
+    @classmethod
+    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
+        raise NotImplementedError
+
+    # --- running, in the site actor -------------------------------------------------------------
+
+    async def begin(self) -> None:
+        """Load what the items need; runs on start and on resume."""
+
+    def items(self) -> list[str]:
+        raise NotImplementedError
+
+    async def run_item(self, item: str) -> None:
+        raise NotImplementedError
+
+    async def on_failed(self) -> None:
+        """Undo in-progress markers when the job fails."""
+
+    def failure(self) -> dict[str, Any] | None:
+        """An error for a job whose items all ran but which still failed (e.g. no image made)."""
+        return None
+
+    def remaining(self) -> list[str]:
+        done = set(self.job.checkpoint.get("done", []))
+        return [item for item in self.items() if item not in done]
+
+    async def run_next(self) -> bool:
+        """Run one remaining item; say whether any is left (items may grow as they run)."""
+        remaining = self.remaining()
+        if not remaining:
+            return False
+        await self.run_item(remaining[0])
+        return bool(self.remaining())
+
+    def result(self) -> dict[str, Any]:
+        return dict(self.job.checkpoint.get("results", {}))
+
+    def error_of(self, exc: AiError) -> dict[str, Any]:
+        return {"code": exc.code, "message": exc.message}
+
+    async def config(self) -> ai_settings.AiConfig:
+        if self._config is None:
+            self._config = await ai_settings.load_config(
+                self.job.account_id,
+                self.context.settings,
+                self.context.crypto,
+            )
+        return self._config
+
+    async def chat(self, prompt: str, check: Callable[[Any], T], usage: Usage, *, what: str) -> T:
+        return await ai_client.chat_json(self.context.clients, await self.config(), prompt, check, usage, what=what)
+
+    async def render(self, prompt: str, usage: Usage) -> bytes:
+        return await ai_client.generate_image(
+            self.context.clients, await self.config(), prompt, usage, what="Image generation"
+        )
+
+    async def prompt(self, **values: Any) -> str:
+        assert self.prompt_type is not None
+        text = await ai_settings.prompt_text(self.job.account_id, self.prompt_type)
+        return render_prompt(text, values)
+
+    async def commit(
+        self,
+        item: str,
+        *,
+        cost: int,
+        usage: Usage,
+        write: Callable[[], Awaitable[None]] | None = None,
+        results: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Persist one finished item: its writes, its charge (never past the reservation), the
+        usage row and the checkpoint, all or nothing."""
+        job = self.job
+        charge = max(0, min(cost, job.credits_reserved - job.credits_used))
+        checkpoint: dict[str, Any] = {
+            "done": [*job.checkpoint.get("done", []), item],
+            "results": dict(job.checkpoint.get("results", {})),
+        }
+        async with in_transaction():
+            if write is not None:
+                await write()
+            if results is not None:  # after the writes: results may name the rows they made
+                results(checkpoint["results"])
+            job.credits_used += charge
+            job.checkpoint = checkpoint
+            job.progress_done = len(checkpoint["done"])
+            job.progress_total = max(job.progress_total, len(self.items()))
+            await job.save(
+                update_fields=["credits_used", "checkpoint", "progress_done", "progress_total", "updated_at"]
+            )
+            if charge or usage.calls:
+                await UsageLog.create(
+                    account_id=job.account_id,
+                    site_id=job.site_id,
+                    operation=job.kind,
+                    credits=charge,
+                    model=usage.model,
+                    tokens_in=usage.tokens_in,
+                    tokens_out=usage.tokens_out,
+                    job_id=job.id,
+                )
+
+
+class PerContent(Operation):
+    """An operation with one item per content of one site, priced per content."""
+
+    cost_key: ClassVar[str]
+
+    @classmethod
+    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
+        contents, missing = await _owned(Content, caller, params["content_ids"], "content")
+        return Plan(
+            site_id=_one_site(contents, "contents"),
+            params={"content_ids": [c.id for c in contents], "not_found": missing},
+            total=len(contents),
+            estimate=settings.costs[cls.cost_key] * len(contents),
+            uses_ai=cls.prompt_type is not None,
+        )
+
+    def items(self) -> list[str]:
+        return [str(cid) for cid in self.job.params["content_ids"]]
+
+    async def run_item(self, item: str) -> None:
+        content = await Content.get_or_none(id=int(item))
+        if content is None:  # deleted since the job was queued: nothing to do, nothing charged
+            await self.commit(item, cost=0, usage=Usage())
+            return
+        await self.run_content(item, content)
+
+    async def run_content(self, item: str, content: Content) -> None:
+        raise NotImplementedError

@@ -1,0 +1,168 @@
+"""Image operations: prompts written from the article, then rendered and stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.operations.base import Operation, Plan, _one_site, _owned, _require
+from config.settings import Settings
+from models.base import scoped
+from models.writer import Content, Image
+from services import ai_settings
+from services.ai_client import AiError, Usage
+from services.errors import NotFound, ValidationFailed
+from services.media import store_image
+from services.principal import Principal
+from services.seo import html_text
+
+# --- images ----------------------------------------------------------------------------------------
+
+
+def _check_image_prompts(answer: Any) -> list[dict[str, Any]]:
+    prompts = _require(answer.get("prompts") if isinstance(answer, dict) else None, list, "prompts")
+    for prompt in prompts:
+        _require(prompt.get("prompt") if isinstance(prompt, dict) else None, str, "image prompt")
+    return prompts
+
+
+class GenerateImages(Operation):
+    kind = "generate_images"
+    prompt_type = "image_prompts"
+
+    @classmethod
+    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
+        contents, missing = await _owned(Content, caller, params["content_ids"], "content")
+        site_id = _one_site(contents, "contents")
+        image = await ai_settings.image_settings(caller.account_id)
+        per_content = int(image["images_per_content"]) + (1 if image["featured_image"] else 0)
+        if per_content == 0:
+            raise ValidationFailed("The image settings ask for no images (images_per_content 0, no featured image).")
+        return Plan(
+            site_id=site_id,
+            params={"content_ids": [c.id for c in contents], "per_content": per_content, "not_found": missing},
+            total=len(contents) * (per_content + 1),
+            estimate=settings.costs["generate_images_per_image"] * per_content * len(contents),
+        )
+
+    def items(self) -> list[str]:
+        prompts = [f"prompts:{cid}" for cid in self.job.params["content_ids"]]
+        images = [f"image:{iid}" for iid in self.job.checkpoint.get("results", {}).get("image_ids", [])]
+        return prompts + images
+
+    async def run_item(self, item: str) -> None:
+        kind, _, raw_id = item.partition(":")
+        if kind == "prompts":
+            await self._write_prompts(item, int(raw_id))
+        else:
+            await self._render(item, int(raw_id))
+
+    async def _write_prompts(self, item: str, content_id: int) -> None:
+        content = await Content.get_or_none(id=content_id)
+        usage = Usage()
+        if content is None:
+            await self.commit(item, cost=0, usage=usage)
+            return
+        count = self.job.params["per_content"]
+        summary = " ".join(html_text(content.html).split()[:120])
+        prompt = await self.prompt(title=content.title, count=count, summary=summary)
+        proposals = await self.chat(prompt, _check_image_prompts, usage, what="Image prompt writing")
+        config = await self.config()
+        created: list[int] = []
+
+        async def write() -> None:
+            position = await Image.filter(content_id=content.id).count()
+            kinds = (["featured"] if config.featured_image else []) + ["in_article"] * config.images_per_content
+            for kind_name, proposal in zip(kinds, proposals, strict=False):
+                row = await Image.create(
+                    account_id=content.account_id,
+                    site_id=content.site_id,
+                    content_id=content.id,
+                    kind=kind_name,
+                    position=position,
+                    prompt=str(proposal["prompt"])[:4000],
+                    alt_text=str(proposal.get("alt_text", ""))[:500],
+                    status="pending",
+                )
+                position += 1
+                created.append(row.id)
+
+        def results(into: dict[str, Any]) -> None:
+            into["image_ids"] = [*into.get("image_ids", []), *created]
+
+        await self.commit(item, cost=0, usage=usage, write=write, results=results)
+
+    async def _render(self, item: str, image_id: int) -> None:
+        image = await Image.get_or_none(id=image_id)
+        usage = Usage()
+        if image is None:
+            await self.commit(item, cost=0, usage=usage)
+            return
+        try:
+            data = await self.render(image.prompt, usage)
+        except AiError as exc:
+            # Failed images are recorded and not charged; the job goes on with the others.
+            image.status, image.error = "failed", exc.message
+            last_error = self.error_of(exc)
+
+            def failed(into: dict[str, Any]) -> None:
+                into["failed"] = [*into.get("failed", []), image.id]
+                into["last_error"] = last_error
+
+            await self.commit(item, cost=0, usage=usage, write=image.save, results=failed)
+            return
+        await store_image(self.context.settings, image, data)
+        image.status, image.error = "generated", None
+
+        async def write() -> None:
+            await image.save()
+            if image.kind == "featured":
+                await Content.filter(id=image.content_id).update(featured_image_id=image.id)
+
+        def generated(into: dict[str, Any]) -> None:
+            into["generated"] = [*into.get("generated", []), image.id]
+
+        cost = self.context.settings.costs["generate_images_per_image"]
+        await self.commit(item, cost=cost, usage=usage, write=write, results=generated)
+
+    def failure(self) -> dict[str, Any] | None:
+        results = self.job.checkpoint.get("results", {})
+        if results.get("failed") and not results.get("generated"):
+            return results.get("last_error")
+        return None
+
+
+class RegenerateImage(Operation):
+    kind = "regenerate_image"
+
+    @classmethod
+    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
+        image = await scoped(Image, caller).get_or_none(id=params["image_id"])
+        if image is None:
+            raise NotFound("Image not found.")
+        return Plan(
+            site_id=image.site_id,
+            params={"image_id": image.id, "prompt": params.get("prompt")},
+            total=1,
+            estimate=settings.costs["regenerate_image"],
+        )
+
+    def items(self) -> list[str]:
+        return [str(self.job.params["image_id"])]
+
+    async def run_item(self, item: str) -> None:
+        image = await Image.get(id=int(item))
+        prompt = self.job.params.get("prompt") or image.prompt
+        usage = Usage()
+        data = await self.render(prompt, usage)
+        old = image.file_path
+        await store_image(self.context.settings, image, data)
+        image.prompt, image.status, image.error = prompt, "generated", None
+
+        def results(into: dict[str, Any]) -> None:
+            into.update(image_id=image.id, url=image.url)
+
+        await self.commit(
+            item, cost=self.job.credits_reserved, usage=usage, write=lambda: image.save(), results=results
+        )
+        if old:
+            (self.context.settings.media_dir / old).unlink(missing_ok=True)

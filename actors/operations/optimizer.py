@@ -1,0 +1,67 @@
+"""The optimizer's AI rewrite, and the per-content operation shape it shares with the linker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.operations.base import PerContent
+from actors.operations.writer import _check_article
+from models.writer import Content, ContentVersion
+from services.ai_client import Usage
+from services.seo import content_analysis, count_words
+from services.writer import sanitise_html
+
+# --- optimize --------------------------------------------------------------------------------------
+
+
+class Optimize(PerContent):
+    kind = "optimize"
+    prompt_type = "optimize"
+    cost_key = "optimize_per_content"
+
+    async def run_content(self, item: str, content: Content) -> None:
+        usage = Usage()
+        before = await content_analysis(content)
+        issues = "\n".join(f"- {c['detail']}" for c in before["checks"] if not c["passed"]) or "- none"
+        prompt = await self.prompt(
+            title=content.title,
+            keyword=content.primary_keyword or content.title,
+            word_count=max(content.word_count, 300),
+            html=content.html,
+            issues=issues,
+        )
+        article = await self.chat(prompt, _check_article, usage, what="Optimization")
+        previous: dict[str, Any] = {
+            "version": content.version,
+            "title": content.title,
+            "html": content.html,
+            "meta_title": content.meta_title,
+            "meta_description": content.meta_description,
+            "word_count": content.word_count,
+        }
+        content.title = str(article["title"])[:300]
+        content.html = sanitise_html(str(article["html"]))
+        content.word_count = count_words(content.html)
+        content.meta_title = str(article.get("meta_title") or content.meta_title)[:300]
+        content.meta_description = str(article.get("meta_description") or content.meta_description)[:500]
+        after = await content_analysis(content)
+        content.seo_score = after["score"]
+        content.version += 1
+
+        async def write() -> None:
+            await ContentVersion.create(content_id=content.id, **previous)
+            await content.save()
+
+        def results(into: dict[str, Any]) -> None:
+            into.setdefault("contents", []).append(
+                {
+                    "content_id": content.id,
+                    "score_before": before["score"],
+                    "score_after": after["score"],
+                    "version": content.version,
+                }
+            )
+
+        await self.commit(
+            item, cost=self.context.settings.costs["optimize_per_content"], usage=usage, write=write, results=results
+        )

@@ -1,0 +1,183 @@
+"""Planner operations: clustering keywords and generating content ideas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.operations.base import IDEAS_PER_CLUSTER, Operation, Plan, _one_site, _owned, _require
+from config.settings import Settings
+from models.accounts import Site
+from models.planner import Cluster, ContentIdea, Keyword
+from services.ai_client import Usage
+from services.errors import NotFound
+from services.planner import normalise_keyword, recount_clusters
+from services.principal import Principal
+
+# --- clustering ------------------------------------------------------------------------------------
+
+
+def _check_clusters(answer: Any) -> list[dict[str, Any]]:
+    clusters = _require(answer.get("clusters") if isinstance(answer, dict) else None, list, "clusters")
+    for cluster in clusters:
+        _require(cluster.get("name") if isinstance(cluster, dict) else None, str, "cluster name")
+        _require(cluster.get("keywords"), list, "cluster keywords")
+    return clusters
+
+
+class AutoCluster(Operation):
+    kind = "auto_cluster"
+    prompt_type = "clustering"
+
+    @classmethod
+    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
+        keywords, missing = await _owned(Keyword, caller, params["ids"], "keywords")
+        keywords = [kw for kw in keywords if kw.site_id == params["site_id"]]
+        if not keywords:
+            raise NotFound("None of these keywords belong to that site.")
+        costs = settings.costs
+        estimate = max(costs["auto_cluster_min"], costs["auto_cluster_per_keyword"] * len(keywords))
+        return Plan(
+            site_id=params["site_id"],
+            params={
+                "keyword_ids": [kw.id for kw in keywords],
+                "sector_id": params.get("sector_id"),
+                "not_found": missing,
+            },
+            total=1,
+            estimate=estimate,
+        )
+
+    def items(self) -> list[str]:
+        return ["cluster"]
+
+    async def run_item(self, item: str) -> None:
+        site = await Site.get(id=self.job.site_id)
+        keywords = await Keyword.filter(id__in=self.job.params["keyword_ids"], site_id=site.id).order_by("id")
+        usage = Usage()
+        prompt = await self.prompt(site_name=site.name, keywords="\n".join(f"- {kw.keyword}" for kw in keywords))
+        clusters = await self.chat(prompt, _check_clusters, usage, what="Clustering")
+        by_key = {kw.keyword_key: kw for kw in keywords}
+        summary: list[dict[str, Any]] = []
+
+        async def write() -> None:
+            mapped: set[int] = set()
+            for proposal in clusters:
+                name = normalise_keyword(str(proposal["name"]))[:200]
+                members = [by_key[k] for k in (str(x).strip().lower() for x in proposal["keywords"]) if k in by_key]
+                members = [kw for kw in members if kw.id not in mapped]
+                if not name or not members:
+                    continue
+                cluster, created = await Cluster.get_or_create(
+                    site_id=site.id,
+                    name_key=name.lower(),
+                    defaults={
+                        "account_id": site.account_id,
+                        "name": name,
+                        "description": str(proposal.get("description", ""))[:5000],
+                        "sector_id": self.job.params.get("sector_id"),
+                    },
+                )
+                ids = [kw.id for kw in members]
+                mapped.update(ids)
+                await Keyword.filter(id__in=ids).update(cluster_id=cluster.id, status="mapped")
+                await recount_clusters([cluster.id])
+                summary.append({"id": cluster.id, "name": cluster.name, "created": created, "keyword_ids": ids})
+            summary.append({"_unmapped": [kw.id for kw in keywords if kw.id not in mapped]})
+
+        def results(into: dict[str, Any]) -> None:
+            into["clusters"] = [c for c in summary if "id" in c]
+            into["unmapped"] = summary[-1]["_unmapped"] if summary else []
+            into["not_found"] = self.job.params.get("not_found", [])
+
+        await self.commit(item, cost=self.job.credits_reserved, usage=usage, write=write, results=results)
+
+
+# --- ideas -----------------------------------------------------------------------------------------
+
+
+def _check_ideas(answer: Any) -> list[dict[str, Any]]:
+    ideas = _require(answer.get("ideas") if isinstance(answer, dict) else None, list, "ideas")
+    for idea in ideas:
+        _require(idea.get("title") if isinstance(idea, dict) else None, str, "idea title")
+    return ideas
+
+
+def _outline(value: Any) -> list[dict[str, str]]:
+    sections = value if isinstance(value, list) else []
+    return [
+        {"heading": str(s.get("heading", ""))[:300], "notes": str(s.get("notes", ""))[:5000]}
+        for s in sections
+        if isinstance(s, dict) and s.get("heading")
+    ][:50]
+
+
+def _choice(value: Any, allowed: tuple[str, ...], default: str) -> str:
+    return value if value in allowed else default
+
+
+class GenerateIdeas(Operation):
+    kind = "generate_ideas"
+    prompt_type = "ideas"
+
+    @classmethod
+    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
+        clusters, missing = await _owned(Cluster, caller, params["ids"], "clusters")
+        site_id = _one_site(clusters, "clusters")
+        return Plan(
+            site_id=site_id,
+            params={"cluster_ids": [c.id for c in clusters], "not_found": missing},
+            total=len(clusters),
+            estimate=settings.costs["generate_ideas_per_cluster"] * len(clusters),
+        )
+
+    def items(self) -> list[str]:
+        return [str(cid) for cid in self.job.params["cluster_ids"]]
+
+    async def run_item(self, item: str) -> None:
+        from models.planner import CONTENT_STRUCTURES, CONTENT_TYPES
+
+        cluster = await Cluster.get_or_none(id=int(item))
+        usage = Usage()
+        if cluster is None:  # deleted since the job was queued: nothing to do, nothing charged
+            await self.commit(item, cost=0, usage=usage)
+            return
+        keywords = (
+            await Keyword.filter(cluster_id=cluster.id).order_by("-volume").limit(50).values_list("keyword", flat=True)
+        )
+        prompt = await self.prompt(
+            cluster_name=cluster.name, keywords="\n".join(f"- {k}" for k in keywords), count=IDEAS_PER_CLUSTER
+        )
+        ideas = await self.chat(prompt, _check_ideas, usage, what="Idea generation")
+        created: list[int] = []
+
+        async def write() -> None:
+            for idea in ideas[: IDEAS_PER_CLUSTER * 2]:
+                targets = [str(k)[:255] for k in idea.get("target_keywords", []) if str(k).strip()][:50]
+                words = idea.get("estimated_word_count")
+                row = await ContentIdea.create(
+                    account_id=cluster.account_id,
+                    site_id=cluster.site_id,
+                    sector_id=cluster.sector_id,
+                    cluster_id=cluster.id,
+                    title=str(idea["title"])[:300],
+                    description=_outline(idea.get("description")),
+                    content_type=_choice(idea.get("content_type"), CONTENT_TYPES, "post"),
+                    content_structure=_choice(idea.get("content_structure"), CONTENT_STRUCTURES, "article"),
+                    target_keywords=targets or list(keywords[:3]),
+                    estimated_word_count=words if isinstance(words, int) and 100 <= words <= 20000 else 1000,
+                )
+                created.append(row.id)
+            await Cluster.filter(id=cluster.id).update(status="ideas_generated")
+
+        def results(into: dict[str, Any]) -> None:
+            into["idea_ids"] = [*into.get("idea_ids", []), *created]
+            into["ideas_created"] = len(into["idea_ids"])
+            into["not_found"] = self.job.params.get("not_found", [])
+
+        await self.commit(
+            item,
+            cost=self.context.settings.costs["generate_ideas_per_cluster"],
+            usage=usage,
+            write=write,
+            results=results,
+        )

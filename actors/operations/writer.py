@@ -1,0 +1,96 @@
+"""Writer operations: an article for a task."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from actors.operations.base import Operation, Plan, _require
+from config.settings import Settings
+from models.base import scoped
+from models.writer import Content, Task
+from services.ai_client import Usage
+from services.errors import NotFound
+from services.principal import Principal
+from services.seo import count_words
+from services.writer import sanitise_html, unique_slug
+
+# --- content ---------------------------------------------------------------------------------------
+
+
+def _check_article(answer: Any) -> dict[str, Any]:
+    if not isinstance(answer, dict):
+        raise ValueError("the answer must be an object")
+    _require(answer.get("title"), str, "title")
+    _require(answer.get("html"), str, "html")
+    return answer
+
+
+def content_cost(settings: Settings, words: int) -> int:
+    costs = settings.costs
+    over = max(0, words - costs["generate_content_base_words"])
+    return costs["generate_content_per_task"] + math.ceil(over / 100) * costs["generate_content_per_100_words_over"]
+
+
+class GenerateContent(Operation):
+    kind = "generate_content"
+    prompt_type = "content"
+
+    @classmethod
+    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
+        task = await scoped(Task, caller).get_or_none(id=params["task_id"])
+        if task is None:
+            raise NotFound("Task not found.")
+        return Plan(
+            site_id=task.site_id,
+            params={"task_id": task.id},
+            total=1,
+            estimate=content_cost(settings, task.word_count),
+        )
+
+    async def begin(self) -> None:
+        await Task.filter(id=self.job.params["task_id"]).update(status="in_progress", error=None)
+
+    async def on_failed(self) -> None:
+        await Task.filter(id=self.job.params["task_id"], status="in_progress").update(status="failed")
+
+    def items(self) -> list[str]:
+        return [str(self.job.params["task_id"])]
+
+    async def run_item(self, item: str) -> None:
+        task = await Task.get(id=int(item))
+        keyword = task.keywords[0] if task.keywords else task.title
+        prompt = await self.prompt(title=task.title, keyword=keyword, word_count=task.word_count, brief=task.brief)
+        usage = Usage()
+        article = await self.chat(prompt, _check_article, usage, what="Content writing")
+        html = sanitise_html(str(article["html"]))
+        words = count_words(html)
+        content_holder: list[Content] = []
+
+        async def write() -> None:
+            title = str(article["title"])[:300]
+            content = await Content.create(
+                account_id=task.account_id,
+                site_id=task.site_id,
+                sector_id=task.sector_id,
+                cluster_id=task.cluster_id,
+                task_id=task.id,
+                title=title,
+                slug=await unique_slug(task.site_id, title),
+                html=html,
+                meta_title=str(article.get("meta_title", ""))[:300],
+                meta_description=str(article.get("meta_description", ""))[:500],
+                primary_keyword=str(article.get("primary_keyword") or keyword)[:255],
+                secondary_keywords=[str(k)[:255] for k in article.get("secondary_keywords", []) or []][:50],
+                word_count=words,
+                source="ai",
+                status="draft",
+            )
+            content_holder.append(content)
+            await Task.filter(id=task.id).update(status="completed", content_id=content.id, error=None)
+
+        def results(into: dict[str, Any]) -> None:
+            into.update(content_id=content_holder[0].id, word_count=words)
+
+        cost = content_cost(self.context.settings, words)
+        await self.commit(item, cost=cost, usage=usage, write=write, results=results)
