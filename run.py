@@ -79,6 +79,20 @@ def cmd_createuser(settings: Settings, args: argparse.Namespace) -> None:
     print(asyncio.run(_with_database(settings, create)))
 
 
+async def _publish_credits(settings: Settings, row: Any) -> None:
+    from redis.asyncio import Redis
+
+    from services.events import RedisEventBus
+    from services.jobs import publish_credits
+
+    assert settings.redis_url
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await publish_credits(RedisEventBus(redis, settings.redis_prefix), row)
+    finally:
+        await redis.aclose()
+
+
 def cmd_credits_grant(settings: Settings, args: argparse.Namespace) -> None:
     from models.accounts import User
     from services import ledger
@@ -91,6 +105,8 @@ def cmd_credits_grant(settings: Settings, args: argparse.Namespace) -> None:
         row = await ledger.grant(
             user.account_id, args.amount, kind=kind, description=args.reason or "Granted from the CLI"
         )
+        if settings.redis_url:  # tell the dashboards of every server process
+            await _publish_credits(settings, row)
         return f"{row.kind} {row.amount:+d}: account {user.account_id} balance {row.balance_after}"
 
     print(asyncio.run(_with_database(settings, grant)))

@@ -1,5 +1,11 @@
 """The site actor: runs a site's jobs one item at a time, in order, so two operations of the
-same site never interleave, while control messages (submit, cancel) are handled between items."""
+same site never interleave, while messages (submit, control) are handled between items.
+
+Messages carry ids only: the actor reads the job, its parameters and the account's AI settings
+from the database itself. Control (cancel) is written to the job row by whoever asks, from any
+process; the actor reads it after every item, so an item in flight finishes and is charged and
+the job then ends `cancelled` (CONTRACT §16.15).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,6 @@ from actors.runtime import Actor
 from models.jobs import Job
 from services import jobs
 from services.ai_client import AiError
-from services.ai_settings import AiConfig
 from services.security import utcnow
 
 log = logging.getLogger("inkflow.actors.site")
@@ -21,13 +26,15 @@ log = logging.getLogger("inkflow.actors.site")
 
 @dataclass(frozen=True)
 class Submit:
+    """A queued job of this site to run."""
+
     job_id: int
-    # The AI settings the request just loaded; a resumed job loads them again.
-    config: AiConfig | None = None
 
 
 @dataclass(frozen=True)
-class Cancel:
+class Control:
+    """The control plane changed a job's row: look at it now rather than after the next item."""
+
     job_id: int
 
 
@@ -37,8 +44,6 @@ class SiteActor(Actor[int]):
         self.context = context
         self.queue: deque[int] = deque()
         self.current: Operation | None = None
-        self.cancel_requested: set[int] = set()
-        self.configs: dict[int, AiConfig] = {}
 
     async def on_start(self) -> None:
         """Pick up the site's unfinished jobs from the database, oldest first."""
@@ -55,75 +60,72 @@ class SiteActor(Actor[int]):
         if self.current is not None:
             job = self.current.job
             await self.current.on_failed()
-            await jobs.finish(job, "failed", error={"code": "server_error", "message": "The job crashed; see the log."})
-            self.context.waiters.notify(await Job.get(id=job.id))
+            error = {"code": "server_error", "message": "The job crashed; see the log."}
+            await jobs.finish(self.context.events, job, "failed", error=error)
 
-    async def receive(self, message: Any) -> Any:
+    async def receive(self, message: Any) -> None:
         if isinstance(message, Submit):
-            if message.config is not None:
-                self.configs[message.job_id] = message.config
-            if message.job_id not in self.queue and (self.current is None or self.current.job.id != message.job_id):
+            if message.job_id not in self.queue and not self._is_current(message.job_id):
                 self.queue.append(message.job_id)
             self.schedule_step()
-            return None
-        if isinstance(message, Cancel):
-            return await self._cancel(message.job_id)
-        raise TypeError(f"SiteActor can't handle {message!r}")
+        elif isinstance(message, Control):
+            if not self._is_current(message.job_id) and message.job_id in self.queue:
+                # Cancelled while waiting its turn: the row says so; drop it now.
+                status = await Job.filter(id=message.job_id).values_list("status", flat=True)
+                if not status or status[0] not in jobs.ACTIVE:
+                    self.queue.remove(message.job_id)
+        else:
+            raise TypeError(f"SiteActor can't handle {message!r}")
 
-    async def _cancel(self, job_id: int) -> Job:
-        if self.current is not None and self.current.job.id == job_id:
-            self.cancel_requested.add(job_id)  # takes effect before the next item
-            self.schedule_step()
-            return self.current.job
-        job = await Job.get(id=job_id)
-        if job.status in jobs.ACTIVE:
-            if job_id in self.queue:
-                self.queue.remove(job_id)
-            job = await jobs.finish(job, "cancelled")
-            self.context.waiters.notify(job)
-        return job
+    def _is_current(self, job_id: int) -> bool:
+        return self.current is not None and self.current.job.id == job_id
 
     async def step(self) -> None:
         if self.current is None and not await self._take_next():
             return
         operation = self.current
         assert operation is not None
-        job = operation.job
-        if job.id in self.cancel_requested:
-            self.cancel_requested.discard(job.id)
-            await self._close(operation, "cancelled", result=operation.result())
+        try:
+            more = await operation.run_next()
+        except AiError as exc:
+            await operation.on_failed()
+            await self._close(operation, "failed", result=operation.result(), error=operation.error_of(exc))
         else:
-            try:
-                more = await operation.run_next()
-            except AiError as exc:
-                await operation.on_failed()
-                await self._close(operation, "failed", result=operation.result(), error=operation.error_of(exc))
+            if await jobs.requested(operation.job.id) == "cancel":
+                await self._close(operation, "cancelled", result=operation.result())
+            elif more:
+                await jobs.publish_job(self.context.events, operation.job, "job.progress")
             else:
-                if not more:
-                    failure = operation.failure()
-                    if failure is not None:
-                        await operation.on_failed()
-                        await self._close(operation, "failed", result=operation.result(), error=failure)
-                    else:
-                        await self._close(operation, "succeeded", result=operation.result())
+                failure = operation.failure()
+                if failure is not None:
+                    await operation.on_failed()
+                    await self._close(operation, "failed", result=operation.result(), error=failure)
+                else:
+                    await self._close(operation, "succeeded", result=operation.result())
         if self.current is not None or self.queue:
             self.schedule_step()
 
     async def _take_next(self) -> bool:
+        """Start the next job of the queue that is still active; False when none is."""
         while self.queue:
             job = await Job.get_or_none(id=self.queue.popleft())
             if job is None or job.status not in jobs.ACTIVE:
                 continue
-            operation = OPERATIONS[job.kind](job, self.context, self.configs.pop(job.id, None))
             if job.status == "queued":
-                job.status, job.started_at = "running", utcnow()
-                await job.save(update_fields=["status", "started_at", "updated_at"])
-            await operation.begin()
+                # Conditional: a cancel of the queued job may have won the race.
+                now = utcnow()
+                if not await Job.filter(id=job.id, status="queued").update(status="running", started_at=now):
+                    continue
+                job.status, job.started_at = "running", now
+            operation = OPERATIONS[job.kind](job, self.context)
             self.current = operation
+            if job.requested == "cancel":  # asked for while this process was down
+                await self._close(operation, "cancelled", result=operation.result())
+                continue
+            await operation.begin()
             return True
         return False
 
     async def _close(self, operation: Operation, status: str, **outcome: Any) -> None:
-        finished = await jobs.finish(operation.job, status, **outcome)
+        await jobs.finish(self.context.events, operation.job, status, **outcome)
         self.current = None
-        self.context.waiters.notify(finished)

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from models.accounts import Site
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+JOB_REQUESTS = ("cancel", "pause")
 
 
 class Job(AccountOwned):
@@ -29,6 +30,9 @@ class Job(AccountOwned):
     credits_used = fields.IntField(default=0)
     # Items finished so far, so a resumed job never repeats or charges them twice.
     checkpoint: Any = fields.JSONField(default=dict)
+    # Control plane: `cancel` (or `pause`) asked for by any process; the owning actor reads it
+    # between items, so the request never waits behind an item in flight.
+    requested = fields.CharField(max_length=16, null=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
 

@@ -7,16 +7,6 @@ from marshmallow import Schema, fields, validate
 from models.jobs import JOB_STATUSES
 from schemas.common import Id, ListQuery, QueryId, StrictSchema, id_list, ordering_field
 
-JOB_KINDS = (
-    "auto_cluster",
-    "generate_ideas",
-    "generate_content",
-    "generate_images",
-    "regenerate_image",
-    "optimize",
-    "linker",
-)
-
 
 class JobOut(Schema):
     id = fields.Integer()
@@ -36,7 +26,8 @@ class JobOut(Schema):
 class JobQuery(ListQuery):
     site_id = QueryId()
     status = fields.String(validate=validate.OneOf(JOB_STATUSES))
-    kind = fields.String(validate=validate.OneOf(JOB_KINDS))
+    # The kinds are the registered operations': the jobs route narrows this to them.
+    kind = fields.String()
     ordering = ordering_field("created_at")
 
 
@@ -48,10 +39,81 @@ class WaitQuery(StrictSchema):
     )
 
 
-class JobStartedOut(Schema):
-    """200: the operation's result fields plus `job`; 202: only `job`."""
+class JobAcceptedOut(Schema):
+    """202: the job is queued or running; poll `GET /api/v1/jobs/{id}/` or wait on `job:<id>`."""
 
-    job = fields.Nested(JobOut)
+    job = fields.Nested(JobOut, required=True)
+
+
+# --- what each operation answers with when it finished within the wait (200) ---------------------
+# The operation's result fields plus `job`; each operation names its schema (`result_schema`).
+
+
+class OperationResult(Schema):
+    job = fields.Nested(JobOut, required=True)
+
+
+class ClusterMade(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    created = fields.Boolean()
+    keyword_ids = fields.List(fields.Integer())
+
+
+class AutoClusterResult(OperationResult):
+    clusters = fields.List(fields.Nested(ClusterMade))
+    unmapped = fields.List(fields.Integer(), metadata={"description": "keywords the model put in no cluster"})
+    not_found = fields.List(fields.Integer())
+
+
+class GenerateIdeasResult(OperationResult):
+    idea_ids = fields.List(fields.Integer())
+    ideas_created = fields.Integer()
+    not_found = fields.List(fields.Integer())
+
+
+class GenerateContentResult(OperationResult):
+    content_id = fields.Integer()
+    word_count = fields.Integer()
+
+
+class GenerateImagesResult(OperationResult):
+    image_ids = fields.List(fields.Integer(), metadata={"description": "every Image row made"})
+    generated = fields.List(fields.Integer())
+    failed = fields.List(fields.Integer())
+    last_error = fields.Dict(metadata={"description": "{code, message} of the last failed image"})
+
+
+class RegenerateImageResult(OperationResult):
+    image_id = fields.Integer()
+    url = fields.String()
+
+
+class ContentScore(Schema):
+    content_id = fields.Integer()
+    score_before = fields.Integer()
+    score_after = fields.Integer()
+    version = fields.Integer()
+
+
+class OptimizeResult(OperationResult):
+    contents = fields.List(fields.Nested(ContentScore))
+
+
+class LinkOut(Schema):
+    source_id = fields.Integer()
+    target_id = fields.Integer()
+    anchor = fields.String()
+    href = fields.String()
+
+
+class ContentLinks(Schema):
+    content_id = fields.Integer()
+    links = fields.List(fields.Nested(LinkOut))
+
+
+class LinkerResult(OperationResult):
+    contents = fields.List(fields.Nested(ContentLinks))
 
 
 # --- bodies of the operations that start jobs ------------------------------------------------------

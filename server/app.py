@@ -21,7 +21,7 @@ from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
 from server import auth, billing, jobs, linker, optimizer, planner, system, writer
 from server.docs import setup_docs
-from server.keys import ACTORS, AI_CLIENTS, CRYPTO, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT, WAITERS
+from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
 from server.middlewares import (
     auth_middleware,
     body_middleware,
@@ -34,7 +34,8 @@ from server.middlewares import (
 )
 from server.routing import SlashTolerantRouter
 from services.ai_client import AiClients
-from services.jobs import ACTIVE, Waiters
+from services.events import make_bus
+from services.jobs import ACTIVE
 from services.mail import Mailer
 from services.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from services.security import Crypto
@@ -68,6 +69,15 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
 
 
+async def events_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The event bus: Redis pub/sub when REDIS_URL is set (every process), else in memory."""
+    bus = make_bus(app[REDIS], app[SETTINGS].redis_prefix)
+    await bus.start()
+    app[EVENTS] = bus
+    yield
+    await bus.close()
+
+
 async def ai_clients_ctx(app: web.Application) -> AsyncIterator[None]:
     app[AI_CLIENTS] = AiClients()
     yield
@@ -77,7 +87,7 @@ async def ai_clients_ctx(app: web.Application) -> AsyncIterator[None]:
 async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
     """Site actors; sites with unfinished jobs are started so their jobs resume."""
     settings = app[SETTINGS]
-    context = OperationContext(settings=settings, crypto=app[CRYPTO], waiters=app[WAITERS], clients=app[AI_CLIENTS])
+    context = OperationContext(settings=settings, crypto=app[CRYPTO], events=app[EVENTS], clients=app[AI_CLIENTS])
     system: ActorSystem[int] = ActorSystem(lambda site_id: SiteActor(site_id, context), idle_timeout=60.0)
     app[ACTORS] = system
     try:
@@ -131,8 +141,7 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     app[STARTED_AT] = time.monotonic()
     app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
-    app[WAITERS] = Waiters()
-    app.cleanup_ctx.extend([database_ctx, redis_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx])
+    app.cleanup_ctx.extend([database_ctx, redis_ctx, events_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx])
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
     # Generated images, under unguessable names, public like the WordPress media they become.

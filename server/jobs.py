@@ -1,23 +1,27 @@
-"""/api/v1/jobs/ and the one way every AI or long operation is started and awaited."""
+"""/api/v1/jobs/, and `add_operation`: the one way an endpoint starts a job and waits for it."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp_apigami import docs, response_schema
+from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+from marshmallow import Schema, fields, validate
 
-from actors.operations import Operation
-from actors.site import Cancel, Submit
+from actors.operations import OPERATIONS, Operation
+from actors.site import Control, Submit
+from models.base import scoped
 from models.jobs import Job
-from schemas.common import ErrorSchema, error_responses
 from schemas.common import envelope as envelope_schema
-from schemas.jobs import JobOut, JobQuery
+from schemas.common import error_responses
+from schemas.jobs import JobAcceptedOut, JobOut, JobQuery, WaitQuery
 from server import envelope
-from server.access import endpoint, principal
-from server.crud import Resource, add_crud, scoped
+from server.access import RateScope, endpoint, principal
+from server.crud import Resource, add_crud
 from server.errors import ApiError
-from server.keys import ACTORS, CRYPTO, SETTINGS, WAITERS
+from server.keys import ACTORS, CRYPTO, EVENTS, SETTINGS
 from services import ai_settings, jobs
 from services.errors import NotFound
 
@@ -27,21 +31,22 @@ TAG = "jobs"
 
 JOB_DOC = (
     "Runs as a job of the site's actor. The call waits up to `?wait=` seconds (default 25, max 60): "
-    "done → 200 with the result and `job`; still running → 202 with `job` (poll `GET /api/v1/jobs/{id}/`). "
-    "Credits are reserved first (402 with `required`/`available` when short, nothing called), the actual "
-    "cost captured, the rest refunded. A job that fails within the wait answers 502 `upstream_error` "
-    "(or the matching 4xx) with `job` in the body."
+    "done → 200 with the result and `job`; still running → 202 with `job` (poll `GET /api/v1/jobs/{id}/` "
+    "or subscribe to `job:<id>` over the websocket). Credits are reserved first (402 with "
+    "`required`/`available` when short, nothing called), the actual cost captured, the rest refunded. "
+    "A job that fails within the wait answers 502 `upstream_error` (or the matching 4xx) with `job` "
+    "in the body."
 )
 JOB_ERRORS = error_responses(
     400,
     402,
+    403,
     404,
     502,
     s400="bad input, or ai_not_configured / ai_auth_failed / ai_quota_exceeded",
     s402="insufficient credits: `required` and `available`",
     s502="the provider failed; `job` in the body",
 )
-
 
 # Failures the account can fix (its key, its quota, its settings): a 4xx, not a provider outage.
 ACCOUNT_PROBLEMS = frozenset({"ai_not_configured", "ai_auth_failed", "ai_quota_exceeded"})
@@ -50,23 +55,23 @@ ACCOUNT_PROBLEMS = frozenset({"ai_not_configured", "ai_auth_failed", "ai_quota_e
 class JobFailed(ApiError):
     """A job that failed within the wait window: its error, with the job in the body."""
 
-    def __init__(self, job: Job) -> None:
-        error = job.error or {}
+    def __init__(self, job: dict[str, Any]) -> None:
+        error = job.get("error") or {}
         code = error.get("code", "upstream_error")
-        status = 400 if code in ACCOUNT_PROBLEMS else 502
-        super().__init__(error.get("message", "The job failed."), code=code, extra={"job": jobs.job_dict(job)})
-        self.status = status
+        super().__init__(error.get("message", "The job failed."), code=code, extra={"job": job})
+        self.status = 400 if code in ACCOUNT_PROBLEMS else 502
 
 
 async def run_operation(request: web.Request, operation: type[Operation], params: dict[str, Any]) -> web.Response:
     """Plan → reserve credits → hand to the site actor → wait up to `?wait=` seconds."""
     caller = principal(request)
     settings = request.app[SETTINGS]
+    events = request.app[EVENTS]
     plan = await operation.plan(caller, params, settings)
-    config = None
     if plan.uses_ai:  # 400 ai_not_configured before anything is reserved or queued
-        config = await ai_settings.load_config(caller.account_id, settings, request.app[CRYPTO])
+        await ai_settings.load_config(caller.account_id, settings, request.app[CRYPTO])
     job = await jobs.create(
+        events,
         account_id=caller.account_id,
         site_id=plan.site_id,
         user_id=caller.user_id,
@@ -75,39 +80,98 @@ async def run_operation(request: web.Request, operation: type[Operation], params
         total=plan.total,
         reserve=plan.estimate,
     )
-    waiters = request.app[WAITERS]
-    finished = waiters.expect(job.id)
-    actor = await request.app[ACTORS].ref(plan.site_id)
-    await actor.tell(Submit(job.id, config))
-    job = await waiters.wait(job, finished, request["querystring"]["wait"])
-    return job_response(request, job)
+    with events.subscribe([f"job:{job.id}"], queue_size=64) as subscription:
+        actor = await request.app[ACTORS].ref(plan.site_id)
+        await actor.tell(Submit(job.id))
+        finished = await jobs.wait(subscription, job, request["querystring"]["wait"])
+    return job_response(request, finished)
 
 
-def job_response(request: web.Request, job: Job) -> web.Response:
-    if job.status == "failed":
+def job_response(request: web.Request, job: dict[str, Any]) -> web.Response:
+    if job["status"] == "failed":
         raise JobFailed(job)
-    body = jobs.job_dict(job)
-    if job.status in jobs.ACTIVE:
-        return envelope.ok(request, {"job": body}, status=202)
-    return envelope.ok(request, {**(job.result or {}), "job": body})
+    if job["status"] in jobs.ACTIVE:
+        return envelope.ok(request, {"job": job}, status=202)
+    return envelope.ok(request, {**(job["result"] or {}), "job": job})
+
+
+def _camel(path: str) -> str:
+    """`/api/v1/writer/tasks/{id}/generate_content/` → `WriterTasksGenerateContent`."""
+    words = re.findall(r"[A-Za-z0-9]+", re.sub(r"\{[^}]*\}", "", path.removeprefix("/api/v1/")))
+    return "".join(word.title() for word in words)
+
+
+def add_operation(
+    routes: web.RouteTableDef,
+    path: str,
+    operation: type[Operation],
+    *,
+    tag: str,
+    module: str,
+    summary: str,
+    body: type[Schema] | None = None,
+    params: Callable[[web.Request], dict[str, Any]] | None = None,
+    scope: RateScope = "ai",
+) -> None:
+    """Add `POST path`, which starts `operation` as a job and waits for it (CONTRACT §8).
+
+    The body (validated by `body`) is the operation's parameters unless `params` derives them
+    from the request (e.g. the id in the path). Both answers are documented: 200 with the
+    operation's `result_schema` and 202 with the job.
+    """
+    name = _camel(path)
+    parameters = params or (lambda request: request["data"])
+
+    async def handler(request: web.Request) -> web.Response:
+        return await run_operation(request, operation, parameters(request))
+
+    handler.__name__ = f"start_{operation.kind}"
+    handler.__doc__ = summary
+    decorated: Any = response_schema(envelope_schema(JobAcceptedOut, f"{name}AcceptedEnvelope"), 202)(handler)
+    decorated = response_schema(envelope_schema(operation.result_schema, f"{name}Envelope"), 200)(decorated)
+    decorated = querystring_schema(WaitQuery)(decorated)
+    if body is not None:
+        decorated = request_schema(body)(decorated)
+    decorated = docs(tags=[tag], summary=summary, description=JOB_DOC, responses=JOB_ERRORS)(decorated)
+    decorated = endpoint(role="editor", scope=scope, module=module, idempotent=True)(decorated)
+    routes.post(path)(decorated)
+
+
+def path_id(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+def one_content(request: web.Request) -> dict[str, Any]:
+    """`{content_id}` in the body → the operation's `content_ids`."""
+    return {"content_ids": [request["data"]["content_id"]]}
 
 
 @routes.post("/api/v1/jobs/{id:\\d+}/cancel/")
 @endpoint(role="editor", scope="general")
 @docs(
     tags=[TAG],
-    summary="Cancel a job: between items; finished items are kept and charged, the rest refunded",
-    responses={404: {"schema": ErrorSchema}},
+    summary="Cancel a job: answers at once; the item in flight finishes and is charged, the rest is refunded",
+    description=(
+        "A queued job ends `cancelled` at once. A running one keeps `status: running` until its item "
+        "in flight ends, then ends `cancelled` (watch `job:<id>` or poll the job). Cancelling a "
+        "finished job changes nothing and answers it as it is."
+    ),
+    responses=error_responses(404),
 )
 @response_schema(envelope_schema(JobOut, "JobCancelEnvelope"), 200)
 async def cancel(request: web.Request) -> web.Response:
-    job = await scoped(Job, principal(request)).get_or_none(id=int(request.match_info["id"]))
+    job = await scoped(Job, principal(request)).get_or_none(id=path_id(request))
     if job is None:
         raise NotFound("Job not found.")
-    if job.status in jobs.ACTIVE and job.site_id is not None:
-        actor = await request.app[ACTORS].ref(job.site_id)
-        job = await actor.ask(Cancel(job.id), timeout=30)
+    if job.status in jobs.ACTIVE:
+        job = await jobs.request_cancel(request.app[EVENTS], job)
+        if job.site_id is not None:
+            await (await request.app[ACTORS].ref(job.site_id)).tell(Control(job.id))
     return envelope.ok(request, jobs.job_dict(job))
+
+
+class JobListQuery(JobQuery):
+    kind = fields.String(validate=validate.OneOf(sorted(OPERATIONS)))
 
 
 add_crud(
@@ -118,7 +182,7 @@ add_crud(
         tag=TAG,
         model=Job,
         out_schema=JobOut(),
-        query_schema=JobQuery,
+        query_schema=JobListQuery,
         actions=("list", "retrieve"),
         serializer=jobs.job_dict,
     ),

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
     from actors.runtime import ActorSystem  # noqa: F401
     from config.settings import Settings  # noqa: F401
     from services.ai_client import AiClients  # noqa: F401
-    from services.jobs import Waiters  # noqa: F401
+    from services.events import EventBus  # noqa: F401
     from services.mail import Mailer  # noqa: F401
     from services.principal import Principal  # noqa: F401
     from services.ratelimit import RateLimiter  # noqa: F401
@@ -27,7 +27,7 @@ CRYPTO = web.AppKey["Crypto"]("crypto")
 MAILER = web.AppKey["Mailer"]("mailer")
 STARTED_AT = web.AppKey[float]("started_at")
 ACTORS = web.AppKey["ActorSystem[int]"]("actors")
-WAITERS = web.AppKey["Waiters"]("waiters")
+EVENTS = web.AppKey["EventBus"]("events")
 AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
 
 # Per-request values set by the middlewares.

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
 
 from actors.operations.linker import LinkContent
 from schemas import jobs as jobs_schemas
-from schemas.common import envelope as envelope_schema
-from server.access import endpoint
-from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
+from server.jobs import add_operation, one_content
 
 routes = web.RouteTableDef()
 TAG = "linker"
@@ -19,21 +16,24 @@ SUMMARY = (
 )
 
 
-@routes.post("/api/v1/linker/process/")
-@endpoint(role="editor", scope="content", module="linker", idempotent=True)
-@docs(tags=[TAG], summary=SUMMARY, description=JOB_DOC, responses=JOB_ERRORS)
-@request_schema(jobs_schemas.ContentIdIn)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "LinkerProcessEnvelope"), 200)
-async def process(request: web.Request) -> web.Response:
-    return await run_operation(request, LinkContent, {"content_ids": [request["data"]["content_id"]]})
-
-
-@routes.post("/api/v1/linker/batch_process/")
-@endpoint(role="editor", scope="content", module="linker", idempotent=True)
-@docs(tags=[TAG], summary="Link up to 50 contents of one site as one job", description=JOB_DOC, responses=JOB_ERRORS)
-@request_schema(jobs_schemas.ContentIdsIn)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "LinkerBatchEnvelope"), 200)
-async def batch_process(request: web.Request) -> web.Response:
-    return await run_operation(request, LinkContent, request["data"])
+add_operation(
+    routes,
+    "/api/v1/linker/process/",
+    LinkContent,
+    tag=TAG,
+    module="linker",
+    summary=SUMMARY,
+    body=jobs_schemas.ContentIdIn,
+    params=one_content,
+    scope="content",
+)
+add_operation(
+    routes,
+    "/api/v1/linker/batch_process/",
+    LinkContent,
+    tag=TAG,
+    module="linker",
+    summary="Link up to 50 contents of one site as one job",
+    body=jobs_schemas.ContentIdsIn,
+    scope="content",
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+from aiohttp_apigami import docs, request_schema, response_schema
 
 from actors.operations.optimizer import Optimize
 from models.base import scoped
@@ -14,7 +14,7 @@ from schemas.common import ErrorSchema
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import endpoint, principal
-from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
+from server.jobs import add_operation, one_content
 from services.errors import NotFound
 from services.seo import content_analysis
 
@@ -42,28 +42,22 @@ async def analyze_content(request: web.Request) -> web.Response:
     return envelope.ok(request, {"content_id": content.id, **result})
 
 
-@routes.post("/api/v1/optimizer/optimize/")
-@endpoint(role="editor", scope="ai", module="optimizer", idempotent=True)
-@docs(
-    tags=[TAG],
+add_operation(
+    routes,
+    "/api/v1/optimizer/optimize/",
+    Optimize,
+    tag=TAG,
+    module="optimizer",
     summary="AI rewrite guided by the analysis; the previous version is kept",
-    description=JOB_DOC,
-    responses=JOB_ERRORS,
+    body=jobs_schemas.ContentIdIn,
+    params=one_content,
 )
-@request_schema(jobs_schemas.ContentIdIn)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "OptimizeEnvelope"), 200)
-async def optimize(request: web.Request) -> web.Response:
-    return await run_operation(request, Optimize, {"content_ids": [request["data"]["content_id"]]})
-
-
-@routes.post("/api/v1/optimizer/batch_optimize/")
-@endpoint(role="editor", scope="ai", module="optimizer", idempotent=True)
-@docs(
-    tags=[TAG], summary="Optimize up to 50 contents of one site as one job", description=JOB_DOC, responses=JOB_ERRORS
+add_operation(
+    routes,
+    "/api/v1/optimizer/batch_optimize/",
+    Optimize,
+    tag=TAG,
+    module="optimizer",
+    summary="Optimize up to 50 contents of one site as one job",
+    body=jobs_schemas.ContentIdsIn,
 )
-@request_schema(jobs_schemas.ContentIdsIn)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "BatchOptimizeEnvelope"), 200)
-async def batch_optimize(request: web.Request) -> web.Response:
-    return await run_operation(request, Optimize, request["data"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+from aiohttp_apigami import docs, request_schema, response_schema
 
 from actors.operations.planner import AutoCluster, GenerateIdeas
 from models.planner import Cluster, ContentIdea, Keyword
@@ -14,7 +14,7 @@ from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import Resource, add_crud, delete_row, with_caller, with_settings, without_request
-from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
+from server.jobs import add_operation
 from server.keys import SETTINGS
 from services import planner
 
@@ -63,29 +63,24 @@ async def create_tasks(request: web.Request) -> web.Response:
     return envelope.created(request, await planner.create_tasks(principal(request), request["data"]["ids"]))
 
 
-@routes.post(f"{BASE}/clusters/auto_cluster/")
-@endpoint(role="editor", scope="ai", module="planner", idempotent=True)
-@docs(
-    tags=[TAG],
+add_operation(
+    routes,
+    f"{BASE}/clusters/auto_cluster/",
+    AutoCluster,
+    tag=TAG,
+    module="planner",
     summary="AI clustering of up to 200 keywords of a site: clusters made or reused by name, keywords mapped",
-    description=JOB_DOC,
-    responses=JOB_ERRORS,
+    body=jobs_schemas.AutoClusterIn,
 )
-@request_schema(jobs_schemas.AutoClusterIn)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "AutoClusterEnvelope"), 200)
-async def auto_cluster(request: web.Request) -> web.Response:
-    return await run_operation(request, AutoCluster, request["data"])
-
-
-@routes.post(f"{BASE}/clusters/generate_ideas/")
-@endpoint(role="editor", scope="ai", module="planner", idempotent=True)
-@docs(tags=[TAG], summary="AI content ideas for up to 20 clusters", description=JOB_DOC, responses=JOB_ERRORS)
-@request_schema(jobs_schemas.GenerateIdeasIn)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateIdeasEnvelope"), 200)
-async def generate_ideas(request: web.Request) -> web.Response:
-    return await run_operation(request, GenerateIdeas, request["data"])
+add_operation(
+    routes,
+    f"{BASE}/clusters/generate_ideas/",
+    GenerateIdeas,
+    tag=TAG,
+    module="planner",
+    summary="AI content ideas for up to 20 clusters",
+    body=jobs_schemas.GenerateIdeasIn,
+)
 
 
 add_crud(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+from aiohttp_apigami import docs, request_schema, response_schema
 
 from actors.operations.images import GenerateImages, RegenerateImage
 from actors.operations.writer import GenerateContent
@@ -15,7 +15,7 @@ from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import Resource, add_crud, delete_row, with_caller
-from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
+from server.jobs import add_operation, path_id
 from services import writer
 
 routes = web.RouteTableDef()
@@ -69,49 +69,42 @@ async def update_content(request: web.Request) -> web.Response:
     return envelope.ok(request, {**CONTENT.serialize(content), "warnings": warnings})
 
 
-@routes.post(f"{BASE}/tasks/{{id:\\d+}}/generate_content/")
-@endpoint(role="editor", scope="ai", module="writer", idempotent=True)
-@docs(tags=[TAG], summary="AI article for a task: a draft Content", description=JOB_DOC, responses=JOB_ERRORS)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateContentEnvelope"), 200)
-async def generate_content(request: web.Request) -> web.Response:
-    return await run_operation(request, GenerateContent, {"task_id": int(request.match_info["id"])})
-
-
-@routes.post(f"{BASE}/content/{{id:\\d+}}/generate_images/")
-@endpoint(role="editor", scope="ai", module="writer", idempotent=True)
-@docs(
-    tags=[TAG],
+add_operation(
+    routes,
+    f"{BASE}/tasks/{{id:\\d+}}/generate_content/",
+    GenerateContent,
+    tag=TAG,
+    module="writer",
+    summary="AI article for a task: a draft Content",
+    params=lambda request: {"task_id": path_id(request)},
+)
+add_operation(
+    routes,
+    f"{BASE}/content/{{id:\\d+}}/generate_images/",
+    GenerateImages,
+    tag=TAG,
+    module="writer",
     summary="AI images for a content (featured + in-article per the image settings)",
-    description=JOB_DOC,
-    responses=JOB_ERRORS,
+    params=lambda request: {"content_ids": [path_id(request)]},
 )
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateImagesEnvelope"), 200)
-async def generate_images(request: web.Request) -> web.Response:
-    return await run_operation(request, GenerateImages, {"content_ids": [int(request.match_info["id"])]})
-
-
-@routes.post(f"{BASE}/images/generate_for_content/")
-@endpoint(role="editor", scope="ai", module="writer", idempotent=True)
-@docs(tags=[TAG], summary="AI images for up to 50 contents of one site", description=JOB_DOC, responses=JOB_ERRORS)
-@request_schema(jobs_schemas.ContentIdsIn)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateForContentEnvelope"), 200)
-async def generate_for_content(request: web.Request) -> web.Response:
-    return await run_operation(request, GenerateImages, request["data"])
-
-
-@routes.post(f"{BASE}/images/regenerate/")
-@endpoint(role="editor", scope="ai", module="writer", idempotent=True)
-@docs(
-    tags=[TAG], summary="Render an image again, optionally with a new prompt", description=JOB_DOC, responses=JOB_ERRORS
+add_operation(
+    routes,
+    f"{BASE}/images/generate_for_content/",
+    GenerateImages,
+    tag=TAG,
+    module="writer",
+    summary="AI images for up to 50 contents of one site",
+    body=jobs_schemas.ContentIdsIn,
 )
-@request_schema(jobs_schemas.RegenerateIn)
-@querystring_schema(jobs_schemas.WaitQuery)
-@response_schema(envelope_schema(jobs_schemas.JobStartedOut, "RegenerateEnvelope"), 200)
-async def regenerate(request: web.Request) -> web.Response:
-    return await run_operation(request, RegenerateImage, request["data"])
+add_operation(
+    routes,
+    f"{BASE}/images/regenerate/",
+    RegenerateImage,
+    tag=TAG,
+    module="writer",
+    summary="Render an image again, optionally with a new prompt",
+    body=jobs_schemas.RegenerateIn,
+)
 
 
 add_crud(

@@ -1,22 +1,23 @@
 """Jobs (CONTRACT §8): creation with the credit reservation, completion with its settlement,
-and waiting for a job from an HTTP request."""
+the control plane (cancel asked for by any process, read by the owning actor between items),
+the `job.*` and `credits.changed` events, and waiting for a job through the event bus."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from models.billing import CreditTransaction
 from models.jobs import Job
 from services import ledger
 from services.errors import InsufficientCredits
+from services.events import EventBus, Subscription
 from services.security import utcnow
 
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "cancelled")
-POLL_INTERVAL = 1.0  # seconds: how often a waiter re-reads a job that another process may finish
 
 
 def job_dict(job: Job) -> dict[str, Any]:
@@ -36,7 +37,34 @@ def job_dict(job: Job) -> dict[str, Any]:
     }
 
 
+def job_channels(job: Job) -> list[str]:
+    channels = [f"job:{job.id}", f"account:{job.account_id}"]
+    if job.site_id is not None:
+        channels.insert(1, f"site:{job.site_id}")
+    return channels
+
+
+async def publish_job(events: EventBus, job: Job, event: str) -> None:
+    await events.publish(job_channels(job), event, job_dict(job))
+
+
+async def publish_credits(events: EventBus, row: CreditTransaction | None) -> None:
+    """`credits.changed` on the account's channel, after the ledger row is committed."""
+    if row is None:
+        return
+    data = {
+        "balance": row.balance_after,
+        "amount": row.amount,
+        "kind": row.kind,
+        "operation": row.operation,
+        "job_id": row.job_id,
+        "transaction_id": row.id,
+    }
+    await events.publish([f"account:{row.account_id}"], "credits.changed", data)
+
+
 async def create(
+    events: EventBus,
     *,
     account_id: int,
     site_id: int,
@@ -47,6 +75,7 @@ async def create(
     reserve: int,
 ) -> Job:
     """A queued job holding `reserve` credits; 402 (and no job) when the balance is short."""
+    row = None
     async with in_transaction():
         job = await Job.create(
             account_id=account_id,
@@ -59,20 +88,32 @@ async def create(
         )
         if reserve:
             try:
-                await ledger.reserve(account_id, reserve, operation=kind, job_id=job.id)
+                row = await ledger.reserve(account_id, reserve, operation=kind, job_id=job.id)
             except InsufficientCredits:
                 await job.delete()
                 raise
+    await publish_credits(events, row)
+    await publish_job(events, job, "job.queued")
     return job
 
 
-async def finish(job: Job, status: str, *, result: Any = None, error: dict[str, Any] | None = None) -> Job:
-    """Close the job and refund what it reserved but did not use."""
+async def finish(
+    events: EventBus,
+    job: Job,
+    status: str,
+    *,
+    result: Any = None,
+    error: dict[str, Any] | None = None,
+    only_from: tuple[str, ...] = ACTIVE,
+) -> Job:
+    """Close the job (if it is still in one of `only_from`) and refund what it reserved but did
+    not use; publish `job.<status>` and the refund."""
+    row = None
     async with in_transaction():
         fresh = await Job.filter(id=job.id).select_for_update().first()
-        if fresh is None or fresh.status in FINISHED:
+        if fresh is None or fresh.status not in only_from:
             return fresh or job
-        await ledger.settle(
+        row = await ledger.settle(
             fresh.account_id,
             fresh.credits_reserved,
             fresh.credits_used,
@@ -82,52 +123,50 @@ async def finish(job: Job, status: str, *, result: Any = None, error: dict[str, 
         fresh.status = status
         fresh.result = result
         fresh.error = error
+        fresh.requested = None
         fresh.finished_at = utcnow()
-        await fresh.save(update_fields=["status", "result", "error", "finished_at", "updated_at"])
+        await fresh.save(update_fields=["status", "result", "error", "requested", "finished_at", "updated_at"])
+    await publish_credits(events, row)
+    await publish_job(events, fresh, f"job.{status}")
     return fresh
 
 
-class Waiters:
-    """In-process hand-over of finished jobs to the requests waiting on them (`?wait=`).
+async def request_cancel(events: EventBus, job: Job) -> Job:
+    """Cancel from any process, at once: a queued job ends `cancelled` now (all refunded); a
+    running one is marked, and its actor stops it before the next item (CONTRACT §16.15)."""
+    if job.status == "queued":
+        cancelled = await finish(events, job, "cancelled", only_from=("queued",))
+        if cancelled.status == "cancelled":
+            return cancelled
+        job = cancelled  # the actor started it meanwhile
+    if job.status == "running":
+        await Job.filter(id=job.id, status="running").update(requested="cancel")
+        job.requested = "cancel"
+    return job
 
-    A request registers with `expect` before it hands the job to the actor, so even a job that
-    finishes at once is not missed; the actor passes the finished job to `notify`, so the waiter
-    needs no query. Jobs finished by another process are found by polling.
+
+async def requested(job_id: int) -> str | None:
+    """What the control plane asks of a running job (`cancel`, `pause`) — one indexed read."""
+    values = await Job.filter(id=job_id).values_list("requested", flat=True)
+    return values[0] if values else None  # type: ignore[return-value]
+
+
+async def wait(subscription: Subscription, job: Job, timeout: float) -> dict[str, Any]:
+    """The job (as `job_dict`) once finished, or as it is when `timeout` runs out.
+
+    `subscription` must be open on the job's channel before the job is handed to its actor,
+    so no event is missed; the finishing event brings the job from whichever process ran it.
     """
-
-    def __init__(self) -> None:
-        self._futures: dict[int, list[asyncio.Future[Job]]] = defaultdict(list)
-
-    def expect(self, job_id: int) -> asyncio.Future[Job]:
-        future: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
-        self._futures[job_id].append(future)
-        return future
-
-    def notify(self, job: Job) -> None:
-        for future in self._futures.pop(job.id, []):
-            if not future.done():
-                future.set_result(job)
-
-    def _forget(self, job_id: int, future: asyncio.Future[Job]) -> None:
-        futures = self._futures.get(job_id)
-        if futures and future in futures:
-            futures.remove(future)
-            if not futures:
-                del self._futures[job_id]
-
-    async def wait(self, job: Job, future: asyncio.Future[Job], timeout: float) -> Job:
-        """The job once finished, or as it is when `timeout` runs out."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
         try:
-            while job.status not in FINISHED:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return job
-                try:
-                    return await asyncio.wait_for(asyncio.shield(future), min(remaining, POLL_INTERVAL))
-                except TimeoutError:
-                    job = await Job.get(id=job.id)  # finished by another process?
-            return job
-        finally:
-            self._forget(job.id, future)
+            event = await asyncio.wait_for(subscription.get(), remaining)
+        except TimeoutError:
+            break
+        if event.event in {"job.succeeded", "job.failed", "job.cancelled"}:
+            return dict(event.data)
+    return job_dict(await Job.get(id=job.id))

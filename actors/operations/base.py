@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from marshmallow import Schema
 from tortoise.transactions import in_transaction
 
 from config.prompts import render_prompt
@@ -19,7 +20,7 @@ from models.writer import Content
 from services import ai_client, ai_settings
 from services.ai_client import AiError, Usage
 from services.errors import NotFound, ValidationFailed
-from services.jobs import Waiters
+from services.events import EventBus
 from services.principal import Principal
 from services.security import Crypto
 
@@ -31,7 +32,7 @@ T = TypeVar("T")
 class OperationContext:
     settings: Settings
     crypto: Crypto
-    waiters: Waiters
+    events: EventBus
     clients: ai_client.AiClients
 
 
@@ -71,16 +72,18 @@ def _require(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
 class Operation:
     kind: ClassVar[str]
     prompt_type: ClassVar[str | None] = None
+    # What the job-starting endpoint answers with when the job finished within the wait.
+    result_schema: ClassVar[type[Schema]]
     operations: ClassVar[dict[str, type[Operation]]] = {}
 
     def __init_subclass__(cls) -> None:
         if "kind" in cls.__dict__:  # abstract bases like PerContent have no kind of their own
             Operation.operations[cls.kind] = cls
 
-    def __init__(self, job: Job, context: OperationContext, config: ai_settings.AiConfig | None = None) -> None:
+    def __init__(self, job: Job, context: OperationContext) -> None:
         self.job = job
         self.context = context
-        self._config = config
+        self._config: ai_settings.AiConfig | None = None
 
     # --- planning, in the request ---------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from actors.operations.base import Operation, Plan, _one_site, _owned, _require
 from config.settings import Settings
 from models.base import scoped
 from models.writer import Content, Image
+from schemas import jobs as jobs_schemas
 from services import ai_settings
 from services.ai_client import AiError, Usage
 from services.errors import NotFound, ValidationFailed
@@ -27,6 +28,7 @@ def _check_image_prompts(answer: Any) -> list[dict[str, Any]]:
 
 class GenerateImages(Operation):
     kind = "generate_images"
+    result_schema = jobs_schemas.GenerateImagesResult
     prompt_type = "image_prompts"
 
     @classmethod
@@ -133,6 +135,7 @@ class GenerateImages(Operation):
 
 class RegenerateImage(Operation):
     kind = "regenerate_image"
+    result_schema = jobs_schemas.RegenerateImageResult
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:

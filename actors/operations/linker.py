@@ -8,6 +8,7 @@ from actors.operations.base import PerContent
 from models.linker import Link
 from models.planner import Keyword
 from models.writer import Content
+from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.linker import LinkTarget, add_internal_links
 
@@ -22,6 +23,7 @@ class LinkContent(PerContent):
     """Deterministic: no model is called (so no AI key is needed), but it is priced per content."""
 
     kind = "linker"
+    result_schema = jobs_schemas.LinkerResult
     cost_key = "linker_per_content"
 
     async def run_content(self, item: str, content: Content) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from actors.operations.base import PerContent
 from actors.operations.writer import _check_article
 from models.writer import Content, ContentVersion
+from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.seo import content_analysis, count_words
 from services.writer import sanitise_html
@@ -16,6 +17,7 @@ from services.writer import sanitise_html
 
 class Optimize(PerContent):
     kind = "optimize"
+    result_schema = jobs_schemas.OptimizeResult
     prompt_type = "optimize"
     cost_key = "optimize_per_content"
 

@@ -8,6 +8,7 @@ from actors.operations.base import IDEAS_PER_CLUSTER, Operation, Plan, _one_site
 from config.settings import Settings
 from models.accounts import Site
 from models.planner import Cluster, ContentIdea, Keyword
+from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.errors import NotFound
 from services.planner import normalise_keyword, recount_clusters
@@ -26,6 +27,7 @@ def _check_clusters(answer: Any) -> list[dict[str, Any]]:
 
 class AutoCluster(Operation):
     kind = "auto_cluster"
+    result_schema = jobs_schemas.AutoClusterResult
     prompt_type = "clustering"
 
     @classmethod
@@ -117,6 +119,7 @@ def _choice(value: Any, allowed: tuple[str, ...], default: str) -> str:
 
 class GenerateIdeas(Operation):
     kind = "generate_ideas"
+    result_schema = jobs_schemas.GenerateIdeasResult
     prompt_type = "ideas"
 
     @classmethod

@@ -9,6 +9,7 @@ from actors.operations.base import Operation, Plan, _require
 from config.settings import Settings
 from models.base import scoped
 from models.writer import Content, Task
+from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.errors import NotFound
 from services.principal import Principal
@@ -34,6 +35,7 @@ def content_cost(settings: Settings, words: int) -> int:
 
 class GenerateContent(Operation):
     kind = "generate_content"
+    result_schema = jobs_schemas.GenerateContentResult
     prompt_type = "content"
 
     @classmethod

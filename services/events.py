@@ -1,0 +1,334 @@
+"""One event bus: `publish(channels, event, data)` and `subscribe(channels)`.
+
+Channels are strings such as `job:12`, `site:3`, `account:7`, `run:5`, `integration:2`. Each
+channel numbers its events with its own `seq`, rising by one, and keeps the last `buffer_size`
+of them for replay (a websocket client that reconnects with `last_seq`).
+
+Two backends behind one interface, chosen by `REDIS_URL`:
+- `MemoryEventBus`: one process; counters and replay buffers in memory.
+- `RedisEventBus`: every process; one Lua script per publish numbers the event, appends it to a
+  capped stream per channel (the replay buffer) and publishes it on one pub/sub channel, so the
+  seq order is the delivery order everywhere. Each process holds one pub/sub connection and fans
+  events out to its local subscribers.
+
+Subscribers get events through a bounded queue; one that falls behind is marked `overflowed`
+and gets nothing more (the websocket layer closes it with 1013), so a slow reader never slows
+the publisher or anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = logging.getLogger("inkflow.events")
+
+BUFFER_SIZE = 1000  # events kept per channel for replay (CONTRACT §13: at least 1,000)
+QUEUE_SIZE = 1000  # events a subscriber may have waiting before it counts as overflowed
+MAX_BUFFERED_CHANNELS = 20_000  # memory backend: replay buffers kept, least recently used dropped
+STREAM_TTL_S = 86_400  # Redis: a channel's replay buffer outlives its last event by a day
+SEQ_TTL_S = 30 * 86_400  # Redis: a channel's counter outlives its last event by a month
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    channel: str
+    seq: int
+    event: str
+    data: Mapping[str, Any]
+    ts: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "seq": self.seq, "event": self.event, "data": self.data, "ts": self.ts}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _encode(data: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS)
+
+
+class Subscription:
+    """A reader's view of some channels: `await get()` or `async for event in subscription`."""
+
+    def __init__(self, bus: _Fanout, channels: Iterable[str], queue_size: int) -> None:
+        self._bus = bus
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
+        self.channels: set[str] = set()
+        self.overflowed = False
+        self.closed = False
+        for channel in channels:
+            self.add(channel)
+
+    def add(self, channel: str) -> None:
+        if channel not in self.channels:
+            self.channels.add(channel)
+            self._bus._attach(channel, self)
+
+    def remove(self, channel: str) -> None:
+        if channel in self.channels:
+            self.channels.discard(channel)
+            self._bus._detach(channel, self)
+
+    def _deliver(self, event: Event) -> None:
+        if self.overflowed or self.closed:
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            log.warning("subscriber of %s fell %d events behind; dropped", sorted(self.channels), self._queue.qsize())
+
+    async def get(self) -> Event:
+        return await self._queue.get()
+
+    def get_nowait(self) -> Event | None:
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        for channel in list(self.channels):
+            self.remove(channel)
+        self.closed = True
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Event]:
+        while not self.closed:
+            yield await self.get()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Fanout:
+    """Local delivery of events to this process's subscribers, by channel."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Subscription]] = {}
+
+    def _attach(self, channel: str, subscription: Subscription) -> None:
+        self._subscribers.setdefault(channel, set()).add(subscription)
+
+    def _detach(self, channel: str, subscription: Subscription) -> None:
+        subscribers = self._subscribers.get(channel)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscribers[channel]
+
+    def _dispatch(self, event: Event) -> None:
+        for subscription in tuple(self._subscribers.get(event.channel, ())):
+            subscription._deliver(event)
+
+    def subscribe(self, channels: Iterable[str] = (), *, queue_size: int = QUEUE_SIZE) -> Subscription:
+        """Start receiving the channels' events from now on (use `replay` for earlier ones)."""
+        return Subscription(self, channels, queue_size)
+
+    def subscriber_count(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+
+class MemoryEventBus(_Fanout):
+    """The bus of a single process."""
+
+    def __init__(self, buffer_size: int = BUFFER_SIZE, max_channels: int = MAX_BUFFERED_CHANNELS) -> None:
+        super().__init__()
+        self._buffer_size = buffer_size
+        self._max_channels = max_channels
+        self._seq: dict[str, int] = {}
+        self._buffers: OrderedDict[str, deque[Event]] = OrderedDict()
+
+    async def start(self) -> None:
+        """Nothing to connect."""
+
+    async def close(self) -> None:
+        self._subscribers.clear()
+
+    async def publish(self, channels: Sequence[str], event: str, data: Mapping[str, Any]) -> list[Event]:
+        ts = _now()
+        # A round trip through JSON, as the Redis backend does, so subscribers of either
+        # backend see the same plain values (ISO strings for datetimes).
+        plain = orjson.loads(_encode(data))
+        published = []
+        for channel in channels:
+            seq = self._seq.get(channel, 0) + 1
+            self._seq[channel] = seq
+            item = Event(channel, seq, event, plain, ts)
+            buffer = self._buffers.get(channel)
+            if buffer is None:
+                buffer = self._buffers[channel] = deque(maxlen=self._buffer_size)
+                if len(self._buffers) > self._max_channels:
+                    old, _ = self._buffers.popitem(last=False)
+                    self._seq.pop(old, None)
+            else:
+                self._buffers.move_to_end(channel)
+            buffer.append(item)
+            published.append(item)
+            self._dispatch(item)
+        return published
+
+    async def last_seq(self, channel: str) -> int:
+        return self._seq.get(channel, 0)
+
+    async def replay(self, channel: str, after_seq: int) -> list[Event] | None:
+        """Events of `channel` after `after_seq`, or None when some of them are no longer kept."""
+        buffer = self._buffers.get(channel, deque())
+        last = self._seq.get(channel, 0)
+        if after_seq >= last:
+            return []
+        missed = [e for e in buffer if e.seq > after_seq]
+        if not missed or missed[0].seq != after_seq + 1:
+            return None
+        return missed
+
+
+# KEYS: per channel its counter and its stream; ARGV[1] the pub/sub channel, ARGV[2] the
+# event name (JSON string), ARGV[3] the timestamp (JSON string), ARGV[4] the data (JSON),
+# ARGV[5] the buffer size, ARGV[6..7] the TTLs, ARGV[8..] the channel names (JSON strings).
+# The message is assembled as text so the data's JSON passes through untouched.
+_PUBLISH_LUA = """
+local n = #KEYS / 2
+local seqs = {}
+for i = 1, n do
+  local seq = redis.call('INCR', KEYS[2 * i - 1])
+  redis.call('EXPIRE', KEYS[2 * i - 1], ARGV[7])
+  local message = '{"channel":' .. ARGV[7 + i] .. ',"seq":' .. seq .. ',"event":' .. ARGV[2] ..
+    ',"ts":' .. ARGV[3] .. ',"data":' .. ARGV[4] .. '}'
+  redis.call('XADD', KEYS[2 * i], 'MAXLEN', '~', ARGV[5], seq .. '-1', 'm', message)
+  redis.call('EXPIRE', KEYS[2 * i], ARGV[6])
+  redis.call('PUBLISH', ARGV[1], message)
+  seqs[i] = seq
+end
+return seqs
+"""
+
+
+def _decode(raw: bytes | str) -> Event:
+    value = orjson.loads(raw)
+    return Event(value["channel"], int(value["seq"]), value["event"], value["data"], value["ts"])
+
+
+class RedisEventBus(_Fanout):
+    """The bus shared by every process pointed at one Redis."""
+
+    def __init__(self, redis: Redis, prefix: str, buffer_size: int = BUFFER_SIZE) -> None:
+        super().__init__()
+        self._redis = redis
+        self._prefix = prefix
+        self._buffer_size = buffer_size
+        self._pubsub_channel = f"{prefix}:events"
+        self._script = redis.register_script(_PUBLISH_LUA)
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    def _seq_key(self, channel: str) -> str:
+        return f"{self._prefix}:ev:seq:{channel}"
+
+    def _stream_key(self, channel: str) -> str:
+        return f"{self._prefix}:ev:log:{channel}"
+
+    async def start(self) -> None:
+        self._reader = asyncio.create_task(self._read(), name="event-bus-reader")
+        # Serve even when Redis is down: the reader keeps retrying and says so in the log.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), 5)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._subscribers.clear()
+
+    async def _read(self) -> None:
+        """Receive every event of every process and hand it to the local subscribers."""
+        delay = 0.1
+        down = False
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._pubsub_channel)
+                self._ready.set()
+                if down:
+                    log.warning("event bus: Redis is reachable again")
+                    down, delay = False, 0.1
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._dispatch(_decode(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not down:
+                    log.warning("event bus: lost Redis (%s); retrying", exc)
+                    down = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def publish(self, channels: Sequence[str], event: str, data: Mapping[str, Any]) -> list[Event]:
+        if not channels:
+            return []
+        ts = _now()
+        names = [orjson.dumps(c).decode() for c in channels]
+        keys = [key for c in channels for key in (self._seq_key(c), self._stream_key(c))]
+        args: list[str | int] = [
+            self._pubsub_channel,
+            orjson.dumps(event).decode(),
+            orjson.dumps(ts).decode(),
+            _encode(data).decode(),
+            self._buffer_size,
+            STREAM_TTL_S,
+            SEQ_TTL_S,
+            *names,
+        ]
+        seqs = await self._script(keys=keys, args=args)
+        plain = orjson.loads(_encode(data))
+        return [Event(c, int(s), event, plain, ts) for c, s in zip(channels, seqs, strict=True)]
+
+    async def last_seq(self, channel: str) -> int:
+        value = await self._redis.get(self._seq_key(channel))
+        return int(value or 0)
+
+    async def replay(self, channel: str, after_seq: int) -> list[Event] | None:
+        last = await self.last_seq(channel)
+        if after_seq >= last:
+            return []
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self._redis.xrange(
+            self._stream_key(channel), min=f"{after_seq + 1}-0"
+        )  # type: ignore[assignment]
+        missed = [_decode(fields[b"m"]) for _, fields in entries]
+        if not missed or missed[0].seq != after_seq + 1:
+            return None
+        return missed
+
+
+EventBus = MemoryEventBus | RedisEventBus
+
+
+def make_bus(redis: Redis | None, prefix: str) -> EventBus:
+    return RedisEventBus(redis, prefix) if redis is not None else MemoryEventBus()
