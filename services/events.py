@@ -217,7 +217,7 @@ for i = 1, n do
   redis.call('EXPIRE', KEYS[2 * i - 1], ARGV[7])
   local message = '{"channel":' .. ARGV[7 + i] .. ',"seq":' .. seq .. ',"event":' .. ARGV[2] ..
     ',"ts":' .. ARGV[3] .. ',"data":' .. ARGV[4] .. '}'
-  redis.call('XADD', KEYS[2 * i], 'MAXLEN', '~', ARGV[5], seq .. '-1', 'm', message)
+  redis.call('XADD', KEYS[2 * i], 'MAXLEN', ARGV[5], seq .. '-1', 'm', message)
   redis.call('EXPIRE', KEYS[2 * i], ARGV[6])
   redis.call('PUBLISH', ARGV[1], message)
   seqs[i] = seq

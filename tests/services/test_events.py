@@ -1,0 +1,115 @@
+"""The event bus, both backends: per-channel seq, fan-out, replay, gaps, slow subscribers, and
+(Redis) events crossing from one bus — one server process — to another."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from services.events import EventBus, MemoryEventBus, RedisEventBus
+from tests.conftest import BACKEND, TEST_REDIS_URL
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+async def _next(subscription: object, timeout: float = 2.0) -> object:
+    return await asyncio.wait_for(subscription.get(), timeout)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def buses(request: pytest.FixtureRequest) -> AsyncIterator[tuple[EventBus, EventBus]]:
+    """Two buses standing for two server processes: one shared bus in memory, two on one Redis."""
+    if request.param == "memory":
+        bus = MemoryEventBus(buffer_size=5)
+        yield bus, bus
+        return
+    if BACKEND != "postgres" or not TEST_REDIS_URL:
+        pytest.skip("needs Redis: runs in the PostgreSQL + Redis pass")
+    prefix = f"inkflow-test:{uuid.uuid4().hex}"
+    clients = [Redis.from_url(TEST_REDIS_URL), Redis.from_url(TEST_REDIS_URL)]
+    pair = (RedisEventBus(clients[0], prefix, buffer_size=5), RedisEventBus(clients[1], prefix, buffer_size=5))
+    for bus in pair:
+        await bus.start()
+    yield pair
+    for bus in pair:
+        await bus.close()
+    for client in clients:
+        await client.aclose()
+
+
+async def test_each_channel_numbers_its_events_from_one_and_subscribers_get_them_in_order(
+    buses: tuple[EventBus, EventBus],
+) -> None:
+    publisher, receiver = buses
+    with receiver.subscribe(["site:1", "account:9"]) as sub:
+        await publisher.publish(["job:4", "site:1", "account:9"], "job.queued", {"id": 4})
+        await publisher.publish(["site:1"], "job.progress", {"id": 4, "done": 1})
+        await publisher.publish(["site:2"], "job.queued", {"id": 5})  # not subscribed
+        got = [await _next(sub) for _ in range(3)]
+        assert [(e.channel, e.seq, e.event) for e in got] == [  # type: ignore[attr-defined]
+            ("site:1", 1, "job.queued"),
+            ("account:9", 1, "job.queued"),
+            ("site:1", 2, "job.progress"),
+        ]
+        assert got[2].data == {"id": 4, "done": 1}  # type: ignore[attr-defined]
+        await asyncio.sleep(0.05)
+        assert sub.get_nowait() is None, "an unsubscribed channel's event was delivered"
+    assert await receiver.last_seq("site:1") == 2 and await receiver.last_seq("site:2") == 1
+
+
+async def test_unsubscribe_and_close_stop_delivery(buses: tuple[EventBus, EventBus]) -> None:
+    publisher, receiver = buses
+    sub = receiver.subscribe(["a", "b"])
+    sub.remove("a")
+    await publisher.publish(["a"], "x", {})
+    await publisher.publish(["b"], "y", {})
+    assert (await _next(sub)).event == "y"  # type: ignore[attr-defined]
+    sub.close()
+    assert receiver.subscriber_count() == 0
+    await publisher.publish(["b"], "z", {})
+    await asyncio.sleep(0.05)
+    assert sub.get_nowait() is None
+
+
+async def test_replay_returns_what_was_missed_or_none_when_it_is_no_longer_kept(
+    buses: tuple[EventBus, EventBus],
+) -> None:
+    publisher, receiver = buses
+    for n in range(1, 8):  # buffer_size is 5: events 3..7 are kept
+        await publisher.publish(["run:1"], "automation.item_processed", {"n": n})
+    missed = await receiver.replay("run:1", 4)
+    assert missed is not None and [e.seq for e in missed] == [5, 6, 7]
+    assert [e.data["n"] for e in missed] == [5, 6, 7]
+    assert await receiver.replay("run:1", 7) == []
+    assert await receiver.replay("run:1", 1) is None, "events 2 are gone: the client must hear replay_gap"
+    assert await receiver.replay("run:unknown", 0) == []
+
+
+async def test_a_subscriber_that_falls_behind_is_marked_overflowed_and_others_are_not_slowed(
+    buses: tuple[EventBus, EventBus],
+) -> None:
+    publisher, receiver = buses
+    slow = receiver.subscribe(["c"], queue_size=3)
+    fast = receiver.subscribe(["c"], queue_size=100)
+    for n in range(10):
+        await publisher.publish(["c"], "tick", {"n": n})
+    got = [await _next(fast) for _ in range(10)]
+    assert [e.data["n"] for e in got] == list(range(10))  # type: ignore[attr-defined]
+    assert slow.overflowed and slow.pending() == 3
+    slow.close()
+    fast.close()
+
+
+async def test_datetimes_arrive_as_iso_strings_on_both_backends(buses: tuple[EventBus, EventBus]) -> None:
+    from datetime import UTC, datetime
+
+    publisher, receiver = buses
+    with receiver.subscribe(["d"]) as sub:
+        await publisher.publish(["d"], "x", {"at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)})
+        event = await _next(sub)
+    assert event.data == {"at": "2026-01-02T03:04:05Z"}  # type: ignore[attr-defined]
+    assert event.ts.endswith("Z")  # type: ignore[attr-defined]
