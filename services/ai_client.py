@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import openai
+from marshmallow import Schema, ValidationError
 
 from services.ai_settings import AiConfig
 
@@ -185,14 +186,25 @@ async def _with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def chat_json(
-    clients: AiClients, config: AiConfig, prompt: str, check: Callable[[Any], T], usage: Usage, *, what: str
-) -> T:
-    """Ask for a JSON answer and validate it with `check` (which raises `ValueError`).
+MAX_PROBLEM = 1000  # characters of what was wrong with an answer, quoted to the model and the user
 
-    Malformed output gets one repair attempt, with the problem quoted back to the model;
-    a second bad answer fails the call.
+
+def _problem(exc: ValueError | ValidationError) -> str:
+    """What was wrong with an answer, in words the model can act on."""
+    if isinstance(exc, ValidationError):
+        return f"not in the requested shape: {json.dumps(exc.messages)}"[:MAX_PROBLEM]
+    return f"not valid JSON: {exc}"[:MAX_PROBLEM]
+
+
+async def chat_json(
+    clients: AiClients, config: AiConfig, prompt: str, schema: Schema, usage: Usage, *, what: str
+) -> Any:
+    """Ask for a JSON answer and load it with `schema`.
+
+    An answer that is not JSON, or that the schema refuses, gets one repair attempt with the
+    problem quoted back to the model; a second bad answer fails the call.
     """
+    problem = ""
     messages: list[dict[str, str]] = [
         {"role": "system", "content": "You answer with a single JSON object and nothing else."},
         {"role": "user", "content": prompt},
@@ -213,9 +225,9 @@ async def chat_json(
             usage.add(completion.model, completion.usage.prompt_tokens, completion.usage.completion_tokens)
         content = completion.choices[0].message.content or ""
         try:
-            return check(json.loads(content))
-        except (ValueError, TypeError, KeyError) as exc:
-            problem = f"{type(exc).__name__}: {exc}"
+            return schema.load(json.loads(content))
+        except (ValueError, ValidationError) as exc:
+            problem = _problem(exc)
             log.warning("%s: malformed answer (attempt %d): %s", what, attempt, problem)
             messages += [
                 {"role": "assistant", "content": content[:4000]},
@@ -225,7 +237,7 @@ async def chat_json(
                     "the JSON object in the requested shape.",
                 },
             ]
-    raise AiError(f"{what} failed: the model answered malformed JSON twice", code="upstream_error")
+    raise AiError(f"{what} failed: the model's answer was malformed twice ({problem})", code="upstream_error")
 
 
 async def generate_image(clients: AiClients, config: AiConfig, prompt: str, usage: Usage, *, what: str) -> bytes:

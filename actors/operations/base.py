@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from marshmallow import Schema
 from tortoise.transactions import in_transaction
@@ -17,6 +17,7 @@ from models.base import scoped
 from models.billing import UsageLog
 from models.jobs import Job
 from models.writer import Content
+from schemas.ai import ANSWERS
 from services import ai_client, ai_settings
 from services.ai_client import AiError, Usage
 from services.errors import NotFound, ValidationFailed
@@ -25,7 +26,6 @@ from services.principal import Principal
 from services.security import Crypto
 
 IDEAS_PER_CLUSTER = 3
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,6 @@ async def _owned(model: type[Any], caller: Principal, ids: list[int], what: str)
     if not rows:
         raise NotFound(f"No {what} found with these ids.")
     return [rows[i] for i in wanted if i in rows], [i for i in wanted if i not in rows]
-
-
-def _require(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
-    if not isinstance(value, kind) or (isinstance(value, str | list) and not value):
-        raise ValueError(f"{what} must be a non-empty {getattr(kind, '__name__', kind)}")
-    return value
 
 
 class Operation:
@@ -136,8 +130,11 @@ class Operation:
             )
         return self._config
 
-    async def chat(self, prompt: str, check: Callable[[Any], T], usage: Usage, *, what: str) -> T:
-        return await ai_client.chat_json(self.context.clients, await self.config(), prompt, check, usage, what=what)
+    async def chat(self, prompt: str, usage: Usage, *, what: str) -> dict[str, Any]:
+        """The model's answer to `prompt`, loaded by the answer schema of this operation's prompt type."""
+        assert self.prompt_type is not None
+        answer = ANSWERS[self.prompt_type]
+        return await ai_client.chat_json(self.context.clients, await self.config(), prompt, answer, usage, what=what)
 
     async def render(self, prompt: str, usage: Usage) -> bytes:
         return await ai_client.generate_image(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.operations.base import Operation, Plan, _one_site, _owned, _require
+from actors.operations.base import Operation, Plan, _one_site, _owned
 from config.settings import Settings
 from models.base import scoped
 from models.writer import Content, Image
@@ -17,13 +17,6 @@ from services.principal import Principal
 from services.seo import html_text
 
 # --- images ----------------------------------------------------------------------------------------
-
-
-def _check_image_prompts(answer: Any) -> list[dict[str, Any]]:
-    prompts = _require(answer.get("prompts") if isinstance(answer, dict) else None, list, "prompts")
-    for prompt in prompts:
-        _require(prompt.get("prompt") if isinstance(prompt, dict) else None, str, "image prompt")
-    return prompts
 
 
 class GenerateImages(Operation):
@@ -67,7 +60,7 @@ class GenerateImages(Operation):
         count = self.job.params["per_content"]
         summary = " ".join(html_text(content.html).split()[:120])
         prompt = await self.prompt(title=content.title, count=count, summary=summary)
-        proposals = await self.chat(prompt, _check_image_prompts, usage, what="Image prompt writing")
+        proposals = (await self.chat(prompt, usage, what="Image prompt writing"))["prompts"]
         config = await self.config()
         created: list[int] = []
 
@@ -81,8 +74,8 @@ class GenerateImages(Operation):
                     content_id=content.id,
                     kind=kind_name,
                     position=position,
-                    prompt=str(proposal["prompt"])[:4000],
-                    alt_text=str(proposal.get("alt_text", ""))[:500],
+                    prompt=proposal["prompt"],
+                    alt_text=proposal["alt_text"],
                     status="pending",
                 )
                 position += 1

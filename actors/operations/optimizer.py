@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from actors.operations.base import PerContent
-from actors.operations.writer import _check_article
 from models.writer import Content, ContentVersion
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
@@ -32,7 +31,7 @@ class Optimize(PerContent):
             html=content.html,
             issues=issues,
         )
-        article = await self.chat(prompt, _check_article, usage, what="Optimization")
+        article = await self.chat(prompt, usage, what="Optimization")
         previous: dict[str, Any] = {
             "version": content.version,
             "title": content.title,
@@ -41,11 +40,11 @@ class Optimize(PerContent):
             "meta_description": content.meta_description,
             "word_count": content.word_count,
         }
-        content.title = str(article["title"])[:300]
-        content.html = sanitise_html(str(article["html"]))
+        content.title = article["title"]
+        content.html = sanitise_html(article["html"])
         content.word_count = count_words(content.html)
-        content.meta_title = str(article.get("meta_title") or content.meta_title)[:300]
-        content.meta_description = str(article.get("meta_description") or content.meta_description)[:500]
+        content.meta_title = article["meta_title"] or content.meta_title
+        content.meta_description = article["meta_description"] or content.meta_description
         after = await content_analysis(content)
         content.seo_score = after["score"]
         content.version += 1

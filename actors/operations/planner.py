@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.operations.base import IDEAS_PER_CLUSTER, Operation, Plan, _one_site, _owned, _require
+from actors.operations.base import IDEAS_PER_CLUSTER, Operation, Plan, _one_site, _owned
 from config.settings import Settings
 from models.accounts import Site
 from models.planner import Cluster, ContentIdea, Keyword
@@ -15,14 +15,6 @@ from services.planner import normalise_keyword, recount_clusters
 from services.principal import Principal
 
 # --- clustering ------------------------------------------------------------------------------------
-
-
-def _check_clusters(answer: Any) -> list[dict[str, Any]]:
-    clusters = _require(answer.get("clusters") if isinstance(answer, dict) else None, list, "clusters")
-    for cluster in clusters:
-        _require(cluster.get("name") if isinstance(cluster, dict) else None, str, "cluster name")
-        _require(cluster.get("keywords"), list, "cluster keywords")
-    return clusters
 
 
 class AutoCluster(Operation):
@@ -57,17 +49,17 @@ class AutoCluster(Operation):
         keywords = await Keyword.filter(id__in=self.job.params["keyword_ids"], site_id=site.id).order_by("id")
         usage = Usage()
         prompt = await self.prompt(site_name=site.name, keywords="\n".join(f"- {kw.keyword}" for kw in keywords))
-        clusters = await self.chat(prompt, _check_clusters, usage, what="Clustering")
+        clusters = (await self.chat(prompt, usage, what="Clustering"))["clusters"]
         by_key = {kw.keyword_key: kw for kw in keywords}
         summary: list[dict[str, Any]] = []
 
         async def write() -> None:
             mapped: set[int] = set()
             for proposal in clusters:
-                name = normalise_keyword(str(proposal["name"]))[:200]
-                members = [by_key[k] for k in (str(x).strip().lower() for x in proposal["keywords"]) if k in by_key]
+                name = normalise_keyword(proposal["name"])
+                members = [by_key[k] for k in (x.strip().lower() for x in proposal["keywords"]) if k in by_key]
                 members = [kw for kw in members if kw.id not in mapped]
-                if not name or not members:
+                if not members:
                     continue
                 cluster, created = await Cluster.get_or_create(
                     site_id=site.id,
@@ -75,7 +67,7 @@ class AutoCluster(Operation):
                     defaults={
                         "account_id": site.account_id,
                         "name": name,
-                        "description": str(proposal.get("description", ""))[:5000],
+                        "description": proposal["description"],
                         "sector_id": self.job.params.get("sector_id"),
                     },
                 )
@@ -95,26 +87,6 @@ class AutoCluster(Operation):
 
 
 # --- ideas -----------------------------------------------------------------------------------------
-
-
-def _check_ideas(answer: Any) -> list[dict[str, Any]]:
-    ideas = _require(answer.get("ideas") if isinstance(answer, dict) else None, list, "ideas")
-    for idea in ideas:
-        _require(idea.get("title") if isinstance(idea, dict) else None, str, "idea title")
-    return ideas
-
-
-def _outline(value: Any) -> list[dict[str, str]]:
-    sections = value if isinstance(value, list) else []
-    return [
-        {"heading": str(s.get("heading", ""))[:300], "notes": str(s.get("notes", ""))[:5000]}
-        for s in sections
-        if isinstance(s, dict) and s.get("heading")
-    ][:50]
-
-
-def _choice(value: Any, allowed: tuple[str, ...], default: str) -> str:
-    return value if value in allowed else default
 
 
 class GenerateIdeas(Operation):
@@ -137,8 +109,6 @@ class GenerateIdeas(Operation):
         return [str(cid) for cid in self.job.params["cluster_ids"]]
 
     async def run_item(self, item: str) -> None:
-        from models.planner import CONTENT_STRUCTURES, CONTENT_TYPES
-
         cluster = await Cluster.get_or_none(id=int(item))
         usage = Usage()
         if cluster is None:  # deleted since the job was queued: nothing to do, nothing charged
@@ -150,24 +120,22 @@ class GenerateIdeas(Operation):
         prompt = await self.prompt(
             cluster_name=cluster.name, keywords="\n".join(f"- {k}" for k in keywords), count=IDEAS_PER_CLUSTER
         )
-        ideas = await self.chat(prompt, _check_ideas, usage, what="Idea generation")
+        ideas = (await self.chat(prompt, usage, what="Idea generation"))["ideas"]
         created: list[int] = []
 
         async def write() -> None:
             for idea in ideas[: IDEAS_PER_CLUSTER * 2]:
-                targets = [str(k)[:255] for k in idea.get("target_keywords", []) if str(k).strip()][:50]
-                words = idea.get("estimated_word_count")
                 row = await ContentIdea.create(
                     account_id=cluster.account_id,
                     site_id=cluster.site_id,
                     sector_id=cluster.sector_id,
                     cluster_id=cluster.id,
-                    title=str(idea["title"])[:300],
-                    description=_outline(idea.get("description")),
-                    content_type=_choice(idea.get("content_type"), CONTENT_TYPES, "post"),
-                    content_structure=_choice(idea.get("content_structure"), CONTENT_STRUCTURES, "article"),
-                    target_keywords=targets or list(keywords[:3]),
-                    estimated_word_count=words if isinstance(words, int) and 100 <= words <= 20000 else 1000,
+                    title=idea["title"],
+                    description=idea["description"],
+                    content_type=idea["content_type"],
+                    content_structure=idea["content_structure"],
+                    target_keywords=idea["target_keywords"] or list(keywords[:3]),
+                    estimated_word_count=idea["estimated_word_count"],
                 )
                 created.append(row.id)
             await Cluster.filter(id=cluster.id).update(status="ideas_generated")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from actors.operations.base import Operation, Plan, _require
+from actors.operations.base import Operation, Plan
 from config.settings import Settings
 from models.base import scoped
 from models.writer import Content, Task
@@ -17,14 +17,6 @@ from services.seo import count_words
 from services.writer import sanitise_html, unique_slug
 
 # --- content ---------------------------------------------------------------------------------------
-
-
-def _check_article(answer: Any) -> dict[str, Any]:
-    if not isinstance(answer, dict):
-        raise ValueError("the answer must be an object")
-    _require(answer.get("title"), str, "title")
-    _require(answer.get("html"), str, "html")
-    return answer
 
 
 def content_cost(settings: Settings, words: int) -> int:
@@ -64,13 +56,13 @@ class GenerateContent(Operation):
         keyword = task.keywords[0] if task.keywords else task.title
         prompt = await self.prompt(title=task.title, keyword=keyword, word_count=task.word_count, brief=task.brief)
         usage = Usage()
-        article = await self.chat(prompt, _check_article, usage, what="Content writing")
-        html = sanitise_html(str(article["html"]))
+        article = await self.chat(prompt, usage, what="Content writing")
+        html = sanitise_html(article["html"])
         words = count_words(html)
         content_holder: list[Content] = []
 
         async def write() -> None:
-            title = str(article["title"])[:300]
+            title = article["title"]
             content = await Content.create(
                 account_id=task.account_id,
                 site_id=task.site_id,
@@ -80,10 +72,11 @@ class GenerateContent(Operation):
                 title=title,
                 slug=await unique_slug(task.site_id, title),
                 html=html,
-                meta_title=str(article.get("meta_title", ""))[:300],
-                meta_description=str(article.get("meta_description", ""))[:500],
-                primary_keyword=str(article.get("primary_keyword") or keyword)[:255],
-                secondary_keywords=[str(k)[:255] for k in article.get("secondary_keywords", []) or []][:50],
+                meta_title=article["meta_title"],
+                meta_description=article["meta_description"],
+                # A task without keywords falls back to its title, longer than the keyword column.
+                primary_keyword=article["primary_keyword"] or keyword[:255],
+                secondary_keywords=article["secondary_keywords"],
                 word_count=words,
                 source="ai",
                 status="draft",

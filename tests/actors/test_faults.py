@@ -13,7 +13,7 @@ from models.jobs import Job
 from models.planner import ContentIdea
 from server.app import create_app
 from tests.ai_helpers import balance, configure_ai, job_ledger
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, default_answer, detect_task, prompt_text
 from tests.helpers import Api, Caller
 
 IDEAS = "/api/v1/planner/clusters/generate_ideas/"
@@ -89,6 +89,70 @@ async def test_invalid_json_once_is_repaired(api: Api, fake: FakeOpenAI) -> None
     body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner)
     assert body["data"]["ideas_created"] == 3 and fake.count("/chat/completions") == 2
     assert await balance(owner.account["id"]) == 995
+
+
+def _answers(*answers: Any) -> Any:
+    """A responder that gives `answers` in turn, then the fake's default answer."""
+    queue = list(answers)
+
+    def respond(body: dict[str, Any]) -> Any:
+        text = prompt_text(body)
+        return queue.pop(0) if queue else default_answer(detect_task(text), text, json_mode=True)
+
+    return respond
+
+
+async def test_an_answer_the_schema_refuses_once_is_repaired_with_the_problem_quoted(
+    api: Api, fake: FakeOpenAI
+) -> None:
+    owner, ids = await _setup(api, fake)
+    fake.responders["ideas"] = _answers({"ideas": [{"description": []}]})
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner)
+    assert body["data"]["ideas_created"] == 3 and fake.count("/chat/completions") == 2
+    repair = fake.calls[-1]["json"]["messages"][-1]["content"]
+    assert "title" in repair and "Missing data for required field." in repair
+    assert await job_ledger(body["data"]["job"]["id"]) == [("usage", -5)]
+    assert await balance(owner.account["id"]) == 995
+
+
+async def test_an_answer_the_schema_refuses_twice_fails_the_job_refunds_and_says_why(
+    api: Api, fake: FakeOpenAI
+) -> None:
+    owner, ids = await _setup(api, fake)
+    fake.responders["ideas"] = _answers({"ideas": []}, {"ideas": [{"title": 42}]})
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, status=502)
+    assert body["code"] == "upstream_error" and "malformed" in body["error"]
+    assert "Not a valid string." in body["error"]  # what was wrong the second time
+    job = body["job"]
+    assert job["status"] == "failed" and job["credits_used"] == 0
+    assert fake.count("/chat/completions") == 2
+    assert await job_ledger(job["id"]) == [("usage", -5), ("refund", 5)]
+    assert await balance(owner.account["id"]) == 1000
+    assert await ContentIdea.all().count() == 0
+
+
+async def test_harmless_slips_in_an_answer_are_fixed_without_a_repair(api: Api, fake: FakeOpenAI) -> None:
+    owner, ids = await _setup(api, fake)
+    sloppy = {
+        "title": "T" * 400,
+        "description": "An outline in prose.",
+        "content_type": "blog post",
+        "content_structure": None,
+        "target_keywords": "trail running",
+        "estimated_word_count": "about a thousand",
+        "mood": "upbeat",
+    }
+    fake.responders["ideas"] = _answers({"ideas": [sloppy]})
+    body = await api.call("POST", IDEAS, json={"ids": ids}, as_=owner)
+    assert body["data"]["ideas_created"] == 1 and fake.count("/chat/completions") == 1
+    stored = await ContentIdea.get(id=body["data"]["idea_ids"][0])
+    assert (stored.title, stored.description, stored.content_type, stored.content_structure) == (
+        "T" * 300,
+        [],
+        "post",
+        "article",
+    )
+    assert (stored.target_keywords, stored.estimated_word_count) == (["trail running"], 1000)
 
 
 async def test_429_then_success_charges_once_and_logs_the_retry(api: Api, fake: FakeOpenAI, caplog: Any) -> None:

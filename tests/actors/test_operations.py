@@ -267,3 +267,64 @@ async def test_images_for_several_contents_and_batch_optimize_run_as_one_job_eac
     assert await ContentVersion.filter(content_id__in=ids).count() == 3
     assert await balance(owner.account["id"]) == 1000 - 12 - 9
     assert fake.count("/images/generations") == 3
+
+
+async def test_image_prompts_given_as_a_bare_list_of_strings_are_prompts(
+    api: Api, world: dict[str, Any], fake: FakeOpenAI
+) -> None:
+    owner, site = world["owner"], world["site"]
+    content = (
+        await api.call(
+            "POST",
+            "/api/v1/writer/content/",
+            as_=owner,
+            status=201,
+            json={"site_id": site["id"], "title": "Trail shoes", "html": "<p>About trail shoes.</p>"},
+        )
+    )["data"]
+    fake.responders["image_prompts"] = lambda body: ["A trail at dawn", "Muddy shoes", "A finish line"]
+    body = await api.call("POST", f"/api/v1/writer/content/{content['id']}/generate_images/", as_=owner)
+    assert body["data"]["job"]["status"] == "succeeded" and fake.count("/chat/completions") == 1
+    images = await Image.filter(content_id=content["id"]).order_by("position")
+    assert [(i.kind, i.prompt, i.alt_text) for i in images] == [
+        ("featured", "A trail at dawn", ""),
+        ("in_article", "Muddy shoes", ""),
+        ("in_article", "A finish line", ""),
+    ]
+
+
+async def test_an_article_without_optional_fields_is_stored_with_the_tasks_keyword(
+    api: Api, world: dict[str, Any], fake: FakeOpenAI
+) -> None:
+    owner, site = world["owner"], world["site"]
+    task = (
+        await api.call(
+            "POST",
+            "/api/v1/writer/tasks/",
+            as_=owner,
+            status=201,
+            json={"site_id": site["id"], "title": "Trail shoes", "keywords": ["trail shoes"]},
+        )
+    )["data"]
+    answer = {"title": " Trail Shoes ", "html": "<h2>Fit</h2><p>Trail shoes fit.</p>", "meta_title": None}
+    fake.responders["content"] = lambda body: answer
+    body = await api.call("POST", f"/api/v1/writer/tasks/{task['id']}/generate_content/", as_=owner)
+    content = await Content.get(id=body["data"]["content_id"])
+    assert (content.title, content.meta_title, content.meta_description) == ("Trail Shoes", "", "")
+    assert (content.primary_keyword, content.secondary_keywords) == ("trail shoes", [])
+
+
+async def test_an_article_for_a_task_without_keywords_takes_the_title_cut_to_a_keyword(
+    api: Api, world: dict[str, Any], fake: FakeOpenAI
+) -> None:
+    owner, site = world["owner"], world["site"]
+    title = "Trail shoes " * 25  # 300 characters, longer than a keyword may be
+    task = (
+        await api.call(
+            "POST", "/api/v1/writer/tasks/", as_=owner, status=201, json={"site_id": site["id"], "title": title}
+        )
+    )["data"]
+    fake.responders["content"] = lambda body: {"title": "Trail Shoes", "html": "<p>Trail shoes fit.</p>"}
+    body = await api.call("POST", f"/api/v1/writer/tasks/{task['id']}/generate_content/", as_=owner)
+    content = await Content.get(id=body["data"]["content_id"])
+    assert content.primary_keyword == title[:255]

@@ -8,7 +8,7 @@ machinery, next to calling the fake model directly.
 Scenarios, all against the same FakeOpenAI (it answers at once):
 
 (a) direct      `services.ai_client.chat_json` with the rendered content prompt, the account's
-                `AiConfig` and `_check_article`: the very call `GenerateContent.run_item` makes;
+                `AiConfig` and the content answer schema: the very call `GenerateContent.run_item` makes;
                 sequential, N times.
 (b) 1 site      N × `POST /api/v1/writer/tasks/{id}/generate_content/?wait=60`, 20 in flight, all
                 tasks of one site, so they serialise through that site's actor.
@@ -473,14 +473,14 @@ _DIRECT: dict[str, Any] = {}  # the AiClients registry of the direct calls (clos
 
 async def _direct_call(config: Any, prompt: str) -> tuple[str, float]:
     """The operation's own model call, straight against the fake: ("ok", seconds) or (error, seconds)."""
-    from actors.operations.writer import _check_article
+    from schemas.ai import ANSWERS
     from services import ai_client
     from services.ai_client import Usage
 
     clients = _DIRECT.setdefault("clients", ai_client.AiClients())
     started = time.perf_counter()
     try:
-        await ai_client.chat_json(clients, config, prompt, _check_article, Usage(), what="Content writing")
+        await ai_client.chat_json(clients, config, prompt, ANSWERS["content"], Usage(), what="Content writing")
     except Exception as exc:  # counted as an error, the run goes on
         return type(exc).__name__, time.perf_counter() - started
     return "ok", time.perf_counter() - started
