@@ -26,27 +26,20 @@ from functools import lru_cache
 from html import escape, unescape
 from html.parser import HTMLParser
 
-from services.seo import count_words
+from services.seo import BLOCK_TAGS, HEADING_LEVELS, HIDDEN_TAGS, count_words
 
 WORDS_PER_LINK = 150  # the budget is floor(words / WORDS_PER_LINK) internal links per article
 
 _NOT_LINKABLE = -1  # stream offset for text that must never become (part of) an anchor
-_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # Text inside these is never linked: code must stay verbatim, script/style/template/title/noscript are not
 # body text, and interactive elements may not contain an <a> in valid HTML.
 _SKIP_TAGS = frozenset(
     {"button", "code", "kbd", "noscript", "pre", "samp", "script", "select", "style", "template", "textarea", "title"}
 )
-# Tags that start a new line on the page, as in services.seo: "<p>run</p><p>fast</p>" is two separate words,
-# so a phrase may not match across them, and "<p>run</p>ning" does not make "run" part of a longer word.
-_BLOCK_TAGS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl", "dt",
-        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-        "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
-    }
-    | {"script", "style", "noscript", "template", "title"}
-)  # fmt: skip
+# Tags that start a new line on the page (and hidden ones, whose text is not on the page): "<p>run</p><p>fast</p>"
+# is two separate words, so a phrase may not match across them, and "<p>run</p>ning" does not make "run" part of
+# a longer word.
+_BLOCK_TAGS = BLOCK_TAGS | HIDDEN_TAGS
 # A word is a run of letters/digits with ' ’ ‐ - allowed only *inside* it, as in services.seo's word count:
 # "run" is not a whole word in "running", "rerun", "run-up" or "run's".
 _WORD_CHAR = "[^\\W_]"
@@ -122,7 +115,7 @@ class _TextStream(HTMLParser):
             href = dict(attrs).get("href")
             if href:
                 self.hrefs.add(href.strip())
-        elif tag in _HEADING_TAGS:
+        elif tag in HEADING_LEVELS:
             self._in_heading = True
         elif tag in _SKIP_TAGS:
             self._skip_depth += 1
@@ -130,7 +123,7 @@ class _TextStream(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "a":
             self._in_anchor = False
-        elif tag in _HEADING_TAGS:
+        elif tag in HEADING_LEVELS:
             self._in_heading = False
         elif tag in _SKIP_TAGS:
             self._skip_depth = max(0, self._skip_depth - 1)

@@ -60,12 +60,13 @@ NO_KEYWORD = "No primary keyword set."
 _WORD = re.compile("[^\\W_]+(?:['\u2019\u2010-][^\\W_]+)*")
 _HYPHEN = re.compile("[\u2010-]")
 _EN_DASH = "\u2013"  # ranges in details read "30<en dash>60"; ruff flags a literal one as ambiguous
-_HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+# The HTML tag tables, here once for every reader of HTML (services.linker too).
+HEADING_LEVELS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Their content is never shown as page text.
-_HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template", "title"})
+HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template", "title"})
 # Tags that start a new line on the page: their text must not run into the neighbouring text
 # ("<p>one</p><p>two</p>" is two words), and each block is its own sentence for readability.
-_BLOCK_TAGS = frozenset(
+BLOCK_TAGS = frozenset(
     {
         "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl", "dt",
         "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
@@ -123,16 +124,16 @@ class _Parser(HTMLParser):
         self._heading: tuple[int, list[str]] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HIDDEN_TAGS:
+        if tag in HIDDEN_TAGS:
             self._hidden_depth += 1
         if self._hidden_depth:
             return
-        if tag in _BLOCK_TAGS:
+        if tag in BLOCK_TAGS:
             self._end_block()
-        if tag in _HEADING_TAGS:
+        if tag in HEADING_LEVELS:
             # A heading can't contain another one; a new one closes an unclosed predecessor.
             self._end_heading()
-            self._heading = (_HEADING_TAGS[tag], [])
+            self._heading = (HEADING_LEVELS[tag], [])
         elif tag == "a":
             href = dict(attrs).get("href")
             if href is not None:
@@ -141,14 +142,14 @@ class _Parser(HTMLParser):
             self.page.image_alts.append(dict(attrs).get("alt"))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN_TAGS:
+        if tag in HIDDEN_TAGS:
             self._hidden_depth = max(0, self._hidden_depth - 1)
             return
         if self._hidden_depth:
             return
-        if tag in _HEADING_TAGS:
+        if tag in HEADING_LEVELS:
             self._end_heading()
-        if tag in _BLOCK_TAGS:
+        if tag in BLOCK_TAGS:
             self._end_block()
 
     def handle_data(self, data: str) -> None:
