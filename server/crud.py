@@ -106,18 +106,24 @@ async def paginated(
     if (page - 1) * size < count:
         window = qs.offset((page - 1) * size).limit(size)
         rows = await window.values(*columns) if columns else await window
+    return _page(request, rows if columns else [serialize(row) for row in rows], count, page, size)
+
+
+def paginated_list(request: web.Request, items: Sequence[Any], query: dict[str, Any]) -> web.Response:
+    """One page of a list already in memory (e.g. the prompt types), in the same envelope as `paginated`."""
+    page, size = query["page"], query["page_size"]
+    start = (page - 1) * size
+    return _page(request, list(items[start : start + size]), len(items), page, size)
+
+
+def _page(request: web.Request, results: list[Any], count: int, page: int, size: int) -> web.Response:
+    """The page envelope with its links; `previous` from past the end points at the last page."""
     url = request.url
     next_url = str(url.update_query(page=page + 1, page_size=size)) if page * size < count else None
     previous_url = (
         str(url.update_query(page=min(page - 1, max(1, -(-count // size))), page_size=size)) if page > 1 else None
     )
-    return envelope.page(
-        request,
-        rows if columns else [serialize(row) for row in rows],
-        count=count,
-        next_url=next_url,
-        previous_url=previous_url,
-    )
+    return envelope.page(request, results, count=count, next_url=next_url, previous_url=previous_url)
 
 
 def _nested_schema(field: fields.Field) -> tuple[Schema, bool] | None:

@@ -17,6 +17,7 @@ from schemas.common import envelope as envelope_schema
 from schemas.system import HealthOut
 from server import envelope
 from server.access import endpoint, principal
+from server.crud import paginated_list
 from server.keys import ACTORS, AI_CLIENTS, CRYPTO, REDIS, SETTINGS, STARTED_AT
 from services import ai_client, ai_settings, modules
 
@@ -179,18 +180,8 @@ PROMPT_PATH = BASE + "/prompts/{type}/"
 @querystring_schema(s.PromptQuery)
 @response_schema(page_envelope(s.PromptOut, "PromptPage"), 200)
 async def prompts_list(request: web.Request) -> web.Response:
-    query = request["querystring"]
     rows = await ai_settings.list_prompts(principal(request).account_id)
-    page, size = query["page"], query["page_size"]
-    start = (page - 1) * size
-    more = start + size < len(rows)
-    return envelope.page(
-        request,
-        rows[start : start + size],
-        count=len(rows),
-        next_url=str(request.url.update_query(page=page + 1, page_size=size)) if more else None,
-        previous_url=str(request.url.update_query(page=page - 1, page_size=size)) if page > 1 else None,
-    )
+    return paginated_list(request, rows, request["querystring"])
 
 
 @routes.get(PROMPT_PATH)

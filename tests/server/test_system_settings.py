@@ -312,6 +312,10 @@ async def test_prompts_list_every_type_with_its_default(api: Api) -> None:
     assert len(first["results"]) == 2 and first["next"] and "page=2" in first["next"]
     last = await api.call("GET", PROMPTS, as_=viewer, params={"page": 3, "page_size": 2})
     assert [row["type"] for row in last["results"]] == ["optimize"] and last["next"] is None
+    assert "page=2" in last["previous"]
+    # Past the end, as in every other list: no rows, and `previous` points at the last page.
+    past = await api.call("GET", PROMPTS, as_=viewer, params={"page": 9, "page_size": 2})
+    assert past["results"] == [] and past["count"] == 5 and past["next"] is None and "page=3" in past["previous"]
     await api.call("GET", PROMPTS, as_=viewer, params={"sort": "type"}, status=400)
 
 
