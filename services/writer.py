@@ -127,18 +127,24 @@ async def update_content(caller: Principal, content: Content, data: dict[str, An
     return content
 
 
+def previous_version(content: Content) -> ContentVersion:
+    """The content as it is now, as an unsaved version row: take it before changing the content,
+    save it with the change (and bump `content.version`)."""
+    return ContentVersion(
+        content_id=content.id,
+        version=content.version,
+        title=content.title,
+        html=content.html,
+        meta_title=content.meta_title,
+        meta_description=content.meta_description,
+        word_count=content.word_count,
+    )
+
+
 async def revise_content(caller: Principal, content: Content, data: dict[str, Any]) -> tuple[Content, list[str]]:
     """`update_content`: keep the previous version, apply, bump the version, report warnings."""
     async with in_transaction():
-        await ContentVersion.create(
-            content_id=content.id,
-            version=content.version,
-            title=content.title,
-            html=content.html,
-            meta_title=content.meta_title,
-            meta_description=content.meta_description,
-            word_count=content.word_count,
-        )
+        await previous_version(content).save()
         await _apply(caller, content, data)
         content.version += 1
         await content.save()

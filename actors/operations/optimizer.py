@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from actors.operations.base import PerContent
-from models.writer import Content, ContentVersion
+from models.writer import Content
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.seo import content_analysis, count_words
-from services.writer import sanitise_html
+from services.writer import previous_version, sanitise_html
 
 # --- optimize --------------------------------------------------------------------------------------
 
@@ -32,14 +32,7 @@ class Optimize(PerContent):
             issues=issues,
         )
         article = await self.chat(prompt, usage, what="Optimization")
-        previous: dict[str, Any] = {
-            "version": content.version,
-            "title": content.title,
-            "html": content.html,
-            "meta_title": content.meta_title,
-            "meta_description": content.meta_description,
-            "word_count": content.word_count,
-        }
+        previous = previous_version(content)
         content.title = article["title"]
         content.html = sanitise_html(article["html"])
         content.word_count = count_words(content.html)
@@ -50,7 +43,7 @@ class Optimize(PerContent):
         content.version += 1
 
         async def write() -> None:
-            await ContentVersion.create(content_id=content.id, **previous)
+            await previous.save()
             await content.save()
 
         def results(into: dict[str, Any]) -> None:
