@@ -24,8 +24,8 @@ from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import RateScope, endpoint, principal
 from server.keys import SETTINGS
-from services.errors import NotFound
 from services.principal import Principal
+from services.tenancy import row_or_404
 
 PAGING_KEYS = frozenset({"page", "page_size", "ordering", "search"})
 DEFAULT_ORDER = ("-created_at", "-id")
@@ -238,10 +238,7 @@ class Resource:
         return scoped(self.model, caller, site_owned=self.site_owned)
 
     async def get_object(self, request: web.Request) -> Any:
-        obj = await self.queryset(principal(request)).get_or_none(id=int(request.match_info["id"]))
-        if obj is None:
-            raise NotFound(f"{self.name.capitalize()} not found.")
-        return obj
+        return await row_or_404(self.queryset(principal(request)), int(request.match_info["id"]), self.name)
 
 
 def add_crud(routes: web.RouteTableDef, r: Resource) -> None:

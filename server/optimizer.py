@@ -6,7 +6,6 @@ from aiohttp import web
 from aiohttp_apigami import docs, request_schema, response_schema
 
 from actors.operations.optimizer import Optimize
-from models.base import scoped
 from models.writer import Content
 from schemas import jobs as jobs_schemas
 from schemas import optimizer as s
@@ -15,8 +14,8 @@ from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import endpoint, principal
 from server.jobs import add_operation, one_content
-from services.errors import NotFound
 from services.seo import content_analysis
+from services.tenancy import get_owned
 
 routes = web.RouteTableDef()
 TAG = "optimizer"
@@ -32,10 +31,7 @@ TAG = "optimizer"
 @request_schema(s.AnalyzeIn)
 @response_schema(envelope_schema(s.AnalysisOut, "AnalysisEnvelope"), 200)
 async def analyze_content(request: web.Request) -> web.Response:
-    content_id = request["data"]["content_id"]
-    content = await scoped(Content, principal(request)).get_or_none(id=content_id)
-    if content is None:
-        raise NotFound("Content not found.")
+    content = await get_owned(Content, principal(request), request["data"]["content_id"], "content")
     result = await content_analysis(content)
     if content.seo_score != result["score"]:
         await Content.filter(id=content.id).update(seo_score=result["score"])

@@ -13,13 +13,12 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import Site, SiteSector
-from models.base import scoped
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
 from services.errors import Duplicate, PlanLimit, ValidationFailed
 from services.principal import Principal
-from services.tenancy import site_or_400
+from services.tenancy import site_or_400, split_owned
 
 SPACES = re.compile(r"\s+")
 
@@ -133,9 +132,8 @@ async def delete_keyword(keyword: Keyword) -> None:
 
 async def _split_ids(caller: Principal, ids: list[int]) -> tuple[list[int], list[int]]:
     """(the caller's keyword ids among `ids`, the rest) — others' ids are only 'not found'."""
-    wanted = list(dict.fromkeys(ids))
-    found = set(await scoped(Keyword, caller).filter(id__in=wanted).values_list("id", flat=True))
-    return [i for i in wanted if i in found], [i for i in wanted if i not in found]
+    keywords, missing = await split_owned(Keyword, caller, ids)
+    return [keyword.id for keyword in keywords], missing
 
 
 async def bulk_delete(caller: Principal, ids: list[int]) -> dict[str, Any]:
@@ -246,9 +244,8 @@ async def update_idea(caller: Principal, idea: ContentIdea, data: dict[str, Any]
 
 async def create_tasks(caller: Principal, ids: list[int]) -> dict[str, Any]:
     """One writing task per new idea; the ideas become `queued`."""
-    wanted = list(dict.fromkeys(ids))
-    ideas = {idea.id: idea for idea in await scoped(ContentIdea, caller).filter(id__in=wanted)}
-    fresh = [ideas[i] for i in wanted if i in ideas and ideas[i].status == "new"]
+    ideas, missing = await split_owned(ContentIdea, caller, ids)
+    fresh = [idea for idea in ideas if idea.status == "new"]
     task_ids = []
     async with in_transaction():
         for idea in fresh:
@@ -273,6 +270,6 @@ async def create_tasks(caller: Principal, ids: list[int]) -> dict[str, Any]:
     return {
         "created": len(task_ids),
         "task_ids": task_ids,
-        "skipped": [i for i in wanted if i in ideas and ideas[i].status != "new"],
-        "not_found": [i for i in wanted if i not in ideas],
+        "skipped": [idea.id for idea in ideas if idea.status != "new"],
+        "not_found": missing,
     }

@@ -7,22 +7,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import Site, SiteSector, User
+from models.base import scoped
 from models.reference import Industry, IndustrySector
 from services.auth import normalise_email
-from services.errors import Conflict, Duplicate, PermissionDenied, PlanLimit, ValidationFailed
+from services.errors import Conflict, Duplicate, NotFound, PermissionDenied, PlanLimit, ValidationFailed
 from services.principal import ROLE_RANK, Principal
 from services.security import check_password_rules, hash_password
+from services.slugs import create_with_unique_slug
 
+SITE_SLUG_LENGTH = 60
 HOST_RE = re.compile(r"^(?=.{1,253}$)(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$")
-
-
-def slugify(text: str, max_length: int = 60) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:max_length].strip("-") or "site"
 
 
 def clean_domain(value: str) -> str:
@@ -45,6 +45,37 @@ async def site_or_400(caller: Principal, site_id: int) -> Site:
     if site is None:
         raise ValidationFailed("Site not found.", errors={"site_id": ["Site not found."]})
     return site
+
+
+# --- the caller's rows ---------------------------------------------------------------------------
+
+
+async def row_or_404(query: QuerySet[Any], row_id: int, what: str) -> Any:
+    """The row `row_id` of `query`, or 404 "<What> not found." (another tenant's id is only 'not found')."""
+    row = await query.get_or_none(id=row_id)
+    if row is None:
+        raise NotFound(f"{what[:1].upper()}{what[1:]} not found.")
+    return row
+
+
+async def get_owned(model: type[Model], caller: Principal, row_id: int, what: str, *, site_owned: bool = True) -> Any:
+    """The caller's row `row_id` of `model`, or 404."""
+    return await row_or_404(scoped(model, caller, site_owned=site_owned), row_id, what)
+
+
+async def split_owned(model: type[Model], caller: Principal, ids: list[int]) -> tuple[list[Any], list[int]]:
+    """The caller's rows among `ids` (in the given order, each once) and the ids not found."""
+    wanted = list(dict.fromkeys(ids))
+    rows = {row.id: row for row in await scoped(model, caller).filter(id__in=wanted)}
+    return [rows[i] for i in wanted if i in rows], [i for i in wanted if i not in rows]
+
+
+async def owned_many(model: type[Model], caller: Principal, ids: list[int], what: str) -> tuple[list[Any], list[int]]:
+    """`split_owned`, but 404 when none of the ids is the caller's."""
+    rows, missing = await split_owned(model, caller, ids)
+    if not rows:
+        raise NotFound(f"No {what} found with these ids.")
+    return rows, missing
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -117,35 +148,24 @@ async def _industry_or_400(industry_id: int | None) -> None:
         raise ValidationFailed("Industry not found.", errors={"industry_id": ["Industry not found."]})
 
 
-async def _unique_slug(name: str) -> str:
-    base = slugify(name)
-    existing = set(await Site.filter(slug__startswith=base).values_list("slug", flat=True))
-    if base not in existing:
-        return base
-    n = 2
-    while f"{base}-{n}" in existing:
-        n += 1
-    return f"{base}-{n}"
-
-
 async def create_site(settings: Settings, caller: Principal, data: dict[str, Any]) -> Site:
     domain = clean_domain(data["domain"])
     await _industry_or_400(data.get("industry_id"))
     if await Site.filter(account_id=caller.account_id).count() >= settings.plan.sites:
         raise PlanLimit(f"The plan allows {settings.plan.sites} sites.")
-    for _attempt in range(3):
-        try:
-            return await Site.create(
-                account_id=caller.account_id,
-                name=data["name"],
-                domain=domain,
-                industry_id=data.get("industry_id"),
-                is_active=data.get("is_active", True),
-                slug=await _unique_slug(data["name"]),
-            )
-        except IntegrityError:
-            continue  # another request took the slug between the check and the insert
-    raise Duplicate("Could not find a free slug for this site name.")
+    # Site slugs name a site in public URLs (publisher/site-definition/?site=), so they are unique across accounts.
+    return await create_with_unique_slug(
+        Site,
+        data["name"],
+        Site.all(),
+        max_length=SITE_SLUG_LENGTH,
+        fallback="site",
+        account_id=caller.account_id,
+        name=data["name"],
+        domain=domain,
+        industry_id=data.get("industry_id"),
+        is_active=data.get("is_active", True),
+    )
 
 
 async def update_site(site: Site, data: dict[str, Any]) -> Site:

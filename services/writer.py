@@ -6,16 +6,16 @@ import re
 from typing import Any
 
 import nh3
-from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.planner import ContentIdea
 from models.writer import Content, ContentVersion, Task, Taxonomy
-from services.errors import Duplicate, ValidationFailed
+from services.errors import ValidationFailed
 from services.planner import check_refs, save_changes, site_and_refs_or_400
 from services.principal import Principal
 from services.seo import count_words
-from services.tenancy import slugify
+from services.slugs import create_with_unique_slug, unique_slug
 
 H2 = re.compile(r"<h2[\s>]", re.IGNORECASE)
 
@@ -63,18 +63,20 @@ async def bulk_create_tasks(caller: Principal, items: list[dict[str, Any]]) -> d
 # --- content -----------------------------------------------------------------------------------
 
 
-async def unique_slug(site_id: int, title: str, exclude_id: int | None = None) -> str:
-    base = slugify(title, max_length=300)
-    query = Content.filter(site_id=site_id, slug__startswith=base)
-    if exclude_id is not None:
-        query = query.exclude(id=exclude_id)
-    taken = set(await query.values_list("slug", flat=True))
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
+CONTENT_SLUG_LENGTH = 300
+
+
+def _slug_scope(site_id: int, exclude_id: int | None = None) -> QuerySet[Content]:
+    """Content slugs are unique per site (CONTRACT §16.17)."""
+    query = Content.filter(site_id=site_id)
+    return query.exclude(id=exclude_id) if exclude_id is not None else query
+
+
+async def content_slug(site_id: int, title: str, exclude_id: int | None = None) -> str:
+    """A slug for `title` that no other content of the site has."""
+    return await unique_slug(
+        title, _slug_scope(site_id, exclude_id), max_length=CONTENT_SLUG_LENGTH, fallback="content"
+    )
 
 
 async def _check_taxonomies(site_id: int, ids: list[int] | None) -> None:
@@ -100,14 +102,16 @@ async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
     if task_id is not None and not await Task.exists(id=task_id, site_id=site.id):
         raise ValidationFailed("Task not found on this site.", errors={"task_id": ["Task not found."]})
     data = _clean(data)
-    for _attempt in range(3):
-        try:
-            return await Content.create(
-                account_id=caller.account_id, source="manual", slug=await unique_slug(site.id, data["title"]), **data
-            )
-        except IntegrityError:
-            continue  # a concurrent create took the slug
-    raise Duplicate("Could not find a free slug for this title.")
+    return await create_with_unique_slug(
+        Content,
+        data["title"],
+        _slug_scope(site.id),
+        max_length=CONTENT_SLUG_LENGTH,
+        fallback="content",
+        account_id=caller.account_id,
+        source="manual",
+        **data,
+    )
 
 
 async def _apply(caller: Principal, content: Content, data: dict[str, Any]) -> None:
@@ -116,7 +120,7 @@ async def _apply(caller: Principal, content: Content, data: dict[str, Any]) -> N
     await _check_taxonomies(site_id, data.get("taxonomy_ids"))
     data = _clean(data)
     if "title" in data and data["title"] != content.title:
-        content.slug = await unique_slug(site_id, data["title"], exclude_id=content.id)
+        content.slug = await content_slug(site_id, data["title"], exclude_id=content.id)
     content.update_from_dict(data)
 
 

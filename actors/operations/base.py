@@ -13,17 +13,17 @@ from tortoise.transactions import in_transaction
 
 from config.prompts import render_prompt
 from config.settings import Settings
-from models.base import scoped
 from models.billing import UsageLog
 from models.jobs import Job
 from models.writer import Content
 from schemas.ai import ANSWERS
 from services import ai_client, ai_settings
 from services.ai_client import AiError, Usage
-from services.errors import NotFound, ValidationFailed
+from services.errors import ValidationFailed
 from services.events import EventBus
 from services.principal import Principal
 from services.security import Crypto
+from services.tenancy import owned_many
 
 IDEAS_PER_CLUSTER = 3
 
@@ -52,15 +52,6 @@ def _one_site(rows: Sequence[Any], what: str) -> int:
     if len(sites) != 1:
         raise ValidationFailed(f"All {what} must belong to one site.", errors={"ids": ["Ids span several sites."]})
     return sites.pop()
-
-
-async def _owned(model: type[Any], caller: Principal, ids: list[int], what: str) -> tuple[list[Any], list[int]]:
-    """The caller's rows among `ids` (in the given order) and the ids not found; 404 if none are."""
-    wanted = list(dict.fromkeys(ids))
-    rows = {row.id: row for row in await scoped(model, caller).filter(id__in=wanted)}
-    if not rows:
-        raise NotFound(f"No {what} found with these ids.")
-    return [rows[i] for i in wanted if i in rows], [i for i in wanted if i not in rows]
 
 
 class Operation:
@@ -195,7 +186,7 @@ class PerContent(Operation):
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        contents, missing = await _owned(Content, caller, params["content_ids"], "content")
+        contents, missing = await owned_many(Content, caller, params["content_ids"], "content")
         return Plan(
             site_id=_one_site(contents, "contents"),
             params={"content_ids": [c.id for c in contents], "not_found": missing},

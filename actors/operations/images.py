@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.operations.base import Operation, Plan, _one_site, _owned
+from actors.operations.base import Operation, Plan, _one_site
 from config.settings import Settings
-from models.base import scoped
 from models.writer import Content, Image
 from schemas import jobs as jobs_schemas
 from services import ai_settings
 from services.ai_client import AiError, Usage
-from services.errors import NotFound, ValidationFailed
+from services.errors import ValidationFailed
 from services.media import store_image
 from services.principal import Principal
 from services.seo import html_text
+from services.tenancy import get_owned, owned_many
 
 # --- images ----------------------------------------------------------------------------------------
 
@@ -26,7 +26,7 @@ class GenerateImages(Operation):
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        contents, missing = await _owned(Content, caller, params["content_ids"], "content")
+        contents, missing = await owned_many(Content, caller, params["content_ids"], "content")
         site_id = _one_site(contents, "contents")
         image = await ai_settings.image_settings(caller.account_id)
         per_content = int(image["images_per_content"]) + (1 if image["featured_image"] else 0)
@@ -132,9 +132,7 @@ class RegenerateImage(Operation):
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        image = await scoped(Image, caller).get_or_none(id=params["image_id"])
-        if image is None:
-            raise NotFound("Image not found.")
+        image = await get_owned(Image, caller, params["image_id"], "image")
         return Plan(
             site_id=image.site_id,
             params={"image_id": image.id, "prompt": params.get("prompt")},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.operations.base import IDEAS_PER_CLUSTER, Operation, Plan, _one_site, _owned
+from actors.operations.base import IDEAS_PER_CLUSTER, Operation, Plan, _one_site
 from config.settings import Settings
 from models.accounts import Site
 from models.planner import Cluster, ContentIdea, Keyword
@@ -13,6 +13,7 @@ from services.ai_client import Usage
 from services.errors import NotFound
 from services.planner import normalise_keyword, recount_clusters
 from services.principal import Principal
+from services.tenancy import owned_many
 
 # --- clustering ------------------------------------------------------------------------------------
 
@@ -24,7 +25,7 @@ class AutoCluster(Operation):
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        keywords, missing = await _owned(Keyword, caller, params["ids"], "keywords")
+        keywords, missing = await owned_many(Keyword, caller, params["ids"], "keywords")
         keywords = [kw for kw in keywords if kw.site_id == params["site_id"]]
         if not keywords:
             raise NotFound("None of these keywords belong to that site.")
@@ -96,7 +97,7 @@ class GenerateIdeas(Operation):
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        clusters, missing = await _owned(Cluster, caller, params["ids"], "clusters")
+        clusters, missing = await owned_many(Cluster, caller, params["ids"], "clusters")
         site_id = _one_site(clusters, "clusters")
         return Plan(
             site_id=site_id,

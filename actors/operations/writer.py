@@ -7,14 +7,13 @@ from typing import Any
 
 from actors.operations.base import Operation, Plan
 from config.settings import Settings
-from models.base import scoped
 from models.writer import Content, Task
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
-from services.errors import NotFound
 from services.principal import Principal
 from services.seo import count_words
-from services.writer import sanitise_html, unique_slug
+from services.tenancy import get_owned
+from services.writer import content_slug, sanitise_html
 
 # --- content ---------------------------------------------------------------------------------------
 
@@ -32,9 +31,7 @@ class GenerateContent(Operation):
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        task = await scoped(Task, caller).get_or_none(id=params["task_id"])
-        if task is None:
-            raise NotFound("Task not found.")
+        task = await get_owned(Task, caller, params["task_id"], "task")
         return Plan(
             site_id=task.site_id,
             params={"task_id": task.id},
@@ -70,7 +67,7 @@ class GenerateContent(Operation):
                 cluster_id=task.cluster_id,
                 task_id=task.id,
                 title=title,
-                slug=await unique_slug(task.site_id, title),
+                slug=await content_slug(task.site_id, title),
                 html=html,
                 meta_title=article["meta_title"],
                 meta_description=article["meta_description"],

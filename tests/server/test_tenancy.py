@@ -120,6 +120,21 @@ async def test_sites_get_unique_slugs_and_clean_domains(api: Api) -> None:
     assert body["errors"] == {"slug": ["Unknown field."]}
 
 
+async def test_site_slugs_are_transliterated_from_any_script_and_unique_across_accounts(api: Api) -> None:
+    owner, other = await api.register(), await api.register()
+    first = await api.site(owner, name="Привет, мир")
+    second = await api.site(other, name="Привет, мир")
+    assert (first["slug"], second["slug"]) == ("privet-mir", "privet-mir-2")
+    assert (await api.site(owner, name="Café Crème"))["slug"] == "cafe-creme"
+    assert (await api.site(owner, name="你好世界"))["slug"] == "ni-hao-shi-jie"
+    assert (await api.site(other, name="!!!"))["slug"] == "site"
+    long = await api.site(other, name="Mountain trail running " * 8)
+    assert len(long["slug"]) <= 60 and long["slug"].startswith("mountain-trail-running-")
+    assert sorted(await Site.all().values_list("slug", flat=True)) == sorted(
+        ["privet-mir", "privet-mir-2", "cafe-creme", "ni-hao-shi-jie", "site", long["slug"]]
+    )
+
+
 async def test_every_detail_route_with_another_accounts_id_is_404(api: Api) -> None:
     mine, theirs = await api.register(), await api.register()
     site = await api.site(theirs)

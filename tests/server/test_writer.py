@@ -79,6 +79,28 @@ async def test_content_html_is_sanitised_and_words_counted(api: Api) -> None:
     assert second["slug"] == "trail-running-guide-2"
 
 
+async def test_content_slugs_are_transliterated_and_unique_per_site(api: Api) -> None:
+    owner = await api.register()
+    site, other_site = await api.site(owner), await api.site(owner)
+    first = await _content(api, owner, site["id"], title="Привет, мир")
+    second = await _content(api, owner, site["id"], title="Привет, мир")
+    elsewhere = await _content(api, owner, other_site["id"], title="Привет, мир")
+    assert (first["slug"], second["slug"], elsewhere["slug"]) == ("privet-mir", "privet-mir-2", "privet-mir")
+    assert (await _content(api, owner, site["id"], title="東京の天気"))["slug"].startswith("dong-jing")
+    assert (await _content(api, owner, site["id"], title="?!"))["slug"] == "content"
+    title = "Trail running " * 21 + "uphill"  # 300 characters
+    long = await _content(api, owner, site["id"], title=title)
+    again = await _content(api, owner, site["id"], title=title)
+    assert long["slug"] == "-".join(["trail", "running"] * 21) + "-uphill" and len(long["slug"]) == 300
+    assert again["slug"] == long["slug"].removesuffix("-uphill") + "-2"  # whole words, within 300
+    renamed = await api.call("PUT", f"{CONTENT}{second['id']}/", json={"title": "Café Crème"}, as_=owner)
+    assert renamed["data"]["slug"] == "cafe-creme"
+    assert (await Content.get(id=second["id"])).slug == "cafe-creme"
+    # The freed slug can be taken again; the first content keeps its own.
+    assert (await _content(api, owner, site["id"], title="Привет мир"))["slug"] == "privet-mir-2"
+    assert (await Content.get(id=first["id"])).slug == "privet-mir"
+
+
 async def test_update_content_keeps_the_previous_version_and_warns(api: Api) -> None:
     owner = await api.register()
     site = await api.site(owner)
@@ -99,7 +121,12 @@ async def test_update_content_keeps_the_previous_version_and_warns(api: Api) -> 
     assert len(data["warnings"]) == 4
     assert any("Meta title" in w for w in data["warnings"]) and any("H2" in w for w in data["warnings"])
     old = await ContentVersion.get(content_id=content["id"], version=1)
-    assert old.html == "<h2>Start</h2><p>Run far.</p>"
+    assert (old.title, old.html, old.meta_title, old.word_count) == (
+        "Trail running guide",
+        "<h2>Start</h2><p>Run far.</p>",
+        "",
+        3,
+    )
     clean = await api.call(
         "POST",
         f"{CONTENT}{content['id']}/update_content/",
@@ -112,6 +139,8 @@ async def test_update_content_keeps_the_previous_version_and_warns(api: Api) -> 
         as_=owner,
     )
     assert clean["data"]["warnings"] == [] and clean["data"]["version"] == 3
+    second = await ContentVersion.get(content_id=content["id"], version=2)
+    assert (second.meta_title, second.meta_description, second.word_count) == ("m" * 61, "d" * 161, 3)
 
 
 async def test_content_bad_input_changes_nothing(api: Api) -> None:
@@ -134,6 +163,33 @@ async def test_content_bad_input_changes_nothing(api: Api) -> None:
     await api.call("POST", path, json={"title": "Mine now"}, as_=stranger, status=404)
     big = "<p>" + "word " * 1_100_000 + "</p>"
     await api.call("POST", CONTENT, json={"site_id": site["id"], "title": "Huge", "html": big}, as_=owner, status=400)
+
+
+async def test_another_accounts_rows_are_404_named_by_kind_wherever_they_are_looked_up(api: Api) -> None:
+    owner, stranger = await api.register(), await api.register()
+    site = await api.site(owner)
+    content = await _content(api, owner, site["id"])
+    task = await api.call("POST", TASKS, json={"site_id": site["id"], "title": "Write it"}, as_=owner, status=201)
+    image = await Image.create(account_id=owner.account["id"], site_id=site["id"], content_id=content["id"])
+    lookups = [
+        ("GET", f"{CONTENT}{content['id']}/", None, "Content not found."),
+        ("POST", f"{CONTENT}{content['id']}/update_content/", {"title": "Mine"}, "Content not found."),
+        ("POST", "/api/v1/optimizer/analyze/", {"content_id": content["id"]}, "Content not found."),
+        ("POST", f"{TASKS}{task['data']['id']}/generate_content/", {}, "Task not found."),
+        ("GET", f"/api/v1/writer/images/{image.id}/", None, "Image not found."),
+        ("POST", "/api/v1/writer/images/regenerate/", {"image_id": image.id}, "Image not found."),
+        (
+            "POST",
+            "/api/v1/optimizer/batch_optimize/",
+            {"content_ids": [content["id"]]},
+            "No content found with these ids.",
+        ),
+    ]
+    for method, path, payload, message in lookups:
+        body = await api.call(method, path, json=payload, as_=stranger, status=404)
+        assert (body["code"], body["error"]) == ("not_found", message), path
+    assert (await Content.get(id=content["id"])).title == "Trail running guide"
+    assert await Task.filter(id=task["data"]["id"], status="queued").exists()
 
 
 async def test_images_and_taxonomies_are_listed_per_site(api: Api) -> None:
