@@ -12,7 +12,6 @@ from marshmallow import Schema, fields, validate
 
 from actors.operations import OPERATIONS, Operation
 from actors.site import Control, Submit
-from models.base import scoped
 from models.jobs import Job
 from schemas.common import envelope as envelope_schema
 from schemas.common import error_responses
@@ -23,7 +22,7 @@ from server.crud import Resource, add_crud
 from server.errors import ApiError
 from server.keys import ACTORS, CRYPTO, EVENTS, SETTINGS
 from services import ai_settings, jobs
-from services.errors import NotFound
+from services.tenancy import get_owned
 
 routes = web.RouteTableDef()
 TAG = "jobs"
@@ -160,9 +159,7 @@ def one_content(request: web.Request) -> dict[str, Any]:
 )
 @response_schema(envelope_schema(JobOut, "JobCancelEnvelope"), 200)
 async def cancel(request: web.Request) -> web.Response:
-    job = await scoped(Job, principal(request)).get_or_none(id=path_id(request))
-    if job is None:
-        raise NotFound("Job not found.")
+    job = await get_owned(Job, principal(request), path_id(request), "job")
     if job.status in jobs.ACTIVE:
         job = await jobs.request_cancel(request.app[EVENTS], job)
         if job.site_id is not None:
