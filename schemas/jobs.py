@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from models.jobs import JOB_STATUSES
-from schemas.common import Id, ListQuery, QueryId, StrictSchema, id_list, ordering_field
+from schemas.common import Id, ListQuery, QueryId, StrictSchema, Text, id_list, ordering_field
 
 JOB_KINDS = (
     "auto_cluster",
@@ -35,8 +35,8 @@ class JobOut(Schema):
 
 class JobQuery(ListQuery):
     site_id = QueryId()
-    status = fields.String(validate=validate.OneOf(JOB_STATUSES))
-    kind = fields.String(validate=validate.OneOf(JOB_KINDS))
+    status = Text(validate=validate.OneOf(JOB_STATUSES))
+    kind = Text(validate=validate.OneOf(JOB_KINDS))
     ordering = ordering_field("created_at")
 
 
@@ -77,4 +77,4 @@ class ContentIdIn(StrictSchema):
 
 class RegenerateIn(StrictSchema):
     image_id = Id(required=True)
-    prompt = fields.String(validate=validate.Length(min=1, max=4000))
+    prompt = Text(validate=validate.Length(min=1, max=4000))

@@ -15,7 +15,7 @@ from schemas.common import envelope as envelope_schema
 from schemas.jobs import JobOut, JobQuery
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import Resource, add_crud, scoped
+from server.crud import Resource, add_crud, path_id, scoped, with_path_id
 from server.errors import ApiError
 from server.keys import ACTORS, CRYPTO, SETTINGS, WAITERS
 from services import ai_settings, jobs
@@ -100,8 +100,9 @@ def job_response(request: web.Request, job: Job) -> web.Response:
     responses={404: {"schema": ErrorSchema}},
 )
 @response_schema(envelope_schema(JobOut, "JobCancelEnvelope"), 200)
+@with_path_id
 async def cancel(request: web.Request) -> web.Response:
-    job = await scoped(Job, principal(request)).get_or_none(id=int(request.match_info["id"]))
+    job = await scoped(Job, principal(request)).get_or_none(id=path_id(request))
     if job is None:
         raise NotFound("Job not found.")
     if job.status in jobs.ACTIVE and job.site_id is not None:

@@ -14,7 +14,7 @@ from schemas.common import envelope as envelope_schema
 from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import Resource, add_crud, delete_row, with_caller
+from server.crud import Resource, add_crud, delete_row, path_id, with_caller, with_path_id
 from server.jobs import JOB_DOC, JOB_ERRORS, run_operation
 from services import writer
 
@@ -63,6 +63,7 @@ CONTENT = Resource(
 )
 @request_schema(s.ContentUpdateIn)
 @response_schema(envelope_schema(s.ContentWithWarningsOut, "ContentRevisionEnvelope"), 200)
+@with_path_id
 async def update_content(request: web.Request) -> web.Response:
     content = await CONTENT.get_object(request)
     content, warnings = await writer.revise_content(principal(request), content, request["data"])
@@ -74,8 +75,9 @@ async def update_content(request: web.Request) -> web.Response:
 @docs(tags=[TAG], summary="AI article for a task: a draft Content", description=JOB_DOC, responses=JOB_ERRORS)
 @querystring_schema(jobs_schemas.WaitQuery)
 @response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateContentEnvelope"), 200)
+@with_path_id
 async def generate_content(request: web.Request) -> web.Response:
-    return await run_operation(request, GenerateContent, {"task_id": int(request.match_info["id"])})
+    return await run_operation(request, GenerateContent, {"task_id": path_id(request)})
 
 
 @routes.post(f"{BASE}/content/{{id:\\d+}}/generate_images/")
@@ -88,8 +90,9 @@ async def generate_content(request: web.Request) -> web.Response:
 )
 @querystring_schema(jobs_schemas.WaitQuery)
 @response_schema(envelope_schema(jobs_schemas.JobStartedOut, "GenerateImagesEnvelope"), 200)
+@with_path_id
 async def generate_images(request: web.Request) -> web.Response:
-    return await run_operation(request, GenerateImages, {"content_ids": [int(request.match_info["id"])]})
+    return await run_operation(request, GenerateImages, {"content_ids": [path_id(request)]})
 
 
 @routes.post(f"{BASE}/images/generate_for_content/")
