@@ -352,3 +352,23 @@ def test_every_request_schema_field_is_storable_text_or_a_bounded_int() -> None:
             if isinstance(field, fields.Integer) and not isinstance(field, Int):
                 loose.append(name)
     assert not loose
+
+
+async def test_the_openapi_document_carries_the_bounds(aiohttp_client: Any, make_settings: Any) -> None:
+    """Clients and fuzzers see the same bounds the schemas enforce."""
+    from server.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings()))
+    spec = await (await client.get("/api/docs/openapi.json")).json()
+    ids = [
+        parameter["schema"]
+        for path, item in spec["paths"].items()
+        if "{id}" in path
+        for operation in item.values()
+        for parameter in operation["parameters"]
+        if parameter["name"] == "id"
+    ]
+    assert len(ids) >= 20 and all(s == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1} for s in ids)
+    query = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/planner/keywords/"]["get"]["parameters"]}
+    assert (query["volume_min"]["minimum"], query["volume_min"]["maximum"]) == (0, 2**31 - 1)
+    assert query["page"]["maximum"] == 1_000_000
