@@ -22,12 +22,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 sqlite-tests: $(STAMP)
-	INKFLOW_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q
+	INKFLOW_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q -rs
 
 # The PostgreSQL + Redis pass; skips without TEST_DATABASE_URL/TEST_REDIS_URL unless
 # INKFLOW_REQUIRE_SERVICES=1, when it fails instead.
 services-tests: $(STAMP)
-	INKFLOW_TEST_BACKEND=postgres $(BIN)/python -m pytest -q
+	INKFLOW_TEST_BACKEND=postgres $(BIN)/python -m pytest -q -rs
 
 test: lint sqlite-tests services-tests
 

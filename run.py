@@ -1,14 +1,19 @@
-"""Inkflow command line: serve (default), migrate, seed, createuser, credits grant."""
+"""Inkflow command line: serve (the default), migrate, seed, createuser, credits grant,
+makemigrations and bench. Configuration comes from environment variables (see README)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import logging
+import socket
+import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from config.settings import Settings, SettingsError, load_settings
 
@@ -18,6 +23,10 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if settings.log_level != "DEBUG":
+        # Tortoise logs its life cycle at INFO; the migration step's own connection closing
+        # ("Tortoise-ORM shutdown", just before "listening") reads as if the server stopped.
+        logging.getLogger("tortoise").setLevel(logging.WARNING)
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -29,11 +38,12 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     port = args.port if args.port is not None else settings.port
     app = create_app(settings)
 
-    async def announce(_: web.Application) -> None:
+    def announce(_: str) -> None:
+        # run_app calls this once the port is bound, so a port in use never prints "listening".
         print(f"Inkflow listening on http://{host}:{port}/  docs: http://{host}:{port}/api/docs/", flush=True)
 
-    app.on_startup.append(announce)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
+    web.run_app(app, host=host, port=port, print=announce, access_log=access_log)
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -154,23 +164,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     p_serve = sub.add_parser("serve", help="run the HTTP server (the default)")
-    p_serve.add_argument("--host")
-    p_serve.add_argument("--port", type=int)
+    p_serve.add_argument("--host", help="address to listen on (default: INKFLOW_HOST, else 127.0.0.1)")
+    p_serve.add_argument("--port", type=int, help="port to listen on (default: INKFLOW_PORT, else 8000)")
     p_serve.set_defaults(func=serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="load industries, sectors and seed keywords").set_defaults(func=cmd_seed)
     p_user = sub.add_parser("createuser", help="create an account and its owner")
-    p_user.add_argument("--email", required=True)
+    p_user.add_argument("--email", required=True, help="the owner's email, used to log in")
     p_user.add_argument("--password", help="prompted for when left out")
-    p_user.add_argument("--account-name")
+    p_user.add_argument("--account-name", help="the account's name (default: from the email)")
     p_user.set_defaults(func=cmd_createuser)
     p_credits = sub.add_parser("credits", help="credit operations")
     credits_sub = p_credits.add_subparsers(dest="credits_command", required=True)
     p_grant = credits_sub.add_parser("grant", help="grant (or, negative, take away) credits")
-    p_grant.add_argument("--email", required=True)
-    p_grant.add_argument("--amount", type=int, required=True)
-    p_grant.add_argument("--reason")
-    p_grant.add_argument("--kind", choices=["grant", "purchase"], default="grant")
+    p_grant.add_argument("--email", required=True, help="a user of the account to credit")
+    p_grant.add_argument(
+        "--amount", type=int, required=True, help="credits to add; negative takes away (recorded as an adjustment)"
+    )
+    p_grant.add_argument("--reason", help="the ledger row's description (default: Granted from the CLI)")
+    p_grant.add_argument(
+        "--kind", choices=["grant", "purchase"], default="grant", help="the ledger kind of a positive amount"
+    )
     p_grant.set_defaults(func=cmd_credits_grant)
     p_make = sub.add_parser("makemigrations", help="write the migrations a model change needs, for both dialects")
     p_make.add_argument("--name", required=True, help="a short name, e.g. add_keyword_notes")
@@ -197,6 +211,49 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:
     importlib.import_module(BENCHMARKS[args.name]).main(args.options)
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what caused it, outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _where(database_url: str) -> str:
+    """The database's host, port and name, without the credentials the URL may carry."""
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        return database_url.removeprefix("sqlite://")
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}/{parts.path.lstrip('/')}"
+
+
+def startup_problem(exc: BaseException, settings: Settings, host: str, port: int) -> str | None:
+    """One line naming what went wrong and the variable to fix, for the failures a user can
+    fix; None for anything else (a bug, whose traceback is wanted)."""
+    import asyncpg
+
+    database = _where(settings.database_url)
+    for cause in _causes(exc):
+        if isinstance(cause, asyncpg.InvalidCatalogNameError):
+            return f"the database {database} does not exist: create it or fix DATABASE_URL"
+        if isinstance(cause, asyncpg.InvalidAuthorizationSpecificationError | asyncpg.InvalidPasswordError):
+            return f"the database {database} refused the login ({cause}): fix the user or password in DATABASE_URL"
+        if isinstance(cause, socket.gaierror):
+            return f"the database host of {database} is unknown ({cause.strerror}): fix DATABASE_URL"
+        if isinstance(cause, sqlite3.OperationalError):
+            return f"cannot open the SQLite database {database} ({cause}): fix DATABASE_URL or INKFLOW_DATA_DIR"
+        if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+            return f"cannot listen on {host}:{port}: the port is in use; set INKFLOW_PORT (or --port) to a free one"
+        if isinstance(cause, OSError) and cause.errno == errno.EADDRNOTAVAIL:
+            return f"cannot listen on {host}:{port}: no such local address; fix INKFLOW_HOST (or --host)"
+        if isinstance(cause, ConnectionRefusedError | TimeoutError):
+            reason = "connection refused" if isinstance(cause, ConnectionRefusedError) else "timed out"
+            return f"cannot reach the database at {database} ({reason}): is it running? Else fix DATABASE_URL"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
@@ -208,7 +265,18 @@ def main(argv: list[str] | None = None) -> None:
     func = getattr(args, "func", serve)
     if func is serve and not hasattr(args, "host"):
         args.host, args.port = None, None
-    func(settings, args)
+    try:
+        func(settings, args)
+    except Exception as exc:
+        host = getattr(args, "host", None) or settings.host
+        port = getattr(args, "port", None) or settings.port
+        # (makemigrations and bench use their own servers, named by their options.)
+        problem = None if func in (cmd_makemigrations, cmd_bench) else startup_problem(exc, settings, host, port)
+        if problem is None:
+            raise
+        logging.getLogger("inkflow").debug("start-up failed", exc_info=exc)
+        print(f"start-up error: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "Inkflow <no-reply@inkflow.local>"
     log_level: str = "INFO"
+    # aiohttp's access log (one INFO line per request, logger `aiohttp.access`).
+    access_log: bool = False
     allow_private_urls: bool = True
     max_body_size: int = 10 * 1024 * 1024
     signup_credits: int = 1000
@@ -113,7 +115,16 @@ def _rate_limits(raw: str | None) -> dict[str, int]:
     return limits
 
 
+# The database drivers installed (requirements.txt): tortoise knows more schemes, but without
+# their driver they fail at start-up with an import error.
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
+
+
 def _database_url(raw: str) -> str:
+    scheme = raw.partition("://")[0] if "://" in raw else ""
+    if scheme not in DATABASE_SCHEMES:
+        got = f"{scheme}://…" if scheme else repr(raw)  # not the rest: it may hold a password
+        raise SettingsError(f"DATABASE_URL must start with sqlite:// or postgres://, got {got}")
     if raw.startswith("postgresql://"):
         raw = "postgres://" + raw[len("postgresql://") :]
     try:
@@ -192,6 +203,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         mail_backend=mail_backend,
         smtp_url=smtp_url,
         log_level=log_level,
+        access_log=_bool(env, "INKFLOW_ACCESS_LOG", False),
         allow_private_urls=_bool(env, "INKFLOW_ALLOW_PRIVATE_URLS", True),
         max_body_size=_int(env, "INKFLOW_MAX_BODY_SIZE", 10 * 1024 * 1024, minimum=1024),
     )

@@ -7,17 +7,18 @@ from marshmallow import Schema, fields, validate
 from models.accounts import ROLES
 from models.planner import KEYWORD_INTENTS
 from schemas.common import (
+    Email,
     Id,
+    Int,
     ListQuery,
     QueryId,
     StrictSchema,
+    Text,
     filter_on,
     ordering_field,
     search_field,
     trimmed,
 )
-
-Email = fields.Email  # email syntax checked by marshmallow
 
 
 class RegisterIn(StrictSchema):
@@ -29,30 +30,30 @@ class RegisterIn(StrictSchema):
 
 
 class LoginIn(StrictSchema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    email = Text(required=True, validate=validate.Length(min=1, max=254))
+    password = Text(required=True, validate=validate.Length(min=1, max=128))
     session = fields.Boolean(load_default=False)
 
 
 class RefreshIn(StrictSchema):
-    refresh = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    refresh = Text(required=True, validate=validate.Length(min=1, max=200))
 
 
 class LogoutIn(StrictSchema):
-    refresh = fields.String(validate=validate.Length(min=1, max=200))
+    refresh = Text(validate=validate.Length(min=1, max=200))
 
 
 class PasswordChangeIn(StrictSchema):
-    old_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    old_password = Text(required=True, validate=validate.Length(min=1, max=128))
     new_password = trimmed(128, required=True)
 
 
 class PasswordResetIn(StrictSchema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    email = Text(required=True, validate=validate.Length(min=1, max=254))
 
 
 class PasswordResetConfirmIn(StrictSchema):
-    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    token = Text(required=True, validate=validate.Length(min=1, max=200))
     new_password = trimmed(128, required=True)
 
 
@@ -110,18 +111,18 @@ class UserCreateIn(StrictSchema):
     password = trimmed(128, required=True)
     first_name = trimmed(100, load_default="")
     last_name = trimmed(100, load_default="")
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    role = Text(required=True, validate=validate.OneOf(ROLES))
 
 
 class UserUpdateIn(StrictSchema):
     first_name = trimmed(100)
     last_name = trimmed(100)
-    role = fields.String(validate=validate.OneOf(ROLES))
+    role = Text(validate=validate.OneOf(ROLES))
     is_active = fields.Boolean()
 
 
 class UserQuery(ListQuery):
-    role = fields.String(validate=validate.OneOf(ROLES))
+    role = Text(validate=validate.OneOf(ROLES))
     is_active = fields.Boolean()
     search = search_field("email", "first_name", "last_name")
     ordering = ordering_field("email", "created_at", "role")
@@ -215,10 +216,10 @@ class SeedKeywordOut(Schema):
 class SeedKeywordQuery(ListQuery):
     industry_id = QueryId()
     sector_id = QueryId()
-    intent = fields.String(validate=validate.OneOf(KEYWORD_INTENTS))
-    volume_min = filter_on(fields.Integer(validate=validate.Range(min=0)), "volume__gte")
-    volume_max = filter_on(fields.Integer(validate=validate.Range(min=0)), "volume__lte")
-    difficulty_min = filter_on(fields.Integer(validate=validate.Range(min=0, max=100)), "difficulty__gte")
-    difficulty_max = filter_on(fields.Integer(validate=validate.Range(min=0, max=100)), "difficulty__lte")
+    intent = Text(validate=validate.OneOf(KEYWORD_INTENTS))
+    volume_min = filter_on(Int(minimum=0), "volume__gte")
+    volume_max = filter_on(Int(minimum=0), "volume__lte")
+    difficulty_min = filter_on(Int(minimum=0, maximum=100), "difficulty__gte")
+    difficulty_max = filter_on(Int(minimum=0, maximum=100), "difficulty__lte")
     search = search_field("keyword")
     ordering = ordering_field("keyword", "volume", "difficulty")

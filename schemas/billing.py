@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from models.billing import TRANSACTION_KINDS
-from schemas.common import ListQuery, QueryId, StrictSchema, filter_on, ordering_field
+from schemas.common import ListQuery, QueryId, StrictSchema, Text, filter_on, ordering_field
 
 
 class BalanceOut(Schema):
@@ -36,7 +36,7 @@ class UsageOut(Schema):
 
 class UsageQuery(_Window):
     site_id = QueryId()
-    operation = fields.String(validate=validate.Length(min=1, max=64))
+    operation = Text(validate=validate.Length(min=1, max=64))
     ordering = ordering_field("created_at", "credits")
 
 
@@ -52,7 +52,7 @@ class TransactionOut(Schema):
 
 
 class TransactionQuery(_Window):
-    kind = fields.String(validate=validate.OneOf(TRANSACTION_KINDS))
+    kind = Text(validate=validate.OneOf(TRANSACTION_KINDS))
     ordering = ordering_field("created_at", "amount")
 
 

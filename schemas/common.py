@@ -17,23 +17,69 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-def trimmed(max_length: int, *, required: bool = False, min_length: int = 0, **kw: Any) -> fields.String:
-    return fields.String(required=required, validate=validate.Length(min=min_length, max=max_length), **kw)
+# Column ranges: PostgreSQL rejects an integer outside its column's type (SQLite stores up to
+# 64 bits), so every integer a request carries is bounded by the column it reaches.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 
 
-class Id(fields.Integer):
-    """A positive object id."""
+class Text(fields.String):
+    """A string both databases can store: no NUL character (PostgreSQL text can't hold one) and
+    no unpaired surrogate (not encodable as UTF-8). Every string a request carries is one."""
+
+    default_error_messages = {"unstorable": "Must not contain NUL characters or unpaired surrogates."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("unstorable")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.make_error("unstorable") from None
+        return text
+
+
+class Email(Text, fields.Email):
+    """An email address (syntax checked by marshmallow) that is storable `Text`."""
+
+
+class Url(Text, fields.Url):
+    """A URL (syntax checked by marshmallow) that is storable `Text`."""
+
+
+class Int(fields.Integer):
+    """An integer within `minimum`..`maximum` (by default a PostgreSQL `integer` column's range;
+    pass `maximum=INT64_MAX` for a `bigint`). Every integer a request carries is one, so a value
+    the column can't hold is a 400 naming the field, and the bounds are in the OpenAPI document."""
+
+    def __init__(self, *, minimum: int = -INT32_MAX - 1, maximum: int = INT32_MAX, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+
+def trimmed(max_length: int, *, required: bool = False, min_length: int = 0, **kw: Any) -> Text:
+    return Text(required=required, validate=validate.Length(min=min_length, max=max_length), **kw)
+
+
+class Id(Int):
+    """A positive object id (ids are `integer` columns)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("strict", True)
-        super().__init__(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+        super().__init__(minimum=1, **kwargs)
 
 
-class QueryId(fields.Integer):
+class QueryId(Int):
     """A positive id in a query string (strings are parsed)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+        super().__init__(minimum=1, **kwargs)
+
+
+class PathId(StrictSchema):
+    """The `{id}` of a detail route (see `server.crud.path_id`)."""
+
+    id = Id(required=True, strict=False)
 
 
 def id_list(max_items: int = MAX_BULK_IDS, **kwargs: Any) -> fields.List:
@@ -47,16 +93,14 @@ def id_list(max_items: int = MAX_BULK_IDS, **kwargs: Any) -> fields.List:
 
 def keyword_list(**kwargs: Any) -> fields.List:
     """Up to 50 keywords, each 1–255 characters."""
-    return fields.List(
-        fields.String(validate=validate.Length(min=1, max=255)), validate=validate.Length(max=50), **kwargs
-    )
+    return fields.List(Text(validate=validate.Length(min=1, max=255)), validate=validate.Length(max=50), **kwargs)
 
 
 class ListQuery(StrictSchema):
     """Pagination, ordering and search: what every GET list takes (CONTRACT §1)."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    page_size = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page = Int(load_default=1, minimum=1, maximum=1_000_000)
+    page_size = Int(load_default=25, minimum=1, maximum=MAX_PAGE_SIZE)
 
     @validates_schema
     def _ranges_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -68,16 +112,16 @@ class ListQuery(StrictSchema):
                     raise ValidationError(f"Must not be greater than {name[:-4]}_max.", field_name=name)
 
 
-def ordering_field(*names: str) -> fields.String:
+def ordering_field(*names: str) -> Text:
     choices = [prefix + name for name in names for prefix in ("", "-")]
-    return fields.String(
+    return Text(
         validate=validate.OneOf(choices),
         metadata={"description": "Sort by one of: " + ", ".join(names) + " (prefix - to reverse)"},
     )
 
 
-def search_field(*names: str) -> fields.String:
-    return fields.String(
+def search_field(*names: str) -> Text:
+    return Text(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Case-insensitive contains over " + ", ".join(names)},
     )
@@ -87,6 +131,16 @@ def filter_on(field: fields.Field, lookup: str) -> fields.Field:
     """Mark a query field as an ORM filter with the given lookup (e.g. `volume__gte`)."""
     field.metadata = {**field.metadata, "filter": lookup}
     return field
+
+
+class IndexOut(Schema):
+    name = fields.String()
+    version = fields.String()
+    links = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "docs (Swagger UI), redoc, openapi (this document), health"},
+    )
 
 
 class NoContent(Schema):

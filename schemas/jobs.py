@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from models.jobs import JOB_STATUSES
-from schemas.common import Id, ListQuery, QueryId, StrictSchema, id_list, ordering_field
+from schemas.common import Id, ListQuery, QueryId, StrictSchema, Text, id_list, ordering_field
 
 
 class JobOut(Schema):
@@ -25,9 +25,9 @@ class JobOut(Schema):
 
 class JobQuery(ListQuery):
     site_id = QueryId()
-    status = fields.String(validate=validate.OneOf(JOB_STATUSES))
+    status = Text(validate=validate.OneOf(JOB_STATUSES))
     # The kinds are the registered operations': the jobs route narrows this to them.
-    kind = fields.String()
+    kind = Text()
     ordering = ordering_field("created_at")
 
 
@@ -139,4 +139,4 @@ class ContentIdIn(StrictSchema):
 
 class RegenerateIn(StrictSchema):
     image_id = Id(required=True)
-    prompt = fields.String(validate=validate.Length(min=1, max=4000))
+    prompt = Text(validate=validate.Length(min=1, max=4000))

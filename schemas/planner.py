@@ -15,10 +15,13 @@ from models.planner import (
     KEYWORD_STATUSES,
 )
 from schemas.common import (
+    INT64_MAX,
     Id,
+    Int,
     ListQuery,
     QueryId,
     StrictSchema,
+    Text,
     filter_on,
     id_list,
     keyword_list,
@@ -28,12 +31,12 @@ from schemas.common import (
 )
 
 
-def Volume(**kw: Any) -> fields.Integer:
-    return fields.Integer(validate=validate.Range(min=0, max=2_000_000_000), **kw)
+def Volume(**kw: Any) -> Int:
+    return Int(minimum=0, maximum=2_000_000_000, **kw)
 
 
-def Difficulty(**kw: Any) -> fields.Integer:
-    return fields.Integer(validate=validate.Range(min=0, max=100), **kw)
+def Difficulty(**kw: Any) -> Int:
+    return Int(minimum=0, maximum=100, **kw)
 
 
 # --- keywords ----------------------------------------------------------------------------------
@@ -61,8 +64,8 @@ class KeywordIn(StrictSchema):
     keyword = trimmed(255, required=True, min_length=1)
     volume = Volume(load_default=0)
     difficulty = Difficulty(load_default=0)
-    intent = fields.String(load_default="informational", validate=validate.OneOf(KEYWORD_INTENTS))
-    status = fields.String(load_default="new", validate=validate.OneOf(KEYWORD_STATUSES))
+    intent = Text(load_default="informational", validate=validate.OneOf(KEYWORD_INTENTS))
+    status = Text(load_default="new", validate=validate.OneOf(KEYWORD_STATUSES))
 
 
 class KeywordUpdateIn(StrictSchema):
@@ -71,20 +74,20 @@ class KeywordUpdateIn(StrictSchema):
     keyword = trimmed(255, min_length=1)
     volume = Volume()
     difficulty = Difficulty()
-    intent = fields.String(validate=validate.OneOf(KEYWORD_INTENTS))
-    status = fields.String(validate=validate.OneOf(KEYWORD_STATUSES))
+    intent = Text(validate=validate.OneOf(KEYWORD_INTENTS))
+    status = Text(validate=validate.OneOf(KEYWORD_STATUSES))
 
 
 class KeywordQuery(ListQuery):
     site_id = QueryId()
     sector_id = QueryId()
     cluster_id = QueryId()
-    status = fields.String(validate=validate.OneOf(KEYWORD_STATUSES))
-    intent = fields.String(validate=validate.OneOf(KEYWORD_INTENTS))
-    volume_min = filter_on(fields.Integer(validate=validate.Range(min=0)), "volume__gte")
-    volume_max = filter_on(fields.Integer(validate=validate.Range(min=0)), "volume__lte")
-    difficulty_min = filter_on(fields.Integer(validate=validate.Range(min=0, max=100)), "difficulty__gte")
-    difficulty_max = filter_on(fields.Integer(validate=validate.Range(min=0, max=100)), "difficulty__lte")
+    status = Text(validate=validate.OneOf(KEYWORD_STATUSES))
+    intent = Text(validate=validate.OneOf(KEYWORD_INTENTS))
+    volume_min = filter_on(Int(minimum=0), "volume__gte")
+    volume_max = filter_on(Int(minimum=0), "volume__lte")
+    difficulty_min = filter_on(Int(minimum=0, maximum=100), "difficulty__gte")
+    difficulty_max = filter_on(Int(minimum=0, maximum=100), "difficulty__lte")
     search = search_field("keyword")
     ordering = ordering_field("keyword", "volume", "difficulty", "created_at")
 
@@ -95,7 +98,7 @@ class BulkIdsIn(StrictSchema):
 
 class BulkStatusIn(StrictSchema):
     ids = id_list()
-    status = fields.String(required=True, validate=validate.OneOf(KEYWORD_STATUSES))
+    status = Text(required=True, validate=validate.OneOf(KEYWORD_STATUSES))
 
 
 class AddToWorkflowIn(StrictSchema):
@@ -142,22 +145,23 @@ class ClusterIn(StrictSchema):
     sector_id = Id(allow_none=True)
     name = trimmed(200, required=True, min_length=1)
     description = trimmed(5000, load_default="")
-    status = fields.String(load_default="new", validate=validate.OneOf(CLUSTER_STATUSES))
+    status = Text(load_default="new", validate=validate.OneOf(CLUSTER_STATUSES))
 
 
 class ClusterUpdateIn(StrictSchema):
     sector_id = Id(allow_none=True)
     name = trimmed(200, min_length=1)
     description = trimmed(5000)
-    status = fields.String(validate=validate.OneOf(CLUSTER_STATUSES))
+    status = Text(validate=validate.OneOf(CLUSTER_STATUSES))
 
 
 class ClusterQuery(ListQuery):
     site_id = QueryId()
     sector_id = QueryId()
-    status = fields.String(validate=validate.OneOf(CLUSTER_STATUSES))
-    volume_min = filter_on(fields.Integer(validate=validate.Range(min=0)), "volume__gte")
-    volume_max = filter_on(fields.Integer(validate=validate.Range(min=0)), "volume__lte")
+    status = Text(validate=validate.OneOf(CLUSTER_STATUSES))
+    # A cluster's volume is the sum of its keywords': a `bigint` column.
+    volume_min = filter_on(Int(minimum=0, maximum=INT64_MAX), "volume__gte")
+    volume_max = filter_on(Int(minimum=0, maximum=INT64_MAX), "volume__lte")
     search = search_field("name", "description")
     ordering = ordering_field("name", "volume", "keywords_count", "created_at")
 
@@ -190,8 +194,8 @@ def Outline(**kw: Any) -> fields.List:
     return fields.List(fields.Nested(OutlineSection), validate=validate.Length(max=50), **kw)
 
 
-def WordCount(**kw: Any) -> fields.Integer:
-    return fields.Integer(validate=validate.Range(min=100, max=20000), **kw)
+def WordCount(**kw: Any) -> Int:
+    return Int(minimum=100, maximum=20000, **kw)
 
 
 class IdeaIn(StrictSchema):
@@ -200,11 +204,11 @@ class IdeaIn(StrictSchema):
     cluster_id = Id(allow_none=True)
     title = trimmed(300, required=True, min_length=1)
     description = Outline(load_default=list)
-    content_type = fields.String(load_default="post", validate=validate.OneOf(CONTENT_TYPES))
-    content_structure = fields.String(load_default="article", validate=validate.OneOf(CONTENT_STRUCTURES))
+    content_type = Text(load_default="post", validate=validate.OneOf(CONTENT_TYPES))
+    content_structure = Text(load_default="article", validate=validate.OneOf(CONTENT_STRUCTURES))
     target_keywords = keyword_list(load_default=list)
     estimated_word_count = WordCount(load_default=1000)
-    status = fields.String(load_default="new", validate=validate.OneOf(IDEA_STATUSES))
+    status = Text(load_default="new", validate=validate.OneOf(IDEA_STATUSES))
 
 
 class IdeaUpdateIn(StrictSchema):
@@ -212,19 +216,19 @@ class IdeaUpdateIn(StrictSchema):
     cluster_id = Id(allow_none=True)
     title = trimmed(300, min_length=1)
     description = Outline()
-    content_type = fields.String(validate=validate.OneOf(CONTENT_TYPES))
-    content_structure = fields.String(validate=validate.OneOf(CONTENT_STRUCTURES))
+    content_type = Text(validate=validate.OneOf(CONTENT_TYPES))
+    content_structure = Text(validate=validate.OneOf(CONTENT_STRUCTURES))
     target_keywords = keyword_list()
     estimated_word_count = WordCount()
-    status = fields.String(validate=validate.OneOf(IDEA_STATUSES))
+    status = Text(validate=validate.OneOf(IDEA_STATUSES))
 
 
 class IdeaQuery(ListQuery):
     site_id = QueryId()
     sector_id = QueryId()
     cluster_id = QueryId()
-    status = fields.String(validate=validate.OneOf(IDEA_STATUSES))
-    content_type = fields.String(validate=validate.OneOf(CONTENT_TYPES))
+    status = Text(validate=validate.OneOf(IDEA_STATUSES))
+    content_type = Text(validate=validate.OneOf(CONTENT_TYPES))
     search = search_field("title")
     ordering = ordering_field("title", "estimated_word_count", "created_at")
 

@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from config.prompts import PROMPT_TYPES
 from models.system import IMAGE_PROVIDERS, IMAGE_QUALITIES, IMAGE_SIZES, IMAGE_STYLES, MODULES
-from schemas.common import ListQuery, StrictSchema, trimmed
+from schemas.common import Int, ListQuery, StrictSchema, Text, Url, trimmed
 
 
 class HealthCheckOut(Schema):
@@ -48,13 +48,13 @@ def _no_whitespace(value: str | None) -> None:
 
 
 class OpenAiSettingsIn(StrictSchema):
-    api_key = fields.String(
+    api_key = Text(
         allow_none=True,
         validate=[validate.Length(max=300), _no_whitespace],
         metadata={"description": "Stored encrypted and never returned; null or an empty string clears it"},
     )
     model = trimmed(100, min_length=1)
-    base_url = fields.Url(
+    base_url = Url(
         allow_none=True,
         schemes={"http", "https"},
         require_tld=False,
@@ -62,7 +62,7 @@ class OpenAiSettingsIn(StrictSchema):
         metadata={"description": "An OpenAI-compatible endpoint; null: the server's OPENAI_BASE_URL"},
     )
     temperature = fields.Float(validate=validate.Range(min=0, max=2))
-    max_tokens = fields.Integer(strict=True, validate=validate.Range(min=1, max=128_000))
+    max_tokens = Int(strict=True, minimum=1, maximum=128_000)
 
 
 class ImageSettingsOut(Schema):
@@ -76,21 +76,22 @@ class ImageSettingsOut(Schema):
 
 
 class ImageSettingsIn(StrictSchema):
-    provider = fields.String(validate=validate.OneOf(IMAGE_PROVIDERS))
+    provider = Text(validate=validate.OneOf(IMAGE_PROVIDERS))
     model = trimmed(100, min_length=1)
-    size = fields.String(validate=validate.OneOf(IMAGE_SIZES))
-    quality = fields.String(validate=validate.OneOf(IMAGE_QUALITIES))
-    style = fields.String(validate=validate.OneOf(IMAGE_STYLES))
-    images_per_content = fields.Integer(
+    size = Text(validate=validate.OneOf(IMAGE_SIZES))
+    quality = Text(validate=validate.OneOf(IMAGE_QUALITIES))
+    style = Text(validate=validate.OneOf(IMAGE_STYLES))
+    images_per_content = Int(
         strict=True,
-        validate=validate.Range(min=0, max=10),
+        minimum=0,
+        maximum=10,
         metadata={"description": "In-article images per content; the featured image is extra"},
     )
     featured_image = fields.Boolean()
 
 
 class IntegrationTestIn(StrictSchema):
-    integration = fields.String(required=True, validate=validate.OneOf(("openai", "image_generation")))
+    integration = Text(required=True, validate=validate.OneOf(("openai", "image_generation")))
 
 
 class IntegrationTestOut(Schema):
@@ -116,7 +117,7 @@ class PromptOut(Schema):
 
 
 class PromptIn(StrictSchema):
-    text = fields.String(
+    text = Text(
         required=True,
         validate=validate.Length(min=1, max=20_000),
         metadata={"description": "Must contain every placeholder of the type, and no other `{name}`"},

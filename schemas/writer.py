@@ -6,7 +6,18 @@ from marshmallow import Schema, fields, validate
 
 from models.planner import CONTENT_STRUCTURES, CONTENT_TYPES
 from models.writer import CONTENT_SOURCES, CONTENT_STATUSES, IMAGE_KINDS, IMAGE_STATUSES, TASK_STATUSES, TAXONOMY_KINDS
-from schemas.common import Id, ListQuery, QueryId, StrictSchema, keyword_list, ordering_field, search_field, trimmed
+from schemas.common import (
+    Id,
+    Int,
+    ListQuery,
+    QueryId,
+    StrictSchema,
+    Text,
+    keyword_list,
+    ordering_field,
+    search_field,
+    trimmed,
+)
 
 # Articles are long, but a 5 MB body is not an article: 1 MB of HTML is the cap.
 MAX_HTML = 1_000_000
@@ -42,9 +53,9 @@ class TaskIn(StrictSchema):
     title = trimmed(300, required=True, min_length=1)
     brief = trimmed(20000, load_default="")
     keywords = keyword_list(load_default=list)
-    content_type = fields.String(load_default="post", validate=validate.OneOf(CONTENT_TYPES))
-    content_structure = fields.String(load_default="article", validate=validate.OneOf(CONTENT_STRUCTURES))
-    word_count = fields.Integer(load_default=1000, validate=validate.Range(min=100, max=20000))
+    content_type = Text(load_default="post", validate=validate.OneOf(CONTENT_TYPES))
+    content_structure = Text(load_default="article", validate=validate.OneOf(CONTENT_STRUCTURES))
+    word_count = Int(load_default=1000, minimum=100, maximum=20000)
 
 
 class TaskUpdateIn(StrictSchema):
@@ -53,10 +64,10 @@ class TaskUpdateIn(StrictSchema):
     title = trimmed(300, min_length=1)
     brief = trimmed(20000)
     keywords = keyword_list()
-    content_type = fields.String(validate=validate.OneOf(CONTENT_TYPES))
-    content_structure = fields.String(validate=validate.OneOf(CONTENT_STRUCTURES))
-    word_count = fields.Integer(validate=validate.Range(min=100, max=20000))
-    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+    content_type = Text(validate=validate.OneOf(CONTENT_TYPES))
+    content_structure = Text(validate=validate.OneOf(CONTENT_STRUCTURES))
+    word_count = Int(minimum=100, maximum=20000)
+    status = Text(validate=validate.OneOf(TASK_STATUSES))
 
 
 class TaskBulkIn(StrictSchema):
@@ -73,8 +84,8 @@ class TaskQuery(ListQuery):
     sector_id = QueryId()
     cluster_id = QueryId()
     idea_id = QueryId()
-    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
-    content_type = fields.String(validate=validate.OneOf(CONTENT_TYPES))
+    status = Text(validate=validate.OneOf(TASK_STATUSES))
+    content_type = Text(validate=validate.OneOf(CONTENT_TYPES))
     search = search_field("title")
     ordering = ordering_field("title", "word_count", "created_at")
 
@@ -111,12 +122,12 @@ class ContentOut(Schema):
 class _ContentFields(StrictSchema):
     sector_id = Id(allow_none=True)
     cluster_id = Id(allow_none=True)
-    html = fields.String(validate=validate.Length(max=MAX_HTML))
+    html = Text(validate=validate.Length(max=MAX_HTML))
     meta_title = trimmed(300)
     meta_description = trimmed(500)
     primary_keyword = trimmed(255)
     secondary_keywords = keyword_list()
-    status = fields.String(validate=validate.OneOf(CONTENT_STATUSES))
+    status = Text(validate=validate.OneOf(CONTENT_STATUSES))
     taxonomy_ids = fields.List(Id(), validate=validate.Length(max=100))
 
 
@@ -131,7 +142,7 @@ class ContentUpdateIn(_ContentFields):
 
 
 class ContentWithWarningsOut(ContentOut):
-    warnings = fields.List(fields.String())
+    warnings = fields.List(Text())
 
 
 class ContentQuery(ListQuery):
@@ -139,8 +150,8 @@ class ContentQuery(ListQuery):
     sector_id = QueryId()
     cluster_id = QueryId()
     task_id = QueryId()
-    status = fields.String(validate=validate.OneOf(CONTENT_STATUSES))
-    source = fields.String(validate=validate.OneOf(CONTENT_SOURCES))
+    status = Text(validate=validate.OneOf(CONTENT_STATUSES))
+    source = Text(validate=validate.OneOf(CONTENT_SOURCES))
     search = search_field("title", "primary_keyword")
     ordering = ordering_field("title", "word_count", "seo_score", "created_at", "updated_at")
 
@@ -167,8 +178,8 @@ class ImageOut(Schema):
 class ImageQuery(ListQuery):
     site_id = QueryId()
     content_id = QueryId()
-    kind = fields.String(validate=validate.OneOf(IMAGE_KINDS))
-    status = fields.String(validate=validate.OneOf(IMAGE_STATUSES))
+    kind = Text(validate=validate.OneOf(IMAGE_KINDS))
+    status = Text(validate=validate.OneOf(IMAGE_STATUSES))
     ordering = ordering_field("position", "created_at")
 
 
@@ -186,6 +197,6 @@ class TaxonomyOut(Schema):
 
 class TaxonomyQuery(ListQuery):
     site_id = QueryId()
-    kind = fields.String(validate=validate.OneOf(TAXONOMY_KINDS))
+    kind = Text(validate=validate.OneOf(TAXONOMY_KINDS))
     search = search_field("name", "slug")
     ordering = ordering_field("name", "count", "created_at")

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import cast
 
 from aiohttp import web
-from aiohttp_apigami import validation_middleware
+from aiohttp_apigami import docs, response_schema, validation_middleware
 from redis.asyncio import Redis
 from tortoise.exceptions import OperationalError
 
@@ -19,8 +19,11 @@ from actors.site import SiteActor
 from config.settings import Settings, ensure_secrets
 from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
-from server import auth, billing, jobs, linker, optimizer, planner, system, writer
-from server.docs import setup_docs
+from schemas.common import IndexOut
+from schemas.common import envelope as envelope_schema
+from server import auth, billing, envelope, jobs, linker, optimizer, planner, system, writer
+from server.access import endpoint
+from server.docs import SPEC_URL, setup_docs
 from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
 from server.middlewares import (
     auth_middleware,
@@ -113,6 +116,26 @@ async def rate_limiter_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+@endpoint(public=True, scope=None)
+@docs(tags=["system"], summary="Where to start: name, version and links to the docs and health", security=[])
+@response_schema(envelope_schema(IndexOut, "IndexEnvelope"), 200)
+async def index(request: web.Request) -> web.Response:
+    """`GET /`: start-up prints this URL, so it answers with where to go next."""
+    return envelope.ok(
+        request,
+        {
+            "name": "Inkflow API",
+            "version": request.app[SETTINGS].version,
+            "links": {
+                "docs": "/api/docs/",
+                "redoc": "/api/redoc/",
+                "openapi": SPEC_URL,
+                "health": "/api/v1/system/health/",
+            },
+        },
+    )
+
+
 MIDDLEWARES = (
     request_id_middleware,
     error_middleware,
@@ -142,6 +165,7 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
     app.cleanup_ctx.extend([database_ctx, redis_ctx, events_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx])
+    app.router.add_get("/", index)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
     # Generated images, under unguessable names, public like the WordPress media they become.

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
+from aiohttp_apigami import docs, match_info_schema, querystring_schema, request_schema, response_schema
 from marshmallow import Schema, fields
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.base import scoped
-from schemas.common import ListQuery, NoContent, error_responses, page_envelope
+from schemas.common import ListQuery, NoContent, PathId, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import RateScope, endpoint, principal
@@ -34,6 +34,15 @@ Serializer = Callable[[Any], dict[str, Any]]
 CreateHook = Callable[[web.Request, dict[str, Any]], Awaitable[Model]]
 UpdateHook = Callable[[web.Request, Any, dict[str, Any]], Awaitable[Model]]
 DeleteHook = Callable[[web.Request, Any], Awaitable[None]]
+
+# Every route with an `{id}` carries this: the id is validated (and documented) by `PathId`,
+# so an id no column can hold is a 400 naming `id`, never a database error.
+with_path_id = match_info_schema(PathId, put_into="path")
+
+
+def path_id(request: web.Request) -> int:
+    """The validated `{id}` of a route decorated `@with_path_id`."""
+    return int(request["path"]["id"])
 
 
 # Adapters from service functions to resource hooks (which receive the request first).
@@ -238,7 +247,7 @@ class Resource:
         return scoped(self.model, caller, site_owned=self.site_owned)
 
     async def get_object(self, request: web.Request) -> Any:
-        return await row_or_404(self.queryset(principal(request)), int(request.match_info["id"]), self.name)
+        return await row_or_404(self.queryset(principal(request)), path_id(request), self.name)
 
 
 def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
@@ -279,6 +288,7 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         @endpoint(role=r.read_role, module=r.module, apikey=r.apikey)
         @docs(tags=[r.tag], summary=f"Get a {r.name}", responses=errors | error_responses(404))
         @response_schema(item_doc, 200)
+        @with_path_id
         async def retrieve_handler(request: web.Request) -> web.Response:
             return envelope.ok(request, r.serialize(await r.get_object(request)))
 
@@ -290,6 +300,7 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         @docs(tags=[r.tag], summary=f"Update a {r.name}", responses=errors | error_responses(404))
         @request_schema(r.update_schema)
         @response_schema(item_doc, 200)
+        @with_path_id
         async def update_handler(request: web.Request) -> web.Response:
             obj = await r.get_object(request)
             return envelope.ok(request, r.serialize(await update(request, obj, request["data"])))
@@ -301,6 +312,7 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         @endpoint(role=r.write_role, scope=r.write_scope, module=r.module, apikey=r.apikey)
         @docs(tags=[r.tag], summary=f"Delete a {r.name}", responses=errors | error_responses(404))
         @response_schema(NoContent, 204)
+        @with_path_id
         async def delete_handler(request: web.Request) -> web.Response:
             await delete(request, await r.get_object(request))
             return envelope.no_content(request)

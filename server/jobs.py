@@ -8,17 +8,17 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import docs, querystring_schema, request_schema, response_schema
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, validate
 
 from actors.operations import OPERATIONS, Operation
 from actors.site import Control, Submit
 from models.jobs import Job
+from schemas.common import Text, error_responses
 from schemas.common import envelope as envelope_schema
-from schemas.common import error_responses
 from schemas.jobs import JobAcceptedOut, JobOut, JobQuery, WaitQuery
 from server import envelope
 from server.access import RateScope, endpoint, principal
-from server.crud import Resource, add_crud
+from server.crud import Resource, add_crud, path_id, with_path_id
 from server.errors import ApiError
 from server.keys import ACTORS, CRYPTO, EVENTS, SETTINGS
 from services import ai_settings, jobs
@@ -126,7 +126,8 @@ def add_operation(
 
     handler.__name__ = f"start_{operation.kind}"
     handler.__doc__ = summary
-    decorated: Any = response_schema(envelope_schema(JobAcceptedOut, f"{name}AcceptedEnvelope"), 202)(handler)
+    decorated: Any = with_path_id(handler) if "{id" in path else handler
+    decorated = response_schema(envelope_schema(JobAcceptedOut, f"{name}AcceptedEnvelope"), 202)(decorated)
     decorated = response_schema(envelope_schema(operation.result_schema, f"{name}Envelope"), 200)(decorated)
     decorated = querystring_schema(WaitQuery)(decorated)
     if body is not None:
@@ -134,10 +135,6 @@ def add_operation(
     decorated = docs(tags=[tag], summary=summary, description=JOB_DOC, responses=JOB_ERRORS)(decorated)
     decorated = endpoint(role="editor", scope=scope, module=module, idempotent=True)(decorated)
     routes.post(path)(decorated)
-
-
-def path_id(request: web.Request) -> int:
-    return int(request.match_info["id"])
 
 
 def one_content(request: web.Request) -> dict[str, Any]:
@@ -158,6 +155,7 @@ def one_content(request: web.Request) -> dict[str, Any]:
     responses=error_responses(404),
 )
 @response_schema(envelope_schema(JobOut, "JobCancelEnvelope"), 200)
+@with_path_id
 async def cancel(request: web.Request) -> web.Response:
     job = await get_owned(Job, principal(request), path_id(request), "job")
     if job.status in jobs.ACTIVE:
@@ -168,7 +166,7 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 class JobListQuery(JobQuery):
-    kind = fields.String(validate=validate.OneOf(sorted(OPERATIONS)))
+    kind = Text(validate=validate.OneOf(sorted(OPERATIONS)))
 
 
 add_crud(

@@ -14,8 +14,8 @@ from schemas.common import envelope as envelope_schema
 from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import Resource, add_crud, delete_row, with_caller
-from server.jobs import add_operation, path_id
+from server.crud import Resource, add_crud, delete_row, path_id, with_caller, with_path_id
+from server.jobs import add_operation
 from services import writer
 
 routes = web.RouteTableDef()
@@ -63,6 +63,7 @@ CONTENT = Resource(
 )
 @request_schema(s.ContentUpdateIn)
 @response_schema(envelope_schema(s.ContentWithWarningsOut, "ContentRevisionEnvelope"), 200)
+@with_path_id
 async def update_content(request: web.Request) -> web.Response:
     content = await CONTENT.get_object(request)
     content, warnings = await writer.revise_content(principal(request), content, request["data"])

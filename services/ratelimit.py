@@ -1,6 +1,10 @@
 """Per-minute rate limits by scope: fixed windows counted in Redis when configured (shared by
 every process), in memory otherwise.
 
+While Redis is unreachable the limits are counted in this process's memory instead (so they
+still hold, per process), Redis is tried again every few seconds, and the log says once that it
+went away and once that it came back; health reports `degraded` meanwhile.
+
 In memory the counting is the `limits` library's storage. In Redis it is one Lua script, so a
 hit costs one round trip: the `limits` strategy needs three (increment, read, expiry), and this
 runs on every request.
@@ -8,6 +12,7 @@ runs on every request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -19,6 +24,10 @@ from redis.asyncio import Redis
 
 log = logging.getLogger("inkflow.ratelimit")
 WINDOW_SECONDS = 60
+# While the shared storage is down, how long to count in memory before trying it again, and how
+# long one try may take (a hit is one round trip; an unreachable host must not stall requests).
+RETRY_SECONDS = 5.0
+STORAGE_TIMEOUT = 2.0
 
 # KEYS[1]: the counter; ARGV[1]: the window in ms. Returns {count, ms until the window resets}.
 HIT_SCRIPT = """
@@ -73,22 +82,39 @@ class RedisCounter:
 
 
 class RateLimiter:
-    def __init__(self, limits: Mapping[str, int], counter: Counter) -> None:
+    def __init__(self, limits: Mapping[str, int], counter: Counter, *, retry_seconds: float = RETRY_SECONDS) -> None:
         self._limits = dict(limits)
         self._counter = counter
+        self._fallback = MemoryCounter()
+        self._retry_seconds = retry_seconds
+        # Monotonic time until which `counter` is not tried; None while it answers.
+        self._down_until: float | None = None
 
     async def hit(self, scope: str, identity: str) -> Decision:
         limit = self._limits[scope]
-        try:
-            count, reset_at = await self._counter.hit(f"{scope}:{identity}")
-        except Exception:
-            # Fail open: an unreachable Redis must not take the API down with it; health
-            # reports it as degraded.
-            log.warning("rate limit storage unavailable; allowing %s %s", scope, identity, exc_info=True)
-            return Decision(True, limit, limit, int(time.time()) + WINDOW_SECONDS)
+        count, reset_at = await self._count(f"{scope}:{identity}")
         return Decision(
             allowed=count <= limit,
             limit=limit,
             remaining=max(0, limit - count),
             reset_at=int(reset_at + 0.999),
         )
+
+    async def _count(self, key: str) -> tuple[int, float]:
+        if self._down_until is not None and time.monotonic() < self._down_until:
+            return await self._fallback.hit(key)
+        try:
+            result = await asyncio.wait_for(self._counter.hit(key), STORAGE_TIMEOUT)
+        except Exception as exc:  # any failure of the storage: count here rather than fail the request
+            if self._down_until is None:
+                log.warning(
+                    "rate limit storage unreachable (%s); counting in this process until it is back",
+                    f"{type(exc).__name__}: {exc}",
+                )
+                log.debug("rate limit storage failure", exc_info=exc)
+            self._down_until = time.monotonic() + self._retry_seconds
+            return await self._fallback.hit(key)
+        if self._down_until is not None:
+            self._down_until = None
+            log.warning("rate limit storage is back; counting in it again")
+        return result

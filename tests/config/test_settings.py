@@ -21,6 +21,7 @@ def test_defaults_are_the_embedded_setup() -> None:
     assert settings.redis_url is None
     assert settings.rate_limits == {"ai": 60, "content": 100, "auth": 20, "general": 300}
     assert settings.access_ttl == 900 and settings.refresh_ttl == 7 * 24 * 3600
+    assert settings.access_log is False
 
 
 def test_environment_overrides() -> None:
@@ -32,6 +33,7 @@ def test_environment_overrides() -> None:
             "INKFLOW_RATE_LIMITS": "ai=5,general=1000",
             "INKFLOW_ALLOW_PRIVATE_URLS": "false",
             "INKFLOW_DATA_DIR": "/srv/ink",
+            "INKFLOW_ACCESS_LOG": "true",
         }
     )
     assert settings.port == 9000
@@ -41,6 +43,7 @@ def test_environment_overrides() -> None:
     assert settings.rate_limits["auth"] == 20
     assert settings.allow_private_urls is False
     assert str(settings.media_dir) == "/srv/ink/media"
+    assert settings.access_log is True
 
 
 @pytest.mark.parametrize(
@@ -49,6 +52,8 @@ def test_environment_overrides() -> None:
         ("INKFLOW_PORT", "abc"),
         ("INKFLOW_PORT", "70000"),
         ("DATABASE_URL", "nonsense://what"),
+        ("DATABASE_URL", "mysql://u:p@db/ink"),  # no driver installed: was a ModuleNotFoundError at start-up
+        ("INKFLOW_ACCESS_LOG", "sometimes"),
         ("REDIS_URL", "http://not-redis"),
         ("INKFLOW_RATE_LIMITS", "ai=lots"),
         ("INKFLOW_ACCESS_TTL", "-5"),

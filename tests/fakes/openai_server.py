@@ -645,10 +645,13 @@ async def _read_json(request: web.Request) -> Any:
 async def _serve(host: str, port: int, api_key: str | None) -> None:
     fake = FakeOpenAI(api_key=api_key, access_log=True)
     await fake.start(host, port)
-    print(f"Fake OpenAI server listening on {fake.base_url} (Ctrl-C to stop)", flush=True)
     stop = asyncio.Event()
-    with contextlib.suppress(NotImplementedError):  # SIGTERM stops gracefully too (not on Windows)
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    # SIGINT and SIGTERM stop gracefully (not on Windows). SIGINT needs its own handler: a shell
+    # starts a background job (`&`) with SIGINT ignored, and Ctrl-C or `kill -INT` did nothing.
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            asyncio.get_running_loop().add_signal_handler(stopping, stop.set)
+    print(f"Fake OpenAI server listening on {fake.base_url} (Ctrl-C to stop)", flush=True)
     try:
         await stop.wait()
     finally:

@@ -355,3 +355,30 @@ async def test_cli_runs_until_interrupted() -> None:
         proc.send_signal(signal.SIGINT)
         _, stderr = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 0, stderr.decode()
+
+
+def test_the_cli_server_stops_on_sigint_even_when_started_in_the_background() -> None:
+    """`python -m tests.fakes.openai_server &` starts with SIGINT ignored, as shells do."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.openai_server", "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    ) as server:
+        try:
+            assert server.stdout is not None
+            assert "listening" in server.stdout.readline()  # printed once the handlers are in place
+            server.send_signal(signal.SIGINT)
+            assert server.wait(timeout=20) == 0
+        finally:
+            server.kill()
