@@ -19,7 +19,7 @@ from actors.site import SiteActor
 from config.settings import Settings, ensure_secrets
 from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
-from server import auth, billing, jobs, linker, optimizer, planner, system, writer
+from server import auth, billing, jobs, linker, optimizer, planner, system, writer, ws
 from server.docs import setup_docs
 from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
 from server.middlewares import (
@@ -43,7 +43,7 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, jobs, system)
+ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, jobs, system, ws)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -147,5 +147,6 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     # Generated images, under unguessable names, public like the WordPress media they become.
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.router.add_static("/media/", settings.media_dir)
+    ws.setup(app)
     setup_docs(app, settings.version, generate=docs)
     return app
