@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-BENCHMARKS = {"planner": "tests.perf.bench_planner", "ai": "tests.perf.bench_ai"}
+BENCHMARKS = {"planner": "tests.perf.bench_planner", "ai": "tests.perf.bench_ai", "ws": "tests.perf.bench_ws"}
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:

@@ -21,7 +21,7 @@ from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
 from schemas.common import IndexOut
 from schemas.common import envelope as envelope_schema
-from server import auth, billing, envelope, jobs, linker, optimizer, planner, system, writer
+from server import auth, billing, envelope, jobs, linker, optimizer, planner, system, writer, ws
 from server.access import endpoint
 from server.docs import SPEC_URL, setup_docs
 from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
@@ -46,7 +46,7 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, jobs, system)
+ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, jobs, system, ws)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -171,5 +171,6 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     # Generated images, under unguessable names, public like the WordPress media they become.
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.router.add_static("/media/", settings.media_dir)
+    ws.setup(app)
     setup_docs(app, settings.version, generate=docs)
     return app

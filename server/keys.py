@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time they'd be circular)
+    import weakref  # noqa: F401
+
     from redis.asyncio import Redis  # noqa: F401
     from tortoise.context import TortoiseContext  # noqa: F401
 
@@ -29,6 +31,8 @@ STARTED_AT = web.AppKey[float]("started_at")
 ACTORS = web.AppKey["ActorSystem[int]"]("actors")
 EVENTS = web.AppKey["EventBus"]("events")
 AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
+# Open websockets, so shutdown can close them with 1001 (going away).
+WEBSOCKETS = web.AppKey["weakref.WeakSet[web.WebSocketResponse]"]("websockets")
 
 # Per-request values set by the middlewares.
 REQUEST_ID = web.RequestKey[str]("request_id")

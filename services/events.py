@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,9 @@ class Subscription:
         self.channels: set[str] = set()
         self.overflowed = False
         self.closed = False
+        # Called once when the queue overflows, so a reader blocked elsewhere (a websocket
+        # writer waiting on a full socket) can be dropped at once.
+        self.on_overflow: Callable[[], None] | None = None
         for channel in channels:
             self.add(channel)
 
@@ -91,6 +94,8 @@ class Subscription:
         except asyncio.QueueFull:
             self.overflowed = True
             log.warning("subscriber of %s fell %d events behind; dropped", sorted(self.channels), self._queue.qsize())
+            if self.on_overflow is not None:
+                self.on_overflow()
 
     async def get(self) -> Event:
         return await self._queue.get()

@@ -1,0 +1,66 @@
+"""Websocket messages (CONTRACT §13): one schema per client message type, and the channel names."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import fields, validate
+
+from schemas.common import StrictSchema
+
+# `account`, or a kind and a positive id: `site:12`, `run:7`, `job:40`, `integration:3`.
+CHANNEL_RE = re.compile(r"^(?:account|(?P<kind>site|run|job|integration):(?P<id>[1-9][0-9]{0,9}))$")
+CHANNEL_HELP = "account, site:<id>, run:<id>, job:<id> or integration:<id>"
+MAX_ID = 2**31 - 1
+
+
+class MessageId(fields.Integer):
+    """The client's number for a message; the answer carries it back."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(strict=True, validate=validate.Range(min=0, max=2**53), **kwargs)
+
+
+class AuthMessage(StrictSchema):
+    """`{"type": "auth", "token": "<access>"}`: the first message, when the upgrade carried no credentials."""
+
+    type = fields.String(required=True, validate=validate.Equal("auth"))
+    id = MessageId()
+    token = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+
+
+class Channel(fields.String):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(
+            required=True,
+            validate=validate.Regexp(CHANNEL_RE, error=f"Not a channel: use {CHANNEL_HELP}."),
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+class SubscribeMessage(StrictSchema):
+    type = fields.String(required=True)
+    id = MessageId(required=True)
+    channel = Channel()
+    last_seq = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**53))
+
+
+class UnsubscribeMessage(StrictSchema):
+    type = fields.String(required=True)
+    id = MessageId(required=True)
+    channel = Channel()
+
+
+class PingMessage(StrictSchema):
+    type = fields.String(required=True)
+    id = MessageId(required=True)
+
+
+def parse_channel(name: str) -> tuple[str, int | None]:
+    """A valid channel name as (kind, id): `("account", None)`, `("site", 12)`."""
+    match = CHANNEL_RE.match(name)
+    if match is None:
+        raise ValueError(name)
+    if match["kind"] is None:
+        return "account", None
+    return match["kind"], int(match["id"])
