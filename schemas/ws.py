@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from schemas.common import StrictSchema
+from schemas.common import Int, StrictSchema, Text
 
 # `account`, or a kind and a positive id: `site:12`, `run:7`, `job:40`, `integration:3`.
 CHANNEL_RE = re.compile(r"^(?:account|(?P<kind>site|run|job|integration):(?P<id>[1-9][0-9]{0,9}))$")
@@ -14,22 +14,22 @@ CHANNEL_HELP = "account, site:<id>, run:<id>, job:<id> or integration:<id>"
 MAX_ID = 2**31 - 1
 
 
-class MessageId(fields.Integer):
+class MessageId(Int):
     """The client's number for a message; the answer carries it back."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(strict=True, validate=validate.Range(min=0, max=2**53), **kwargs)
+        super().__init__(strict=True, minimum=0, maximum=2**53, **kwargs)
 
 
 class AuthMessage(StrictSchema):
     """`{"type": "auth", "token": "<access>"}`: the first message, when the upgrade carried no credentials."""
 
-    type = fields.String(required=True, validate=validate.Equal("auth"))
+    type = Text(required=True, validate=validate.Equal("auth"))
     id = MessageId()
-    token = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    token = Text(required=True, validate=validate.Length(min=1, max=4096))
 
 
-class Channel(fields.String):
+class Channel(Text):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(
             required=True,
@@ -39,20 +39,20 @@ class Channel(fields.String):
 
 
 class SubscribeMessage(StrictSchema):
-    type = fields.String(required=True)
+    type = Text(required=True)
     id = MessageId(required=True)
     channel = Channel()
-    last_seq = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**53))
+    last_seq = Int(strict=True, minimum=0, maximum=2**53)
 
 
 class UnsubscribeMessage(StrictSchema):
-    type = fields.String(required=True)
+    type = Text(required=True)
     id = MessageId(required=True)
     channel = Channel()
 
 
 class PingMessage(StrictSchema):
-    type = fields.String(required=True)
+    type = Text(required=True)
     id = MessageId(required=True)
 
 
