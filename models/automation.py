@@ -16,6 +16,11 @@ from models.base import SiteOwned
 if TYPE_CHECKING:
     from models.jobs import Job
 
+STAGES = ("clustering", "ideas", "tasks", "content", "image_prompts", "images", "publish")
+STAGE_STATUSES = ("pending", "running", "completed", "skipped", "failed", "stopped", "cancelled")
+BATCH_LIMITS = {"keywords": 200, "clusters": 100, "ideas": 500, "tasks": 100, "contents": 100, "images": 500}
+FREQUENCIES = ("hourly", "daily", "weekly")
+PUBLISH_STATUSES = ("draft", "publish")
 RUN_STATUSES = ("queued", "running", "paused", "completed", "failed", "cancelled")
 RUN_TRIGGERS = ("manual", "scheduled")
 LOG_LEVELS = ("info", "warning", "error")

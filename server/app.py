@@ -19,7 +19,7 @@ from actors.site import SiteActor
 from config.settings import Settings, ensure_secrets
 from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
-from server import auth, billing, jobs, linker, optimizer, planner, system, writer
+from server import auth, automation, billing, jobs, linker, optimizer, planner, system, writer
 from server.docs import setup_docs
 from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
 from server.middlewares import (
@@ -43,7 +43,7 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, jobs, system)
+ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, automation, jobs, system)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -141,7 +141,9 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     app[STARTED_AT] = time.monotonic()
     app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
-    app.cleanup_ctx.extend([database_ctx, redis_ctx, events_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx])
+    app.cleanup_ctx.extend(
+        [database_ctx, redis_ctx, events_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx, automation.scheduler_ctx]
+    )
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
     # Generated images, under unguessable names, public like the WordPress media they become.
