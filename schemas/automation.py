@@ -21,9 +21,17 @@ from schemas.common import ListQuery, QueryId, StrictSchema, ordering_field
 MAX_CREDITS = 10_000_000
 
 
-def _bool(**kwargs: Any) -> fields.Boolean:
+class StrictBoolean(fields.Boolean):
     """JSON true/false only: "yes" or 1 is a mistake, not a switch."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def _bool(**kwargs: Any) -> fields.Boolean:
+    return StrictBoolean(**kwargs)
 
 
 # --- query strings ------------------------------------------------------------------------------
