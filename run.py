@@ -188,7 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-BENCHMARKS = {"planner": "tests.perf.bench_planner", "ai": "tests.perf.bench_ai"}
+BENCHMARKS = {
+    "planner": "tests.perf.bench_planner",
+    "ai": "tests.perf.bench_ai",
+    "pipeline": "tests.perf.bench_pipeline",
+}
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:

@@ -140,10 +140,11 @@ class RunNowOut(Schema):
     run = fields.Nested(RunOut, required=True)
 
 
-class RunResult(Schema):
-    """The run's job result: per stage, what its operations reported."""
-
-    results = fields.Dict()
+RunResult = Schema.from_dict(
+    {name: fields.Dict(metadata={"description": f"What stage {name} reported"}) for name in STAGES},
+    name="AutomationRunResult",
+)
+RunResult.__doc__ = "The run's job result: per stage, what its operations reported (e.g. the ids they made)."
 
 
 class ItemOut(Schema):

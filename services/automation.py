@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
@@ -421,7 +421,7 @@ async def estimate(settings: Settings, account_id: int, site_id: int, config: di
     word_counts: list[int] = []
     if on["content"]:
         queued = Task.filter(site_id=site_id, status="queued").order_by("id").limit(batch["tasks"])
-        word_counts = [int(str(w)) for w in await queued.values_list("word_count", flat=True)]
+        word_counts = cast("list[int]", list(await queued.values_list("word_count", flat=True)))
         word_counts += [ESTIMATED_WORDS_PER_IDEA] * max(0, min(ideas, batch["tasks"] - len(word_counts)))
     add("content", len(word_counts), sum(content_cost(settings, w) for w in word_counts))
 
