@@ -163,7 +163,7 @@ async def cancel(request: web.Request) -> web.Response:
     job = await scoped(Job, principal(request)).get_or_none(id=path_id(request))
     if job is None:
         raise NotFound("Job not found.")
-    if job.status in jobs.ACTIVE:
+    if job.status in jobs.UNFINISHED:  # a paused job (an automation run) ends at once
         job = await jobs.request_cancel(request.app[EVENTS], job)
         if job.site_id is not None:
             await (await request.app[ACTORS].ref(job.site_id)).tell(Control(job.id))

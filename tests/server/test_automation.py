@@ -423,3 +423,14 @@ async def test_bad_input_on_every_endpoint_is_400_and_stores_nothing(api: Api, f
         )
         assert body["code"] == "validation_error", (payload, body)
     assert await AutomationConfig.all().count() == 0 and await AutomationRun.all().count() == 0
+
+
+async def test_the_jobs_cancel_endpoint_also_ends_a_paused_run(api: Api, fake: FakeOpenAI) -> None:
+    owner, site_id = await pipeline_site(api, fake)
+    fake.always("slow", seconds=0.1)
+    run = await run_now(api, owner, site_id)
+    await api.call("POST", f"{A}/pause/", params={"site_id": site_id, "run_id": run["id"]}, as_=owner)
+    await wait_job(run["job_id"], "paused")
+    body = await api.call("POST", f"/api/v1/jobs/{run['job_id']}/cancel/", as_=owner)
+    assert body["data"]["status"] == "cancelled"
+    assert (await AutomationRun.get(id=run["id"])).active_site_id is None
