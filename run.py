@@ -202,7 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-BENCHMARKS = {"planner": "tests.perf.bench_planner", "ai": "tests.perf.bench_ai", "ws": "tests.perf.bench_ws"}
+BENCHMARKS = {
+    "planner": "tests.perf.bench_planner",
+    "ai": "tests.perf.bench_ai",
+    "ws": "tests.perf.bench_ws",
+    "pipeline": "tests.perf.bench_pipeline",
+}
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> None:

@@ -4,7 +4,9 @@ same site never interleave, while messages (submit, control) are handled between
 Messages carry ids only: the actor reads the job, its parameters and the account's AI settings
 from the database itself. Control (cancel) is written to the job row by whoever asks, from any
 process; the actor reads it after every item, so an item in flight finishes and is charged and
-the job then ends `cancelled` (CONTRACT §16.15).
+the job then ends `cancelled` (CONTRACT §16.15). A `pause` works the same way: after the item
+in flight the job becomes `paused` (no actor holds it) and the actor moves on to its other jobs;
+`resume` queues it again and it continues from its checkpoint.
 """
 
 from __future__ import annotations
@@ -91,8 +93,12 @@ class SiteActor(Actor[int]):
             await operation.on_failed()
             await self._close(operation, "failed", result=operation.result(), error=operation.error_of(exc))
         else:
-            if await jobs.requested(operation.job.id) == "cancel":
+            requested = await jobs.requested(operation.job.id)
+            if requested == "cancel":
                 await self._close(operation, "cancelled", result=operation.result())
+            elif more and requested == "pause" and await jobs.mark_paused(operation.job):
+                self.current = None
+                await operation.on_paused()
             elif more:
                 await jobs.publish_job(self.context.events, operation.job, "job.progress")
             else:
@@ -114,13 +120,18 @@ class SiteActor(Actor[int]):
             if job.status == "queued":
                 # Conditional: a cancel of the queued job may have won the race.
                 now = utcnow()
-                if not await Job.filter(id=job.id, status="queued").update(status="running", started_at=now):
+                started = job.started_at or now  # a resumed (once paused) job keeps its start
+                if not await Job.filter(id=job.id, status="queued").update(status="running", started_at=started):
                     continue
-                job.status, job.started_at = "running", now
+                job.status, job.started_at = "running", started
             operation = OPERATIONS[job.kind](job, self.context)
             self.current = operation
             if job.requested == "cancel":  # asked for while this process was down
                 await self._close(operation, "cancelled", result=operation.result())
+                continue
+            if job.requested == "pause" and await jobs.mark_paused(job):  # likewise
+                self.current = None
+                await operation.on_paused()
                 continue
             await operation.begin()
             return True

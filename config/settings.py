@@ -65,6 +65,8 @@ class Settings:
     plan: PlanLimits = field(default_factory=PlanLimits)
     costs: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_COSTS))
     migrate_on_start: bool = True
+    # Seconds between two looks of the automation scheduler for due runs.
+    automation_interval: float = 30.0
     version: str = "0.1.0"
 
     @property
@@ -206,6 +208,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         access_log=_bool(env, "INKFLOW_ACCESS_LOG", False),
         allow_private_urls=_bool(env, "INKFLOW_ALLOW_PRIVATE_URLS", True),
         max_body_size=_int(env, "INKFLOW_MAX_BODY_SIZE", 10 * 1024 * 1024, minimum=1024),
+        automation_interval=_int(env, "INKFLOW_AUTOMATION_INTERVAL", 30, minimum=1),
     )
     if overrides:
         settings = replace(settings, **overrides)  # type: ignore[arg-type]

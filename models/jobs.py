@@ -9,7 +9,8 @@ from models.base import AccountOwned
 if TYPE_CHECKING:
     from models.accounts import Site
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+# `paused`: stopped between items on request; not picked up by actors, not finished (resume queues it).
+JOB_STATUSES = ("queued", "running", "paused", "succeeded", "failed", "cancelled")
 JOB_REQUESTS = ("cancel", "pause")
 
 

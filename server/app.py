@@ -21,7 +21,7 @@ from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
 from schemas.common import IndexOut
 from schemas.common import envelope as envelope_schema
-from server import auth, billing, envelope, jobs, linker, optimizer, planner, system, writer, ws
+from server import auth, automation, billing, envelope, jobs, linker, optimizer, planner, system, writer, ws
 from server.access import endpoint
 from server.docs import SPEC_URL, setup_docs
 from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
@@ -46,7 +46,7 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, jobs, system, ws)
+ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, automation, jobs, system, ws)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -164,7 +164,9 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     app[STARTED_AT] = time.monotonic()
     app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
-    app.cleanup_ctx.extend([database_ctx, redis_ctx, events_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx])
+    app.cleanup_ctx.extend(
+        [database_ctx, redis_ctx, events_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx, automation.scheduler_ctx]
+    )
     app.router.add_get("/", index)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)

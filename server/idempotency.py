@@ -57,11 +57,13 @@ async def run_once(
             "Idempotency-Key must be 1 to 255 characters.",
             errors={"Idempotency-Key": ["Must be 1 to 255 characters."]},
         )
-    body_hash = hashlib.sha256(await request.read()).hexdigest()
+    # The query is part of the request (e.g. `run_now/?site_id=`): the same key with another
+    # query is another request, refused like another body.
+    body_hash = hashlib.sha256(request.query_string.encode() + b"\n" + await request.read()).hexdigest()
     existing = await _claim(scope, key, body_hash)
     if existing is not None:
         if existing.body_hash != body_hash:
-            raise Conflict("This Idempotency-Key was used with a different body.")
+            raise Conflict("This Idempotency-Key was used with a different body or query.")
         if existing.state != "done":
             raise Conflict("A request with this Idempotency-Key is still in progress.", code="in_progress")
         return _replay(request, existing)

@@ -158,7 +158,7 @@ def one_content(request: web.Request) -> dict[str, Any]:
 @with_path_id
 async def cancel(request: web.Request) -> web.Response:
     job = await get_owned(Job, principal(request), path_id(request), "job")
-    if job.status in jobs.ACTIVE:
+    if job.status in jobs.UNFINISHED:  # a paused job (an automation run) ends at once
         job = await jobs.request_cancel(request.app[EVENTS], job)
         if job.site_id is not None:
             await (await request.app[ACTORS].ref(job.site_id)).tell(Control(job.id))

@@ -5,6 +5,8 @@ the `job.*` and `credits.changed` events, and waiting for a job through the even
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -17,7 +19,23 @@ from services.events import EventBus, Subscription
 from services.security import utcnow
 
 ACTIVE = ("queued", "running")
+# Paused jobs are neither run by an actor nor finished: `resume` queues them again.
+UNFINISHED = (*ACTIVE, "paused")
 FINISHED = ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class FinishHooks:
+    """What a kind of job adds to its finish: `closing` runs inside the finishing transaction
+    (its rows change with the job's status), `closed` after it commits (its events)."""
+
+    closing: Callable[[Job], Awaitable[None]]
+    closed: Callable[[EventBus, Job], Awaitable[None]]
+
+
+# By job kind; an automation run registers the closing of its run here, so every way a job
+# ends (its actor, a crash, a cancel while queued or paused, a failed resume) closes the run too.
+FINISH_HOOKS: dict[str, FinishHooks] = {}
 
 
 def job_dict(job: Job) -> dict[str, Any]:
@@ -73,8 +91,12 @@ async def create(
     params: dict[str, Any],
     total: int,
     reserve: int,
+    attach: Callable[[Job], Awaitable[Any]] | None = None,
 ) -> Job:
-    """A queued job holding `reserve` credits; 402 (and no job) when the balance is short."""
+    """A queued job holding `reserve` credits; 402 (and no job) when the balance is short.
+
+    `attach` makes the rows that own the job (e.g. an automation run) in the same transaction,
+    before the reservation: if it raises, nothing is created, reserved or published."""
     row = None
     async with in_transaction():
         job = await Job.create(
@@ -86,6 +108,8 @@ async def create(
             progress_total=total,
             credits_reserved=reserve,
         )
+        if attach is not None:
+            await attach(job)
         if reserve:
             try:
                 row = await ledger.reserve(account_id, reserve, operation=kind, job_id=job.id)
@@ -109,6 +133,7 @@ async def finish(
     """Close the job (if it is still in one of `only_from`) and refund what it reserved but did
     not use; publish `job.<status>` and the refund."""
     row = None
+    hooks = None
     async with in_transaction():
         fresh = await Job.filter(id=job.id).select_for_update().first()
         if fresh is None or fresh.status not in only_from:
@@ -126,8 +151,13 @@ async def finish(
         fresh.requested = None
         fresh.finished_at = utcnow()
         await fresh.save(update_fields=["status", "result", "error", "requested", "finished_at", "updated_at"])
+        hooks = FINISH_HOOKS.get(fresh.kind)
+        if hooks is not None:
+            await hooks.closing(fresh)
     await publish_credits(events, row)
     await publish_job(events, fresh, f"job.{status}")
+    if hooks is not None:
+        await hooks.closed(events, fresh)
     return fresh
 
 
@@ -139,10 +169,45 @@ async def request_cancel(events: EventBus, job: Job) -> Job:
         if cancelled.status == "cancelled":
             return cancelled
         job = cancelled  # the actor started it meanwhile
+    if job.status == "paused":  # no actor holds it: it ends here, unspent credits refunded
+        return await finish(events, job, "cancelled", only_from=("paused",))
     if job.status == "running":
         await Job.filter(id=job.id, status="running").update(requested="cancel")
         job.requested = "cancel"
     return job
+
+
+async def request_pause(job: Job) -> bool:
+    """Pause from any process, at once: a queued job becomes `paused` now; a running one is
+    marked and its actor pauses it after the item in flight. False when the job is neither
+    (or a cancel was asked for first)."""
+    if await Job.filter(id=job.id, status="queued").update(status="paused"):
+        job.status = "paused"
+        return True
+    if await Job.filter(id=job.id, status="running", requested__isnull=True).update(requested="pause"):
+        job.requested = "pause"
+        return True
+    return False
+
+
+async def mark_paused(job: Job) -> bool:
+    """The actor's half of a pause, between items: `running` with `pause` asked → `paused`."""
+    changed = await Job.filter(id=job.id, status="running", requested="pause").update(status="paused", requested=None)
+    if changed:
+        job.status, job.requested = "paused", None
+    return bool(changed)
+
+
+async def resume(job: Job) -> str | None:
+    """Undo a pause: a paused job is queued again (`"queued"`: hand it to its actor); a running
+    job whose pause has not taken effect yet just forgets it (`"running"`). None otherwise."""
+    if await Job.filter(id=job.id, status="paused").update(status="queued", requested=None):
+        job.status, job.requested = "queued", None
+        return "queued"
+    if await Job.filter(id=job.id, status="running", requested="pause").update(requested=None):
+        job.requested = None
+        return "running"
+    return None
 
 
 async def requested(job_id: int) -> str | None:

@@ -1,9 +1,20 @@
 """The operations a site actor runs as jobs, one module per group; importing the package
 registers every kind in `OPERATIONS`."""
 
-from actors.operations import images, linker, optimizer, planner, writer
+from actors.operations import automation, images, linker, optimizer, planner, writer
 from actors.operations.base import Operation, OperationContext, Plan
 
 OPERATIONS = Operation.operations
 
-__all__ = ["OPERATIONS", "Operation", "OperationContext", "Plan", "images", "linker", "optimizer", "planner", "writer"]
+__all__ = [
+    "OPERATIONS",
+    "Operation",
+    "OperationContext",
+    "Plan",
+    "automation",
+    "images",
+    "linker",
+    "optimizer",
+    "planner",
+    "writer",
+]

@@ -25,8 +25,6 @@ from services.principal import Principal
 from services.security import Crypto
 from services.tenancy import owned_many
 
-IDEAS_PER_CLUSTER = 3
-
 
 @dataclass(frozen=True)
 class OperationContext:
@@ -65,9 +63,27 @@ class Operation:
         if "kind" in cls.__dict__:  # abstract bases like PerContent have no kind of their own
             Operation.operations[cls.kind] = cls
 
-    def __init__(self, job: Job, context: OperationContext) -> None:
+    def __init__(
+        self,
+        job: Job,
+        context: OperationContext,
+        *,
+        params: dict[str, Any] | None = None,
+        parent: Operation | None = None,
+        stage: str | None = None,
+    ) -> None:
+        """`job` is the job this operation's items are committed to. A sub-operation runs some of
+        its items inside another operation's job (`parent`, e.g. an automation run): it gets its
+        `params` from the parent instead of the job, records its items as `"<stage>:<item>"` in
+        the job's checkpoint and its results under `results[stage]`, and lets the parent add its
+        own rows to each item's transaction — one commit path, one reservation, one settlement."""
         self.job = job
         self.context = context
+        self.params: dict[str, Any] = job.params if params is None else params
+        self.parent = parent
+        self.stage = stage
+        # The most the next item may be charged (its share of a parent's reservation), if set.
+        self.item_budget: int | None = None
         self._config: ai_settings.AiConfig | None = None
 
     # --- planning, in the request ---------------------------------------------------------------
@@ -90,13 +106,20 @@ class Operation:
     async def on_failed(self) -> None:
         """Undo in-progress markers when the job fails."""
 
+    async def on_paused(self) -> None:
+        """The actor paused the job between items (its control column asked for it)."""
+
     def failure(self) -> dict[str, Any] | None:
         """An error for a job whose items all ran but which still failed (e.g. no image made)."""
         return None
 
+    def done_key(self, item: str) -> str:
+        """How `item` is recorded in the job's checkpoint."""
+        return item if self.stage is None else f"{self.stage}:{item}"
+
     def remaining(self) -> list[str]:
         done = set(self.job.checkpoint.get("done", []))
-        return [item for item in self.items() if item not in done]
+        return [item for item in self.items() if self.done_key(item) not in done]
 
     async def run_next(self) -> bool:
         """Run one remaining item; say whether any is left (items may grow as they run)."""
@@ -107,12 +130,15 @@ class Operation:
         return bool(self.remaining())
 
     def result(self) -> dict[str, Any]:
-        return dict(self.job.checkpoint.get("results", {}))
+        results = self.job.checkpoint.get("results", {})
+        return dict(results if self.stage is None else results.get(self.stage, {}))
 
     def error_of(self, exc: AiError) -> dict[str, Any]:
         return {"code": exc.code, "message": exc.message}
 
     async def config(self) -> ai_settings.AiConfig:
+        if self.parent is not None:
+            return await self.parent.config()
         if self._config is None:
             self._config = await ai_settings.load_config(
                 self.job.account_id,
@@ -145,24 +171,36 @@ class Operation:
         usage: Usage,
         write: Callable[[], Awaitable[None]] | None = None,
         results: Callable[[dict[str, Any]], None] | None = None,
+        error: str | None = None,
     ) -> None:
-        """Persist one finished item: its writes, its charge (never past the reservation), the
-        usage row and the checkpoint, all or nothing."""
+        """Persist one finished item: its writes, its charge (never past the reservation nor the
+        item's budget), the usage row and the checkpoint, all or nothing. `error` marks an item
+        that failed and is recorded as done (so it is not retried), for the parent to log."""
         job = self.job
         charge = max(0, min(cost, job.credits_reserved - job.credits_used))
+        if self.item_budget is not None:
+            charge = min(charge, self.item_budget)
+        all_results = dict(job.checkpoint.get("results", {}))
+        into = all_results if self.stage is None else dict(all_results.get(self.stage, {}))
         checkpoint: dict[str, Any] = {
-            "done": [*job.checkpoint.get("done", []), item],
-            "results": dict(job.checkpoint.get("results", {})),
+            **job.checkpoint,
+            "done": [*job.checkpoint.get("done", []), self.done_key(item)],
+            "results": all_results,
         }
         async with in_transaction():
             if write is not None:
                 await write()
             if results is not None:  # after the writes: results may name the rows they made
-                results(checkpoint["results"])
+                results(into)
+            if self.stage is not None:
+                all_results[self.stage] = into
             job.credits_used += charge
             job.checkpoint = checkpoint
-            job.progress_done = len(checkpoint["done"])
-            job.progress_total = max(job.progress_total, len(self.items()))
+            if self.parent is None:
+                job.progress_done = len(checkpoint["done"])
+                job.progress_total = max(job.progress_total, len(self.items()))
+            else:  # the parent keeps the progress and adds its own rows (log line, run stages)
+                await self.parent.child_committed(self, item, charge=charge, error=error)
             await job.save(
                 update_fields=["credits_used", "checkpoint", "progress_done", "progress_total", "updated_at"]
             )
@@ -170,13 +208,17 @@ class Operation:
                 await UsageLog.create(
                     account_id=job.account_id,
                     site_id=job.site_id,
-                    operation=job.kind,
+                    operation=self.kind,
                     credits=charge,
                     model=usage.model,
                     tokens_in=usage.tokens_in,
                     tokens_out=usage.tokens_out,
                     job_id=job.id,
                 )
+
+    async def child_committed(self, child: Operation, item: str, *, charge: int, error: str | None) -> None:
+        """Called inside a sub-operation's item transaction, after its writes (see `commit`)."""
+        raise NotImplementedError
 
 
 class PerContent(Operation):
@@ -196,7 +238,7 @@ class PerContent(Operation):
         )
 
     def items(self) -> list[str]:
-        return [str(cid) for cid in self.job.params["content_ids"]]
+        return [str(cid) for cid in self.params["content_ids"]]
 
     async def run_item(self, item: str) -> None:
         content = await Content.get_or_none(id=int(item))

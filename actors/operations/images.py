@@ -40,7 +40,7 @@ class GenerateImages(Operation):
         )
 
     def items(self) -> list[str]:
-        prompts = [f"prompts:{cid}" for cid in self.job.params["content_ids"]]
+        prompts = [f"prompts:{cid}" for cid in self.params["content_ids"]]
         images = [f"image:{iid}" for iid in self.job.checkpoint.get("results", {}).get("image_ids", [])]
         return prompts + images
 
@@ -57,7 +57,7 @@ class GenerateImages(Operation):
         if content is None:
             await self.commit(item, cost=0, usage=usage)
             return
-        count = self.job.params["per_content"]
+        count = self.params["per_content"]
         summary = " ".join(html_text(content.html).split()[:120])
         prompt = await self.prompt(title=content.title, count=count, summary=summary)
         proposals = (await self.chat(prompt, usage, what="Image prompt writing"))["prompts"]
@@ -103,7 +103,7 @@ class GenerateImages(Operation):
                 into["failed"] = [*into.get("failed", []), image.id]
                 into["last_error"] = last_error
 
-            await self.commit(item, cost=0, usage=usage, write=image.save, results=failed)
+            await self.commit(item, cost=0, usage=usage, write=image.save, results=failed, error=exc.message)
             return
         await store_image(self.context.settings, image, data)
         image.status, image.error = "generated", None
@@ -126,6 +126,27 @@ class GenerateImages(Operation):
         return None
 
 
+class WriteImagePrompts(GenerateImages):
+    """The prompt-writing step alone, one item per content: Image rows made `pending` (the
+    automation's stage 5; a sub-operation, so no `kind` of its own)."""
+
+    def items(self) -> list[str]:
+        return [str(cid) for cid in self.params["content_ids"]]
+
+    async def run_item(self, item: str) -> None:
+        await self._write_prompts(item, int(item))
+
+
+class RenderImages(GenerateImages):
+    """The rendering step alone, one item per pending image (the automation's stage 6)."""
+
+    def items(self) -> list[str]:
+        return [str(iid) for iid in self.params["image_ids"]]
+
+    async def run_item(self, item: str) -> None:
+        await self._render(item, int(item))
+
+
 class RegenerateImage(Operation):
     kind = "regenerate_image"
     result_schema = jobs_schemas.RegenerateImageResult
@@ -141,11 +162,11 @@ class RegenerateImage(Operation):
         )
 
     def items(self) -> list[str]:
-        return [str(self.job.params["image_id"])]
+        return [str(self.params["image_id"])]
 
     async def run_item(self, item: str) -> None:
         image = await Image.get(id=int(item))
-        prompt = self.job.params.get("prompt") or image.prompt
+        prompt = self.params.get("prompt") or image.prompt
         usage = Usage()
         data = await self.render(prompt, usage)
         old = image.file_path

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.operations.base import IDEAS_PER_CLUSTER, Operation, Plan, _one_site
+from actors.operations.base import Operation, Plan, _one_site
 from config.settings import Settings
 from models.accounts import Site
 from models.planner import Cluster, ContentIdea, Keyword
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
+from services.costs import IDEAS_PER_CLUSTER, cluster_cost
 from services.errors import NotFound
 from services.planner import normalise_keyword, recount_clusters
 from services.principal import Principal
@@ -29,8 +30,7 @@ class AutoCluster(Operation):
         keywords = [kw for kw in keywords if kw.site_id == params["site_id"]]
         if not keywords:
             raise NotFound("None of these keywords belong to that site.")
-        costs = settings.costs
-        estimate = max(costs["auto_cluster_min"], costs["auto_cluster_per_keyword"] * len(keywords))
+        estimate = cluster_cost(settings, len(keywords))
         return Plan(
             site_id=params["site_id"],
             params={
@@ -47,7 +47,7 @@ class AutoCluster(Operation):
 
     async def run_item(self, item: str) -> None:
         site = await Site.get(id=self.job.site_id)
-        keywords = await Keyword.filter(id__in=self.job.params["keyword_ids"], site_id=site.id).order_by("id")
+        keywords = await Keyword.filter(id__in=self.params["keyword_ids"], site_id=site.id).order_by("id")
         usage = Usage()
         prompt = await self.prompt(site_name=site.name, keywords="\n".join(f"- {kw.keyword}" for kw in keywords))
         clusters = (await self.chat(prompt, usage, what="Clustering"))["clusters"]
@@ -69,7 +69,7 @@ class AutoCluster(Operation):
                         "account_id": site.account_id,
                         "name": name,
                         "description": proposal["description"],
-                        "sector_id": self.job.params.get("sector_id"),
+                        "sector_id": self.params.get("sector_id"),
                     },
                 )
                 ids = [kw.id for kw in members]
@@ -82,9 +82,10 @@ class AutoCluster(Operation):
         def results(into: dict[str, Any]) -> None:
             into["clusters"] = [c for c in summary if "id" in c]
             into["unmapped"] = summary[-1]["_unmapped"] if summary else []
-            into["not_found"] = self.job.params.get("not_found", [])
+            into["not_found"] = self.params.get("not_found", [])
 
-        await self.commit(item, cost=self.job.credits_reserved, usage=usage, write=write, results=results)
+        cost = cluster_cost(self.context.settings, len(self.params["keyword_ids"]))
+        await self.commit(item, cost=cost, usage=usage, write=write, results=results)
 
 
 # --- ideas -----------------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ class GenerateIdeas(Operation):
         )
 
     def items(self) -> list[str]:
-        return [str(cid) for cid in self.job.params["cluster_ids"]]
+        return [str(cid) for cid in self.params["cluster_ids"]]
 
     async def run_item(self, item: str) -> None:
         cluster = await Cluster.get_or_none(id=int(item))
@@ -144,7 +145,7 @@ class GenerateIdeas(Operation):
         def results(into: dict[str, Any]) -> None:
             into["idea_ids"] = [*into.get("idea_ids", []), *created]
             into["ideas_created"] = len(into["idea_ids"])
-            into["not_found"] = self.job.params.get("not_found", [])
+            into["not_found"] = self.params.get("not_found", [])
 
         await self.commit(
             item,

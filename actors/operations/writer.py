@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from actors.operations.base import Operation, Plan
@@ -10,18 +9,13 @@ from config.settings import Settings
 from models.writer import Content, Task
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
+from services.costs import content_cost
 from services.principal import Principal
 from services.seo import count_words
 from services.tenancy import get_owned
 from services.writer import content_slug, sanitise_html
 
 # --- content ---------------------------------------------------------------------------------------
-
-
-def content_cost(settings: Settings, words: int) -> int:
-    costs = settings.costs
-    over = max(0, words - costs["generate_content_base_words"])
-    return costs["generate_content_per_task"] + math.ceil(over / 100) * costs["generate_content_per_100_words_over"]
 
 
 class GenerateContent(Operation):
@@ -40,13 +34,13 @@ class GenerateContent(Operation):
         )
 
     async def begin(self) -> None:
-        await Task.filter(id=self.job.params["task_id"]).update(status="in_progress", error=None)
+        await Task.filter(id=self.params["task_id"]).update(status="in_progress", error=None)
 
     async def on_failed(self) -> None:
-        await Task.filter(id=self.job.params["task_id"], status="in_progress").update(status="failed")
+        await Task.filter(id=self.params["task_id"], status="in_progress").update(status="failed")
 
     def items(self) -> list[str]:
-        return [str(self.job.params["task_id"])]
+        return [str(self.params["task_id"])]
 
     async def run_item(self, item: str) -> None:
         task = await Task.get(id=int(item))
