@@ -16,7 +16,7 @@ from models.automation import (
     STAGE_STATUSES,
     STAGES,
 )
-from schemas.common import ListQuery, QueryId, StrictSchema, ordering_field
+from schemas.common import Int, ListQuery, QueryId, StrictSchema, Text, ordering_field
 
 MAX_CREDITS = 10_000_000
 
@@ -53,7 +53,7 @@ class HistoryQuery(ListQuery):
 class LogsQuery(ListQuery):
     site_id = QueryId(required=True)
     run_id = QueryId(required=True)
-    level = fields.String(validate=validate.OneOf(LOG_LEVELS))
+    level = Text(validate=validate.OneOf(LOG_LEVELS))
     ordering = ordering_field("ts")
 
 
@@ -61,22 +61,17 @@ class LogsQuery(ListQuery):
 
 
 class ScheduleIn(StrictSchema):
-    frequency = fields.String(validate=validate.OneOf(FREQUENCIES))
-    time = fields.String(
+    frequency = Text(validate=validate.OneOf(FREQUENCIES))
+    time = Text(
         validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Must be HH:MM (UTC, 24-hour)."),
         metadata={"description": "HH:MM, UTC; hourly runs use its minute"},
     )
-    weekday = fields.Integer(
-        strict=True, validate=validate.Range(min=0, max=6), metadata={"description": "0 = Monday … 6 = Sunday"}
-    )
+    weekday = Int(strict=True, minimum=0, maximum=6, metadata={"description": "0 = Monday … 6 = Sunday"})
 
 
 StagesIn = StrictSchema.from_dict({name: _bool() for name in STAGES}, name="AutomationStagesIn")
 BatchIn = StrictSchema.from_dict(
-    {
-        name: fields.Integer(strict=True, validate=validate.Range(min=1, max=limit))
-        for name, limit in BATCH_LIMITS.items()
-    },
+    {name: Int(strict=True, minimum=1, maximum=limit) for name, limit in BATCH_LIMITS.items()},
     name="AutomationBatchIn",
 )
 
@@ -88,8 +83,8 @@ class ConfigIn(StrictSchema):
     schedule = fields.Nested(ScheduleIn)
     stages = fields.Nested(StagesIn)
     batch = fields.Nested(BatchIn)
-    publish_status = fields.String(validate=validate.OneOf(PUBLISH_STATUSES))
-    max_credits_per_run = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_CREDITS))
+    publish_status = Text(validate=validate.OneOf(PUBLISH_STATUSES))
+    max_credits_per_run = Int(strict=True, allow_none=True, minimum=0, maximum=MAX_CREDITS)
 
 
 class ConfigOut(Schema):

@@ -347,7 +347,7 @@ async def test_unsubscribe_stops_delivery(api: Api) -> None:
 async def test_another_account_s_channels_answer_permission_denied(api: Api, fake: FakeOpenAI) -> None:
     owner, site, ids = await world(api, fake)
     job_id = await run_job(api, owner, ids)
-    run = await AutomationRun.create(account_id=owner.account["id"], site_id=site["id"])
+    run = await AutomationRun.create(account_id=owner.account["id"], site_id=site["id"], job_id=job_id)
     integration = await Integration.create(
         account_id=owner.account["id"], site_id=site["id"], base_url="https://wp.example.com"
     )
