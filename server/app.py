@@ -21,7 +21,19 @@ from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
 from server import auth, billing, jobs, linker, optimizer, planner, system, writer
 from server.docs import setup_docs
-from server.keys import ACTORS, AI_CLIENTS, CRYPTO, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT, WAITERS
+from server.keys import (
+    ACTORS,
+    AI_CLIENTS,
+    CRYPTO,
+    MAILER,
+    ORM,
+    OUTBOUND,
+    RATE_LIMITER,
+    REDIS,
+    SETTINGS,
+    STARTED_AT,
+    WAITERS,
+)
 from server.middlewares import (
     auth_middleware,
     body_middleware,
@@ -36,6 +48,7 @@ from server.routing import SlashTolerantRouter
 from services.ai_client import AiClients
 from services.jobs import ACTIVE, Waiters
 from services.mail import Mailer
+from services.outbound import Outbound
 from services.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from services.security import Crypto
 
@@ -68,8 +81,18 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
 
 
+async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The one HTTP session for everything the server fetches, with the address rule."""
+    settings = app[SETTINGS]
+    # The operator's own OpenAI endpoint is exempt from the rule; the URLs accounts give are not.
+    trusted = [settings.openai_base_url] if settings.openai_base_url else []
+    app[OUTBOUND] = Outbound(allow_private=settings.allow_private_urls, trusted_urls=trusted)
+    yield
+    await app[OUTBOUND].close()
+
+
 async def ai_clients_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[AI_CLIENTS] = AiClients()
+    app[AI_CLIENTS] = AiClients(app[OUTBOUND])
     yield
     await app[AI_CLIENTS].close()
 
@@ -132,7 +155,7 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
     app[WAITERS] = Waiters()
-    app.cleanup_ctx.extend([database_ctx, redis_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx])
+    app.cleanup_ctx.extend([database_ctx, redis_ctx, rate_limiter_ctx, outbound_ctx, ai_clients_ctx, actors_ctx])
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
     # Generated images, under unguessable names, public like the WordPress media they become.

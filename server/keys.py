@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
     from services.ai_client import AiClients  # noqa: F401
     from services.jobs import Waiters  # noqa: F401
     from services.mail import Mailer  # noqa: F401
+    from services.outbound import Outbound  # noqa: F401
     from services.principal import Principal  # noqa: F401
     from services.ratelimit import RateLimiter  # noqa: F401
     from services.security import AccessClaims, Crypto  # noqa: F401
@@ -28,6 +29,7 @@ MAILER = web.AppKey["Mailer"]("mailer")
 STARTED_AT = web.AppKey[float]("started_at")
 ACTORS = web.AppKey["ActorSystem[int]"]("actors")
 WAITERS = web.AppKey["Waiters"]("waiters")
+OUTBOUND = web.AppKey["Outbound"]("outbound")
 AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
 
 # Per-request values set by the middlewares.
