@@ -51,9 +51,11 @@ def is_public_address(address: str) -> bool:
     )
 
 
-def _refused(host: str, address: str) -> UrlNotAllowed:
-    shown = host if host == address else f"{host} ({address})"
-    return UrlNotAllowed(f"This URL is not allowed: {shown} is a private, loopback, link-local or reserved address.")
+def _refused(host: str) -> UrlNotAllowed:
+    # The address a name resolved to is not repeated: it would tell a tenant about internal DNS.
+    return UrlNotAllowed(
+        f"This URL is not allowed: {host} points to a private, loopback, link-local or reserved address."
+    )
 
 
 def _endpoint(url: str) -> tuple[str, int]:
@@ -75,7 +77,7 @@ class AddressRuleResolver(AbstractResolver):
         if (host.lower(), port) not in self._trusted:
             for result in results:
                 if not is_public_address(result["host"]):
-                    raise _refused(host, result["host"])
+                    raise _refused(host)
         return results
 
     async def close(self) -> None:
@@ -113,7 +115,7 @@ class Outbound:
         except ValueError:  # a name: the resolver checks its addresses
             return await handler(request)
         if not public and (host.lower(), request.url.port or 0) not in self._trusted:
-            raise _refused(host, host)
+            raise _refused(host)
         return await handler(request)
 
     async def fetch_bytes(self, url: str, *, max_bytes: int = MAX_DOWNLOAD) -> bytes:
