@@ -63,8 +63,8 @@ async def test_a_call_to_a_private_endpoint_is_refused_before_anything_is_sent(f
         with pytest.raises(UrlNotAllowed):
             await ai_client.ping(clients, _config(f"http://{host}:{fake.port}/v1"))
         with pytest.raises(AiError) as failed:
-            await ai_client.chat_json(
-                clients, _config(f"http://{host}:{fake.port}/v1"), "hi", dict, Usage(), what="Chat"
+            await ai_client.generate_image(
+                clients, _config(f"http://{host}:{fake.port}/v1"), "a cat", Usage(), what="Image"
             )
     finally:
         await _close(clients)
@@ -195,11 +195,11 @@ async def test_a_429_waits_as_long_as_retry_after_asks(
     started = time.monotonic()
     try:
         with caplog.at_level(logging.WARNING, logger="inkflow.ai"):
-            await ai_client.chat_json(clients, _config(fake.base_url), "hi", dict, Usage(), what="Chat")
+            await ai_client.generate_image(clients, _config(fake.base_url), "a cat", Usage(), what="Image")
     finally:
         await _close(clients)
     assert _retry_delays(caplog) == [expected]
-    assert time.monotonic() - started >= expected and fake.count("/chat/completions") == 2
+    assert time.monotonic() - started >= expected and fake.count("/images/generations") == 2
 
 
 async def test_retry_after_as_an_http_date_is_honoured(fake: FakeOpenAI, caplog: Any, monkeypatch: Any) -> None:
@@ -209,7 +209,7 @@ async def test_retry_after_as_an_http_date_is_honoured(fake: FakeOpenAI, caplog:
         await ai_client.ping(clients, _config(fake.base_url))  # the SDK is loaded before the clock starts
         fake.fail_next("429", retry_after=format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True))
         with caplog.at_level(logging.WARNING, logger="inkflow.ai"):
-            await ai_client.chat_json(clients, _config(fake.base_url), "hi", dict, Usage(), what="Chat")
+            await ai_client.generate_image(clients, _config(fake.base_url), "a cat", Usage(), what="Image")
     finally:
         await _close(clients)
     [delay] = _retry_delays(caplog)
@@ -224,14 +224,14 @@ async def test_transient_failures_back_off_with_jitter_up_to_four_attempts(
     clients = await _clients(allow_private=True)
     try:
         with caplog.at_level(logging.WARNING, logger="inkflow.ai"), pytest.raises(AiError) as failed:
-            await ai_client.chat_json(clients, _config(fake.base_url), "hi", dict, Usage(), what="Chat")
+            await ai_client.generate_image(clients, _config(fake.base_url), "a cat", Usage(), what="Image")
     finally:
         await _close(clients)
-    assert failed.value.message.startswith("Chat failed after 4 attempts: 500")
+    assert failed.value.message.startswith("Image failed after 4 attempts: 500")
     delays = _retry_delays(caplog)
     # Full jitter: each wait is random below a window that doubles (0.02, 0.04, 0.08 s).
     assert len(delays) == 3 and all(0 <= d <= 0.02 * 2**i + 0.005 for i, d in enumerate(delays))
-    assert fake.count("/chat/completions") == 4
+    assert fake.count("/images/generations") == 4
 
 
 # --- start-up -----------------------------------------------------------------------------------
