@@ -24,7 +24,19 @@ from schemas.common import envelope as envelope_schema
 from server import auth, automation, billing, envelope, jobs, linker, optimizer, planner, system, writer, ws
 from server.access import endpoint
 from server.docs import SPEC_URL, setup_docs
-from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, MAILER, ORM, RATE_LIMITER, REDIS, SETTINGS, STARTED_AT
+from server.keys import (
+    ACTORS,
+    AI_CLIENTS,
+    CRYPTO,
+    EVENTS,
+    MAILER,
+    ORM,
+    OUTBOUND,
+    RATE_LIMITER,
+    REDIS,
+    SETTINGS,
+    STARTED_AT,
+)
 from server.middlewares import (
     auth_middleware,
     body_middleware,
@@ -40,6 +52,7 @@ from services.ai_client import AiClients
 from services.events import make_bus
 from services.jobs import ACTIVE
 from services.mail import Mailer
+from services.outbound import Outbound
 from services.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from services.security import Crypto
 
@@ -81,8 +94,18 @@ async def events_ctx(app: web.Application) -> AsyncIterator[None]:
     await bus.close()
 
 
+async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The one HTTP session for everything the server fetches, with the address rule."""
+    settings = app[SETTINGS]
+    # The operator's own OpenAI endpoint is exempt from the rule; the URLs accounts give are not.
+    trusted = [settings.openai_base_url] if settings.openai_base_url else []
+    app[OUTBOUND] = Outbound(allow_private=settings.allow_private_urls, trusted_urls=trusted)
+    yield
+    await app[OUTBOUND].close()
+
+
 async def ai_clients_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[AI_CLIENTS] = AiClients()
+    app[AI_CLIENTS] = AiClients(app[OUTBOUND])
     yield
     await app[AI_CLIENTS].close()
 
@@ -165,7 +188,16 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     app[CRYPTO] = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     app[MAILER] = Mailer(settings.mail_backend, settings.smtp_url, settings.mail_from)
     app.cleanup_ctx.extend(
-        [database_ctx, redis_ctx, events_ctx, rate_limiter_ctx, ai_clients_ctx, actors_ctx, automation.scheduler_ctx]
+        [
+            database_ctx,
+            redis_ctx,
+            events_ctx,
+            rate_limiter_ctx,
+            outbound_ctx,
+            ai_clients_ctx,
+            actors_ctx,
+            automation.scheduler_ctx,
+        ]
     )
     app.router.add_get("/", index)
     for module in ROUTE_MODULES:

@@ -42,13 +42,13 @@ JOB_ERRORS = error_responses(
     403,
     404,
     502,
-    s400="bad input, or ai_not_configured / ai_auth_failed / ai_quota_exceeded",
+    s400="bad input, or ai_not_configured / ai_auth_failed / ai_quota_exceeded / url_not_allowed",
     s402="insufficient credits: `required` and `available`",
     s502="the provider failed; `job` in the body",
 )
 
 # Failures the account can fix (its key, its quota, its settings): a 4xx, not a provider outage.
-ACCOUNT_PROBLEMS = frozenset({"ai_not_configured", "ai_auth_failed", "ai_quota_exceeded"})
+ACCOUNT_PROBLEMS = frozenset({"ai_not_configured", "ai_auth_failed", "ai_quota_exceeded", "url_not_allowed"})
 
 
 class JobFailed(ApiError):

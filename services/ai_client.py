@@ -6,20 +6,29 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import email.utils
+import importlib
 import json
 import logging
-import random
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
-import openai
 from marshmallow import Schema, ValidationError
 
 from services.ai_settings import AiConfig
+from services.errors import UpstreamError, UrlNotAllowed
+from services.outbound import Outbound
+
+# `openai` (and `tenacity`) are imported where they're first used: loading the SDK takes longer
+# than starting the rest of the server, and serving health needs neither.
+if TYPE_CHECKING:
+    import openai
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -29,24 +38,40 @@ TEST_TIMEOUT = 10.0  # seconds, for the connection test
 class AiClients:
     """Long-lived `AsyncOpenAI` clients, one per (key, endpoint, timeout, retries).
 
-    A client owns a connection pool and an SSL context; building one per call costs more CPU
-    than the call itself (loading the CA bundle) and a fresh TLS handshake. The app makes one
-    registry and closes it at shutdown; the least recently used client goes past `max_size`.
+    Every client sends its requests through the process's `Outbound` session, so they share
+    one connection pool and SSL context and the address rule applies to each connection. The
+    app makes one registry and closes it at shutdown; the least recently used client goes past
+    `max_size`.
     """
 
-    def __init__(self, max_size: int = 64) -> None:
+    def __init__(self, outbound: Outbound, max_size: int = 64) -> None:
+        self.outbound = outbound
         self._clients: OrderedDict[tuple[str, str, float, int], openai.AsyncOpenAI] = OrderedDict()
         self._max_size = max_size
 
     async def get(
         self, config: AiConfig, *, request_timeout: float = TEST_TIMEOUT, max_retries: int = 0
     ) -> openai.AsyncOpenAI:
+        if "services.openai_http" not in sys.modules:
+            # The first AI call loads the SDK, in a thread: importing it takes a second or more,
+            # which would stall every other request on the event loop.
+            await asyncio.to_thread(importlib.import_module, "services.openai_http")
+        import openai
+
+        from services.openai_http import http_client
+
         # The key and the endpoint are always passed explicitly, so the library never falls back
         # to OPENAI_API_KEY/OPENAI_BASE_URL from the environment (config.settings reads those).
         key = (config.api_key, config.base_url or DEFAULT_BASE_URL, request_timeout, max_retries)
         ai = self._clients.get(key)
         if ai is None:
-            ai = openai.AsyncOpenAI(api_key=key[0], base_url=key[1], timeout=request_timeout, max_retries=max_retries)
+            ai = openai.AsyncOpenAI(
+                api_key=key[0],
+                base_url=key[1],
+                timeout=request_timeout,
+                max_retries=max_retries,
+                http_client=http_client(self.outbound),
+            )
             self._clients[key] = ai
             if len(self._clients) > self._max_size:
                 _, oldest = self._clients.popitem(last=False)
@@ -64,6 +89,8 @@ class AiClients:
 def describe_error(exc: BaseException, timeout: float = TEST_TIMEOUT) -> str:
     """One line naming the provider's status, code and message, e.g.
     `401 invalid_api_key: Incorrect API key provided`."""
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         body = exc.body
         message = body.get("message") if isinstance(body, dict) else None
@@ -92,6 +119,8 @@ async def ping(clients: AiClients, config: AiConfig) -> dict[str, Any]:
             messages=[{"role": "user", "content": "ping"}],
             max_tokens=1,
         )
+    except UrlNotAllowed:
+        raise  # the account's endpoint is refused: a 400, like when it is saved
     except Exception as exc:  # a test reports every failure, it never fails itself
         return {"ok": False, "error": describe_error(exc)}
     return {"ok": True, "latency_ms": _elapsed_ms(started), "model": completion.model or config.model}
@@ -103,6 +132,8 @@ async def check_image_model(clients: AiClients, config: AiConfig) -> dict[str, A
     ai = await clients.get(config)
     try:
         available = [model.id async for model in ai.models.list()]
+    except UrlNotAllowed:
+        raise  # the account's endpoint is refused: a 400, like when it is saved
     except Exception as exc:  # a test reports every failure, it never fails itself
         return {"ok": False, "error": describe_error(exc)}
     if config.image_model not in available:
@@ -115,7 +146,7 @@ async def check_image_model(clients: AiClients, config: AiConfig) -> dict[str, A
 log = logging.getLogger("inkflow.ai")
 JOB_TIMEOUT = 120.0  # seconds per request made by a job
 MAX_ATTEMPTS = 4
-BACKOFF_BASE = 0.5  # seconds; doubled per attempt, with jitter
+BACKOFF_BASE = 0.5  # seconds; the window of the random wait doubles per attempt
 BACKOFF_CAP = 20.0
 
 
@@ -145,13 +176,23 @@ class Usage:
 
 def _is_permanent(exc: BaseException) -> bool:
     """Errors a retry can't fix: bad keys, no quota, bad requests."""
+    import openai
+
     if isinstance(exc, openai.RateLimitError):
         return exc.code == "insufficient_quota" or exc.type == "insufficient_quota"
     return isinstance(exc, openai.APIStatusError) and exc.status_code < 500 and exc.status_code not in (408, 409, 429)
 
 
+def _is_retryable(exc: BaseException) -> bool:
+    import openai
+
+    return isinstance(exc, openai.APIStatusError | openai.APIConnectionError) and not _is_permanent(exc)
+
+
 def _permanent_code(exc: BaseException) -> str:
     """The error code a user sees: their key or quota is the problem, or the provider refused."""
+    import openai
+
     if isinstance(exc, openai.RateLimitError):
         return "ai_quota_exceeded"
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
@@ -159,31 +200,70 @@ def _permanent_code(exc: BaseException) -> str:
     return "upstream_error"
 
 
-def _retry_delay(exc: BaseException, attempt: int) -> float:
-    """Honour `Retry-After` when the provider sends it; else exponential backoff with jitter."""
-    if isinstance(exc, openai.APIStatusError):
-        header = exc.response.headers.get("retry-after")
-        with contextlib.suppress(TypeError, ValueError):
-            if header is not None:
-                return min(BACKOFF_CAP, max(0.0, float(header)))
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.0)
+def _seconds(value: str | None) -> float | None:
+    """A `Retry-After` value, in seconds or as an HTTP date."""
+    if value is None:
+        return None
+    with contextlib.suppress(ValueError):
+        return float(value)
+    with contextlib.suppress(TypeError, ValueError):
+        return (email.utils.parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+    return None
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    """The wait the provider asked for (`retry-after-ms` or `Retry-After`), capped; None when
+    it asked for none."""
+    import openai
+
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    headers = exc.response.headers
+    millis = _seconds(headers.get("retry-after-ms"))
+    seconds = millis / 1000 if millis is not None else _seconds(headers.get("retry-after"))
+    return None if seconds is None else min(BACKOFF_CAP, max(0.0, seconds))
 
 
 async def _with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            return await call()
-        except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            if _is_permanent(exc):
-                raise AiError(f"{what} failed: {describe_error(exc, JOB_TIMEOUT)}", code=_permanent_code(exc)) from exc
-            if attempt == MAX_ATTEMPTS - 1:
-                raise AiError(
-                    f"{what} failed after {MAX_ATTEMPTS} attempts: {describe_error(exc, JOB_TIMEOUT)}"
-                ) from exc
-            delay = _retry_delay(exc, attempt)
-            log.warning("%s: %s; retry %d in %.2f s", what, describe_error(exc, JOB_TIMEOUT), attempt + 1, delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
+    """Run `call`, retrying transient provider failures (5xx, 429 without quota, timeouts,
+    dropped connections) up to `MAX_ATTEMPTS` times; anything else fails at once."""
+    import openai
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+    backoff = wait_random_exponential(multiplier=BACKOFF_BASE, max=BACKOFF_CAP)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = _retry_after(exc)
+        return backoff(state) if delay is None else delay
+
+    def log_retry(state: RetryCallState) -> None:
+        # Only exceptions are retried, and tenacity has chosen the wait before it calls this.
+        assert state.outcome is not None and state.next_action is not None
+        exc = state.outcome.exception()
+        assert exc is not None
+        problem = describe_error(exc, JOB_TIMEOUT)
+        log.warning("%s: %s; retry %d in %.2f s", what, problem, state.attempt_number, state.next_action.sleep)
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(MAX_ATTEMPTS),
+        wait=wait,
+        retry=retry_if_exception(_is_retryable),
+        before_sleep=log_retry,
+        reraise=True,
+    )
+
+    async def attempt() -> T:  # tenacity awaits only what a coroutine function returns
+        return await call()
+
+    try:
+        return await retrying(attempt)
+    except UrlNotAllowed as exc:
+        raise AiError(f"{what} failed: {exc.message}", code=exc.code, status=400) from exc
+    except (openai.APIStatusError, openai.APIConnectionError) as exc:
+        if _is_permanent(exc):
+            raise AiError(f"{what} failed: {describe_error(exc, JOB_TIMEOUT)}", code=_permanent_code(exc)) from exc
+        raise AiError(f"{what} failed after {MAX_ATTEMPTS} attempts: {describe_error(exc, JOB_TIMEOUT)}") from exc
 
 
 MAX_PROBLEM = 1000  # characters of what was wrong with an answer, quoted to the model and the user
@@ -252,9 +332,10 @@ async def generate_image(clients: AiClients, config: AiConfig, prompt: str, usag
     if item is not None and item.b64_json:
         return base64.b64decode(item.b64_json)
     if item is not None and item.url:
-        timeout = aiohttp.ClientTimeout(total=JOB_TIMEOUT)
-        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(item.url) as response:
-            if response.status == 200:
-                return await response.read()
-            raise AiError(f"{what} failed: the image URL answered {response.status}")
+        try:
+            return await clients.outbound.fetch_bytes(item.url)
+        except UrlNotAllowed as exc:
+            raise AiError(f"{what} failed: {exc.message}", code=exc.code, status=400) from exc
+        except UpstreamError as exc:
+            raise AiError(f"{what} failed: {exc.message}") from exc
     raise AiError(f"{what} failed: the provider returned no image")

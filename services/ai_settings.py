@@ -9,7 +9,6 @@ account has none of its own.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from urllib.parse import urlsplit
 from config.prompts import DEFAULT_PROMPTS, PLACEHOLDERS, PROMPT_TYPES, placeholder_problems
 from config.settings import Settings
 from models.system import AccountSetting, Prompt
-from services.errors import NotFound, ValidationFailed
+from services.errors import NotFound, UrlNotAllowed, ValidationFailed
+from services.outbound import is_public_address
 from services.security import Crypto
 
 log = logging.getLogger("inkflow.ai_settings")
@@ -175,23 +175,19 @@ async def load_config(account_id: int, settings: Settings, crypto: Crypto) -> Ai
 # --- outbound URL check (CONTRACT §16.28) -------------------------------------------------------
 
 
-def _is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
 async def check_outbound_url(url: str, settings: Settings, *, field_name: str = "base_url") -> None:
     """With `INKFLOW_ALLOW_PRIVATE_URLS=false`, refuse a URL whose host is or resolves to a
-    loopback, private, link-local or otherwise non-public address (400 `url_not_allowed`)."""
+    loopback, private, link-local or otherwise non-public address (400 `url_not_allowed`).
+
+    An early, friendly answer when the URL is saved; `services.outbound` applies the same rule
+    again to every connection, after the name is resolved then."""
     if settings.allow_private_urls:
         return
     parts = urlsplit(url)
     host = parts.hostname or ""
 
-    def refuse(why: str) -> ValidationFailed:
-        return ValidationFailed(f"This URL is not allowed: {why}", code="url_not_allowed", errors={field_name: [why]})
+    def refuse(why: str) -> UrlNotAllowed:
+        return UrlNotAllowed(f"This URL is not allowed: {why}", errors={field_name: [why]})
 
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -201,7 +197,7 @@ async def check_outbound_url(url: str, settings: Settings, *, field_name: str = 
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise refuse(f"The host {host!r} cannot be resolved.") from None
-    if not infos or any(_is_private(str(info[4][0])) for info in infos):
+    if not infos or not all(is_public_address(str(info[4][0])) for info in infos):
         raise refuse(f"The host {host!r} is a private, loopback or link-local address.")
 
 

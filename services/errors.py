@@ -33,6 +33,12 @@ class ValidationFailed(DomainError):
     code, message = "validation_error", "Invalid input."
 
 
+class UrlNotAllowed(ValidationFailed):
+    """An outbound URL whose address the rule refuses (`INKFLOW_ALLOW_PRIVATE_URLS=false`)."""
+
+    code, message = "url_not_allowed", "This URL is not allowed."
+
+
 class NotAuthenticated(DomainError):
     code, message = "not_authenticated", "Authentication credentials were not provided."
 

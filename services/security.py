@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -20,8 +21,13 @@ from services.errors import InvalidToken, TokenExpired, ValidationFailed
 
 JWT_ALGORITHM = "HS256"
 _hasher = PasswordHasher()  # argon2-cffi defaults to Argon2id
-# Verified against when the email is unknown, so that answer costs the same as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-but-the-same-cost")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that answer costs the same as a wrong
+    password. Made on first use, not at import: hashing is slow on purpose."""
+    return _hasher.hash("not-a-real-password-but-the-same-cost")
 
 
 def utcnow() -> datetime:
@@ -34,7 +40,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -6,16 +6,18 @@ and the optimizer can re-score a draft as often as it likes.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
-
-from textstat.textstat import textstatistics
 
 from models.accounts import Site
 from models.writer import Content, Task
+
+if TYPE_CHECKING:
+    from textstat.textstat import textstatistics
 
 # (id, weight) in report order; the weights sum to 100 so the score reads as a percentage.
 CHECKS: tuple[tuple[str, int], ...] = (
@@ -76,13 +78,20 @@ BLOCK_TAGS = frozenset(
 _SENTENCE_END = (".", "!", "?", "\u2026")
 _CLOSERS = "\"')]\u201d\u2019\u00bb"  # may follow a sentence's full stop: 'He said "stop."'
 
+
 # textstat 0.7.13 counts English syllables with NLTK's cmudict and calls nltk.download() when the
 # corpus is missing: network I/O from a pure function, and a LookupError when offline. It takes the
 # language root as the part before "_", so to it "en-US" is not English: no cmudict, syllables come
 # from pyphen's en_US dictionary (pyphen reads "-" like "_"), and the Flesch constants fall back to
-# the English ones. A private instance keeps that setting away from other users of textstat.
-_textstat = textstatistics()
-_textstat.set_lang("en-US")
+# the English ones. A private instance keeps that setting away from other users of textstat. Made
+# on first use: importing textstat loads NLTK, which takes longer than the rest of the server's start.
+@functools.cache
+def _textstat() -> textstatistics:
+    from textstat.textstat import textstatistics
+
+    stats = textstatistics()
+    stats.set_lang("en-US")
+    return stats
 
 
 @dataclass(frozen=True)
@@ -360,7 +369,7 @@ def _internal_links(links: list[_Link], site_domain: str | None) -> dict[str, An
 def _readability(page: _Page, word_count: int) -> tuple[float, dict[str, Any]]:
     if not word_count:
         return 0.0, _check("readability", False, "No text to score for readability.")
-    score = round(float(_textstat.flesch_reading_ease(_readability_text(page))), 1)
+    score = round(float(_textstat().flesch_reading_ease(_readability_text(page))), 1)
     detail = f"Flesch reading ease is {score:.1f}; aim for {MIN_READING_EASE:.0f} or higher."
     return score, _check("readability", score >= MIN_READING_EASE, detail)
 

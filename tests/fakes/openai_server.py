@@ -8,7 +8,8 @@ It is a real aiohttp server on loopback, so the real ``openai.AsyncOpenAI`` clie
         await client.close()
 
 Endpoints: ``GET /v1/models``, ``POST /v1/chat/completions``, ``POST /v1/images/generations`` and
-``GET /files/<name>.png`` (images generated with ``response_format="url"``). Any other ``/v1/...`` path
+``GET /files/<name>.png`` (images generated with ``response_format="url"``, or with no ``response_format``
+once ``image_response_format = "url"`` is set, as DALL·E answers by default). Any other ``/v1/...`` path
 answers 404 in OpenAI's error shape.
 
 Chat completions pick their default answer from a marker in the prompt (all message contents joined,
@@ -400,6 +401,7 @@ class FakeOpenAI:
         # marker), then "*" for any chat completion. Value: request JSON body -> assistant content.
         self.responders: dict[str, Responder] = {}
         self.files: dict[str, bytes] = {}
+        self.image_response_format = "b64_json"  # used when a request names none
         self._faults: list[tuple[str, dict[str, Any]]] = []
         self._persistent: tuple[str, dict[str, Any]] | None = None
         self._access_log = access_log
@@ -605,7 +607,7 @@ class FakeOpenAI:
         n = body.get("n") or 1
         if not isinstance(n, int) or not 1 <= n <= 10:
             return _error(400, "'n' must be between 1 and 10", "invalid_request_error", None)
-        as_url = body.get("response_format") == "url"
+        as_url = (body.get("response_format") or self.image_response_format) == "url"
         data = []
         for i in range(n):
             digest = hashlib.sha256(f"{body['prompt']}|{i}".encode()).digest()

@@ -476,8 +476,11 @@ async def _direct_call(config: Any, prompt: str) -> tuple[str, float]:
     from schemas.ai import ANSWERS
     from services import ai_client
     from services.ai_client import Usage
+    from services.outbound import Outbound
 
-    clients = _DIRECT.setdefault("clients", ai_client.AiClients())
+    if "clients" not in _DIRECT:
+        _DIRECT["clients"] = ai_client.AiClients(Outbound(allow_private=True))
+    clients = _DIRECT["clients"]
     started = time.perf_counter()
     try:
         await ai_client.chat_json(clients, config, prompt, ANSWERS["content"], Usage(), what="Content writing")
@@ -792,8 +795,10 @@ async def _cleanup(ctx: Context) -> None:
     if ctx.fake is not None:
         stop_process(ctx.fake)
     if "clients" in _DIRECT:
+        clients = _DIRECT.pop("clients")
         with contextlib.suppress(Exception):
-            await _DIRECT.pop("clients").close()
+            await clients.close()
+            await clients.outbound.close()
     if ctx.orm is not None:
         with contextlib.suppress(Exception):
             await ctx.orm.close_connections()

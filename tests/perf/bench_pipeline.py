@@ -137,6 +137,7 @@ async def _make_world(ctx: Context, keywords: int) -> tuple[str, int, int]:
     from models.db import open_database
     from models.planner import Keyword
     from services import ai_settings, auth, ledger
+    from services.outbound import Outbound
     from services.security import Crypto
 
     settings = _settings(ctx)
@@ -217,12 +218,13 @@ async def _model_time(ctx: Context, account_id: int, counts: dict[str, int]) -> 
     from config.prompts import render_prompt
     from schemas.ai import ANSWERS
     from services import ai_client, ai_settings
+    from services.outbound import Outbound
     from services.security import Crypto
 
     settings = _settings(ctx)
     crypto = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     config = await ai_settings.load_config(account_id, settings, crypto)
-    clients = ai_client.AiClients()
+    clients = ai_client.AiClients(Outbound(allow_private=True))
     keywords = "\n".join(f"- topic{n} {tail}" for n in range(counts["clusters"]) for tail in TAILS)
     values = {
         "clustering": {"site_name": "Bench site", "keywords": keywords},
@@ -241,6 +243,7 @@ async def _model_time(ctx: Context, account_id: int, counts: dict[str, int]) -> 
             await ai_client.generate_image(clients, config, "A picture", ai_client.Usage(), what="image")
     finally:
         await clients.close()
+        await clients.outbound.close()
     return time.perf_counter() - started
 
 
