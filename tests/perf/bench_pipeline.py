@@ -137,7 +137,6 @@ async def _make_world(ctx: Context, keywords: int) -> tuple[str, int, int]:
     from models.db import open_database
     from models.planner import Keyword
     from services import ai_settings, auth, ledger
-    from services.outbound import Outbound
     from services.security import Crypto
 
     settings = _settings(ctx)
