@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from aiohttp_apigami.constants import API_SPEC_ATTR
 from marshmallow import Schema, ValidationError, fields
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from schemas.common import ErrorSchema
@@ -185,6 +186,8 @@ def _field_mismatches(declared: fields.Field, value: Any, at: str) -> Iterator[s
 class Api:
     def __init__(self, client: TestClient) -> None:
         self.client = client
+        # The headers of the last answer, for tests about headers (e.g. `Idempotent-Replayed`).
+        self.last_headers: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 
     async def call(
         self,
@@ -210,6 +213,7 @@ class Api:
             kwargs["data"] = data
         response = await self.client.request(method, path, **kwargs)
         text = await response.text()
+        self.last_headers = response.headers
         assert response.status == status, f"{method} {path}: {response.status} {text[:800]}"
         assert response.headers.get("X-Request-ID"), "every response carries X-Request-ID"
         responses = documented_responses(await route_handler(self.client.app, method, path))
