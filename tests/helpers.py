@@ -229,6 +229,20 @@ class Api:
         check_response(responses, status, body, f"{method} {path}")
         return body
 
+    async def ids(self, path: str, as_: Caller, **params: Any) -> set[int]:
+        """The ids a list shows `as_` with `params` (one page of up to 500 rows)."""
+        body = await self.call("GET", path, as_=as_, params={**params, "page_size": 500})
+        assert body["count"] == len(body["results"]), "more rows than one page"
+        return {row["id"] for row in body["results"]}
+
+    async def assert_filters(self, path: str, as_: Caller, cases: list[tuple[dict[str, Any], set[int]]]) -> None:
+        """Each filter shows exactly its rows and hides some the caller could otherwise see, so a
+        filter that is switched off (or applied to the wrong field) fails."""
+        everything = await self.ids(path, as_)
+        for params, expected in cases:
+            assert await self.ids(path, as_, **params) == expected, f"{path} {params}"
+            assert expected < everything, f"{path} {params} hides nothing: it cannot catch an ignored filter"
+
     async def register(self, **overrides: Any) -> Caller:
         n = next(_counter)
         payload = {"email": f"user{n}@example.com", "password": "correct horse 1", **overrides}
