@@ -16,7 +16,7 @@ from models.automation import (
     STAGE_STATUSES,
     STAGES,
 )
-from schemas.common import Int, ListQuery, QueryId, StrictSchema, Text, ordering_field
+from schemas.common import ErrorSchema, Int, ListQuery, QueryId, StrictSchema, Text, optional, ordering_field
 
 MAX_CREDITS = 10_000_000
 
@@ -182,6 +182,12 @@ class EstimateStageOut(Schema):
     stage = fields.String(metadata={"enum": list(STAGES)})
     items = fields.Integer()
     credits = fields.Integer()
+
+
+class RunNowErrorSchema(ErrorSchema):
+    """The error envelope of run_now; its 402 adds the per-stage `estimate`."""
+
+    estimate = optional(fields.List(fields.Nested(EstimateStageOut)))
 
 
 class EstimateOut(Schema):

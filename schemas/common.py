@@ -143,6 +143,13 @@ class IndexOut(Schema):
     )
 
 
+def optional(field: fields.Field) -> fields.Field:
+    """Mark a response field that is left out when it has nothing to say (the response check
+    in tests/helpers.py requires every other declared field)."""
+    field.metadata = {**field.metadata, "optional": True}
+    return field
+
+
 class NoContent(Schema):
     """204: no body."""
 
@@ -151,18 +158,22 @@ class ErrorSchema(Schema):
     success = fields.Boolean(dump_default=False)
     error = fields.String()
     code = fields.String()
-    errors = fields.Raw()
+    errors = optional(fields.Raw(metadata={"description": "Per-field messages, when there are any"}))
+    required = optional(fields.Integer(metadata={"description": "402: the credits the operation needs"}))
+    available = optional(fields.Integer(metadata={"description": "402: the account's balance"}))
     request_id = fields.String()
 
 
-def error_responses(*statuses: int, **descriptions: str) -> dict[int, dict[str, Any]]:
-    """OpenAPI `responses` for error statuses, all in the error envelope.
+def error_responses(
+    *statuses: int, schema: type[ErrorSchema] = ErrorSchema, **descriptions: str
+) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, all in the error envelope (or an extension of it).
 
     `descriptions` are keyed `s402="…"`, since keyword names can't be numbers.
     """
     return {
         status: {
-            "schema": ErrorSchema,
+            "schema": schema,
             **({"description": descriptions[f"s{status}"]} if f"s{status}" in descriptions else {}),
         }
         for status in statuses
@@ -176,7 +187,7 @@ def envelope(data_schema: Schema | type[Schema] | fields.Field, name: str) -> ty
         {
             "success": fields.Boolean(),
             "data": data,
-            "message": fields.String(),
+            "message": optional(fields.String()),
             "request_id": fields.String(),
         },
         name=name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from models.jobs import JOB_STATUSES
-from schemas.common import Id, ListQuery, QueryId, StrictSchema, Text, id_list, ordering_field
+from schemas.common import ErrorSchema, Id, ListQuery, QueryId, StrictSchema, Text, id_list, optional, ordering_field
 
 
 class JobOut(Schema):
@@ -37,6 +37,12 @@ class WaitQuery(StrictSchema):
         validate=validate.Range(min=0, max=60),
         metadata={"description": "Seconds to wait for the job (0–60): done → 200 with the result, else 202"},
     )
+
+
+class JobFailedSchema(ErrorSchema):
+    """The error envelope of a job-starting call; a job that failed within the wait adds `job`."""
+
+    job = optional(fields.Nested(JobOut))
 
 
 class JobAcceptedOut(Schema):
@@ -79,9 +85,9 @@ class GenerateContentResult(OperationResult):
 
 class GenerateImagesResult(OperationResult):
     image_ids = fields.List(fields.Integer(), metadata={"description": "every Image row made"})
-    generated = fields.List(fields.Integer())
-    failed = fields.List(fields.Integer())
-    last_error = fields.Dict(metadata={"description": "{code, message} of the last failed image"})
+    generated = optional(fields.List(fields.Integer(), metadata={"description": "when any image was rendered"}))
+    failed = optional(fields.List(fields.Integer(), metadata={"description": "when any image failed"}))
+    last_error = optional(fields.Dict(metadata={"description": "{code, message} of the last failed image"}))
 
 
 class RegenerateImageResult(OperationResult):

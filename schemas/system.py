@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from config.prompts import PROMPT_TYPES
 from models.system import IMAGE_PROVIDERS, IMAGE_QUALITIES, IMAGE_SIZES, IMAGE_STYLES, MODULES
-from schemas.common import Int, ListQuery, StrictSchema, Text, Url, trimmed
+from schemas.common import Int, ListQuery, StrictSchema, Text, Url, optional, trimmed
 
 
 class HealthCheckOut(Schema):
@@ -96,9 +96,9 @@ class IntegrationTestIn(StrictSchema):
 
 class IntegrationTestOut(Schema):
     ok = fields.Boolean()
-    latency_ms = fields.Float(metadata={"description": "When ok"})
-    model = fields.String(metadata={"description": "When ok: the model that answered (or was found)"})
-    error = fields.String(metadata={"description": "When not ok: the provider's status, code and message"})
+    latency_ms = optional(fields.Float(metadata={"description": "When ok"}))
+    model = optional(fields.String(metadata={"description": "When ok: the model that answered (or was found)"}))
+    error = optional(fields.String(metadata={"description": "When not ok: the provider's status, code and message"}))
 
 
 # --- prompts ------------------------------------------------------------------------------------

@@ -6,12 +6,11 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import docs, request_schema, response_schema
-from marshmallow import fields
 
 from models.accounts import Account, Site, SiteSector, User
 from models.reference import Industry, SeedKeyword
 from schemas import auth as s
-from schemas.common import ErrorSchema, ListQuery, error_responses
+from schemas.common import ErrorSchema, ListQuery, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import endpoint, principal
@@ -167,7 +166,7 @@ class GroupQuery(ListQuery):
 @endpoint()
 @docs(tags=[TAG], summary="List the roles and what each may do")
 @request_schema(GroupQuery, location="querystring", put_into="querystring")
-@response_schema(envelope_schema(fields.List(fields.Nested(s.RoleOut)), "RolePage"), 200)
+@response_schema(page_envelope(s.RoleOut, "RolePage"), 200)
 async def groups(request: web.Request) -> web.Response:
     query = request["querystring"]
     start = (query["page"] - 1) * query["page_size"]

@@ -113,7 +113,15 @@ async def update_config(request: web.Request) -> web.Response:
         "`ai_not_configured` without a usable OpenAI key. Honours `Idempotency-Key`."
     ),
     responses=error_responses(
-        400, 401, 402, 403, 404, 409, s402="`required`, `available` and `estimate` (per stage)", s409="a run is active"
+        400,
+        401,
+        402,
+        403,
+        404,
+        409,
+        schema=s.RunNowErrorSchema,
+        s402="`required`, `available` and `estimate` (per stage)",
+        s409="a run is active",
     ),
 )
 @querystring_schema(s.SiteQuery)

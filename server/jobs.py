@@ -15,7 +15,7 @@ from actors.site import Control, Submit
 from models.jobs import Job
 from schemas.common import Text, error_responses
 from schemas.common import envelope as envelope_schema
-from schemas.jobs import JobAcceptedOut, JobOut, JobQuery, WaitQuery
+from schemas.jobs import JobAcceptedOut, JobFailedSchema, JobOut, JobQuery, WaitQuery
 from server import envelope
 from server.access import RateScope, endpoint, principal
 from server.crud import Resource, add_crud, path_id, with_path_id
@@ -42,6 +42,7 @@ JOB_ERRORS = error_responses(
     403,
     404,
     502,
+    schema=JobFailedSchema,
     s400="bad input, or ai_not_configured / ai_auth_failed / ai_quota_exceeded / url_not_allowed",
     s402="insufficient credits: `required` and `available`",
     s502="the provider failed; `job` in the body",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models.billing import UsageLog
+from models.billing import CreditTransaction, UsageLog
 from models.jobs import Job
 from services import ledger
 from services.security import utcnow
 from tests.helpers import Api
+
+TRANSACTIONS = "/api/v1/billing/transactions/"
+USAGE = "/api/v1/billing/usage/"
 
 
 async def test_balance_shows_credits_period_use_and_reservations(api: Api) -> None:
@@ -35,8 +38,20 @@ async def test_transactions_are_the_ledger_with_filters_for_the_owner_only(api: 
         ("usage", -10, 990),
         ("grant", 1000, 1000),
     ]
-    grants = await api.call("GET", "/api/v1/billing/transactions/", as_=owner, params={"kind": "grant"})
-    assert grants["count"] == 1
+    await ledger.grant(owner.account["id"], 5, kind="adjustment", description="goodwill")
+    rows = {row["kind"]: row["id"] for row in (await api.call("GET", TRANSACTIONS, as_=owner))["results"]}
+    await CreditTransaction.filter(id=rows["grant"]).update(created_at=utcnow() - timedelta(days=3))
+    yesterday = (utcnow() - timedelta(days=1)).isoformat()
+    await api.assert_filters(
+        TRANSACTIONS,
+        owner,
+        [
+            ({"kind": "grant"}, {rows["grant"]}),
+            ({"kind": "usage"}, {rows["usage"]}),
+            ({"start": yesterday}, {rows["usage"], rows["adjustment"]}),
+            ({"end": yesterday}, {rows["grant"]}),
+        ],
+    )
     future = (utcnow() + timedelta(days=1)).isoformat()
     assert (await api.call("GET", "/api/v1/billing/transactions/", as_=owner, params={"start": future}))["count"] == 0
     await api.call("GET", "/api/v1/billing/transactions/", as_=owner, params={"kind": "gift"}, status=400)
@@ -72,6 +87,25 @@ async def test_usage_log_and_summary_group_by_operation_and_day(api: Api) -> Non
         {"operation": "optimize", "credits": 3, "calls": 1, "tokens_in": 100, "tokens_out": 50},
     ]
     assert summary["by_day"] == [{"date": utcnow().date().isoformat(), "credits": 25, "calls": 3}]
+    # Each filter must hide rows: another site's row, three days old.
+    other = await api.site(owner)
+    old = await UsageLog.create(account_id=account_id, site_id=other["id"], operation="linker", credits=1)
+    await UsageLog.filter(id=old.id).update(created_at=utcnow() - timedelta(days=3))
+    mine = UsageLog.filter(account_id=account_id)
+    content = set(await mine.filter(operation="generate_content").values_list("id", flat=True))
+    optimize = set(await mine.filter(operation="optimize").values_list("id", flat=True))
+    yesterday = (utcnow() - timedelta(days=1)).isoformat()
+    await api.assert_filters(
+        USAGE,
+        owner,
+        [
+            ({"site_id": site["id"]}, content | optimize),
+            ({"site_id": other["id"]}, {old.id}),
+            ({"operation": "generate_content"}, content),
+            ({"start": yesterday}, content | optimize),
+            ({"end": yesterday}, {old.id}),
+        ],
+    )
 
 
 async def test_limits_show_plan_use_and_costs(api: Api) -> None:

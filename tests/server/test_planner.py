@@ -36,23 +36,124 @@ async def test_keywords_are_normalised_and_unique_per_site_case_insensitively(ap
     assert await Keyword.filter(site_id=site["id"]).count() == 1
 
 
-async def test_keyword_filters_search_and_ordering(api: Api) -> None:
+async def _planner_rows(api: Api, owner: Caller) -> dict[str, Any]:
+    """Two sites of one account, planner rows that differ in every filtered field."""
+    site, other = await api.site(owner), await api.site(owner)
+    sector = (
+        await api.call(
+            "POST", "/api/v1/auth/sectors/", json={"site_id": site["id"], "name": "Trail"}, as_=owner, status=201
+        )
+    )["data"]
+    trail = await _cluster(api, owner, site["id"], name="Trail", sector_id=sector["id"])
+    archived = await _cluster(api, owner, site["id"], name="Old", status="archived", description="retired shoes")
+    roads = await _cluster(api, owner, other["id"], name="Roads")
+    alpha = await _keyword(
+        api,
+        owner,
+        site["id"],
+        keyword="alpha shoes",
+        volume=10,
+        difficulty=5,
+        intent="commercial",
+        sector_id=sector["id"],
+        cluster_id=trail["id"],
+    )
+    beta = await _keyword(api, owner, site["id"], keyword="beta shoes", volume=500, difficulty=50)
+    gamma = await _keyword(
+        api,
+        owner,
+        other["id"],
+        keyword="gamma boots",
+        volume=5000,
+        difficulty=90,
+        intent="transactional",
+        status="archived",
+        cluster_id=roads["id"],
+    )
+    ideas = {}
+    for name, overrides in {
+        "guide": {"site_id": site["id"], "cluster_id": trail["id"], "sector_id": sector["id"]},
+        "page": {"site_id": site["id"], "content_type": "page", "status": "completed"},
+        "boots": {"site_id": other["id"], "cluster_id": roads["id"]},
+    }.items():
+        body = await api.call("POST", IDEAS, json={"title": f"The {name} idea", **overrides}, as_=owner, status=201)
+        ideas[name] = body["data"]["id"]
+    return {
+        "site": site["id"],
+        "other": other["id"],
+        "sector": sector["id"],
+        "trail": trail["id"],
+        "archived": archived["id"],
+        "roads": roads["id"],
+        "alpha": alpha["id"],
+        "beta": beta["id"],
+        "gamma": gamma["id"],
+        **ideas,
+    }
+
+
+async def test_every_keyword_filter_keeps_its_rows_and_hides_the_others(api: Api) -> None:
     owner = await api.register()
-    site = await api.site(owner)
-    for word, volume, difficulty, intent in [
-        ("alpha shoes", 10, 5, "commercial"),
-        ("beta shoes", 500, 50, "informational"),
-        ("gamma boots", 5000, 90, "transactional"),
-    ]:
-        await _keyword(api, owner, site["id"], keyword=word, volume=volume, difficulty=difficulty, intent=intent)
-    body = await api.call("GET", KEYWORDS, as_=owner, params={"volume_min": 100, "ordering": "-volume"})
-    assert [r["keyword"] for r in body["results"]] == ["gamma boots", "beta shoes"]
-    body = await api.call("GET", KEYWORDS, as_=owner, params={"search": "SHOES", "difficulty_max": 10})
-    assert [r["keyword"] for r in body["results"]] == ["alpha shoes"]
-    body = await api.call("GET", KEYWORDS, as_=owner, params={"intent": "transactional", "site_id": site["id"]})
-    assert body["count"] == 1
+    r = await _planner_rows(api, owner)
+    await api.assert_filters(
+        KEYWORDS,
+        owner,
+        [
+            ({"site_id": r["site"]}, {r["alpha"], r["beta"]}),
+            ({"site_id": r["other"]}, {r["gamma"]}),
+            ({"sector_id": r["sector"]}, {r["alpha"]}),
+            ({"cluster_id": r["roads"]}, {r["gamma"]}),
+            ({"status": "archived"}, {r["gamma"]}),
+            ({"intent": "commercial"}, {r["alpha"]}),
+            ({"volume_min": 100}, {r["beta"], r["gamma"]}),
+            ({"volume_max": 100}, {r["alpha"]}),
+            ({"difficulty_min": 60}, {r["gamma"]}),
+            ({"difficulty_max": 10}, {r["alpha"]}),
+            ({"search": "SHOES"}, {r["alpha"], r["beta"]}),
+            ({"search": "shoes", "volume_min": 100}, {r["beta"]}),
+        ],
+    )
+
+
+async def test_every_cluster_and_idea_filter_keeps_its_rows_and_hides_the_others(api: Api) -> None:
+    owner = await api.register()
+    r = await _planner_rows(api, owner)
+    await api.assert_filters(
+        CLUSTERS,
+        owner,
+        [
+            ({"site_id": r["site"]}, {r["trail"], r["archived"]}),
+            ({"sector_id": r["sector"]}, {r["trail"]}),
+            ({"status": "archived"}, {r["archived"]}),
+            ({"volume_min": 100}, {r["roads"]}),
+            ({"volume_max": 100}, {r["trail"], r["archived"]}),
+            ({"search": "RETIRED"}, {r["archived"]}),
+            ({"search": "trail"}, {r["trail"]}),
+        ],
+    )
+    await api.assert_filters(
+        IDEAS,
+        owner,
+        [
+            ({"site_id": r["other"]}, {r["boots"]}),
+            ({"sector_id": r["sector"]}, {r["guide"]}),
+            ({"cluster_id": r["trail"]}, {r["guide"]}),
+            ({"status": "completed"}, {r["page"]}),
+            ({"content_type": "page"}, {r["page"]}),
+            ({"search": "BOOTS"}, {r["boots"]}),
+        ],
+    )
+
+
+async def test_keyword_ordering_and_bad_filter_values(api: Api) -> None:
+    owner = await api.register()
+    r = await _planner_rows(api, owner)
+    body = await api.call("GET", KEYWORDS, as_=owner, params={"ordering": "-volume"})
+    assert [row["id"] for row in body["results"]] == [r["gamma"], r["beta"], r["alpha"]]
     default = await api.call("GET", KEYWORDS, as_=owner)
-    assert [r["keyword"] for r in default["results"]] == ["gamma boots", "beta shoes", "alpha shoes"]
+    assert [row["id"] for row in default["results"]] == [r["gamma"], r["beta"], r["alpha"]]
+    by_name = await api.call("GET", KEYWORDS, as_=owner, params={"ordering": "keyword"})
+    assert [row["id"] for row in by_name["results"]] == [r["alpha"], r["beta"], r["gamma"]]
     for params in ({"status": "weird"}, {"volume_min": 10, "volume_max": 1}, {"ordering": "site"}, {"site_id": "x"}):
         await api.call("GET", KEYWORDS, as_=owner, params=params, status=400)
 

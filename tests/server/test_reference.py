@@ -21,24 +21,32 @@ async def test_industries_list_nested_sectors_from_the_shipped_data(api: Api) ->
 async def test_seed_keywords_filter_by_sector_volume_difficulty_intent_and_search(api: Api) -> None:
     owner = await api.register()
     industries = await api.call("GET", "/api/v1/auth/industries/", as_=owner)
-    sector_id = industries["results"][0]["sectors"][0]["id"]
-    params = {
-        "sector_id": sector_id,
-        "volume_min": 100,
-        "volume_max": 50000,
-        "difficulty_max": 80,
-        "intent": "informational",
-        "page_size": 500,
-    }
-    body = await api.call("GET", SEED, as_=owner, params=params)
-    assert body["count"] > 0
-    for row in body["results"]:
-        assert row["sector_id"] == sector_id
-        assert 100 <= row["volume"] <= 50000 and row["difficulty"] <= 80
-        assert row["intent"] == "informational"
-    word = body["results"][0]["keyword"].split()[0]
-    found = await api.call("GET", SEED, as_=owner, params={"search": word.upper()})
-    assert found["count"] > 0 and all(word in r["keyword"] for r in found["results"])
+    industry = industries["results"][0]
+    sector_id = industry["sectors"][0]["id"]
+    in_sector = (await api.call("GET", SEED, as_=owner, params={"sector_id": sector_id, "page_size": 500}))["results"]
+    assert in_sector and all(row["sector_id"] == sector_id for row in in_sector)
+    volume = sorted(row["volume"] for row in in_sector)[len(in_sector) // 2]
+    difficulty = sorted(row["difficulty"] for row in in_sector)[len(in_sector) // 2]
+    intent = in_sector[0]["intent"]
+    word = in_sector[0]["keyword"].split()[0]
+    # Within one sector, each filter keeps exactly the rows it describes and hides some others.
+    cases = [
+        ({"volume_min": volume}, lambda row: row["volume"] >= volume),
+        ({"volume_max": volume - 1}, lambda row: row["volume"] <= volume - 1),
+        ({"difficulty_min": difficulty}, lambda row: row["difficulty"] >= difficulty),
+        ({"difficulty_max": difficulty - 1}, lambda row: row["difficulty"] <= difficulty - 1),
+        ({"intent": intent}, lambda row: row["intent"] == intent),
+        ({"search": word.upper()}, lambda row: word.lower() in row["keyword"].lower()),
+    ]
+    everything = {row["id"] for row in in_sector}
+    for params, keeps in cases:
+        expected = {row["id"] for row in in_sector if keeps(row)}
+        assert expected and expected < everything, f"{params} must keep some rows and hide others"
+        body = await api.call("GET", SEED, as_=owner, params={"sector_id": sector_id, "page_size": 500, **params})
+        assert {row["id"] for row in body["results"]} == expected, params
+    by_industry = await api.call("GET", SEED, as_=owner, params={"industry_id": industry["id"]})
+    everywhere = await api.call("GET", SEED, as_=owner)
+    assert 0 < by_industry["count"] < everywhere["count"]
 
 
 async def test_pagination_ordering_and_their_bad_values(api: Api) -> None:

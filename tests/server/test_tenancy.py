@@ -28,6 +28,46 @@ async def test_owner_creates_users_of_each_role_and_lists_them(api: Api) -> None
     assert every["count"] == 4
 
 
+async def test_every_user_site_sector_and_industry_filter_keeps_its_rows_and_hides_the_others(api: Api) -> None:
+    owner = await api.register(first_name="Olive")
+    editor = await api.member(owner, "editor", first_name="Eddie")
+    viewer = await api.member(owner, "viewer")
+    await api.call("PUT", f"{USERS}{viewer.user['id']}/", json={"is_active": False}, as_=owner)
+    await api.assert_filters(
+        USERS,
+        owner,
+        [
+            ({"role": "editor"}, {editor.user["id"]}),
+            ({"is_active": "false"}, {viewer.user["id"]}),
+            ({"search": "EDDIE"}, {editor.user["id"]}),
+            ({"search": owner.user["email"]}, {owner.user["id"]}),
+        ],
+    )
+    industries = (await api.call("GET", "/api/v1/auth/industries/", as_=owner, params={"page_size": 500}))["results"]
+    shop = await api.site(owner, name="Shop", domain="shop.example.com", industry_id=industries[0]["id"])
+    blog = await api.site(owner, name="Blog", domain="words.example.org", is_active=False)
+    await api.assert_filters(
+        SITES,
+        owner,
+        [
+            ({"industry_id": industries[0]["id"]}, {shop["id"]}),
+            ({"is_active": "false"}, {blog["id"]}),
+            ({"search": "shop"}, {shop["id"]}),
+            ({"search": "WORDS.example"}, {blog["id"]}),
+        ],
+    )
+    in_shop = await api.call("POST", SECTORS, json={"site_id": shop["id"], "name": "Shoes"}, as_=owner, status=201)
+    in_blog = await api.call("POST", SECTORS, json={"site_id": blog["id"], "name": "Boots"}, as_=owner, status=201)
+    await api.assert_filters(
+        SECTORS,
+        owner,
+        [({"site_id": blog["id"]}, {in_blog["data"]["id"]}), ({"search": "SHOE"}, {in_shop["data"]["id"]})],
+    )
+    name = industries[1]["name"]
+    found = await api.call("GET", "/api/v1/auth/industries/", as_=owner, params={"search": name.upper()})
+    assert [row["id"] for row in found["results"]] == [industries[1]["id"]]
+
+
 async def test_viewer_is_read_only(api: Api) -> None:
     owner = await api.register()
     viewer = await api.member(owner, "viewer")
@@ -158,6 +198,8 @@ async def test_lists_filtered_by_another_accounts_site_are_empty_and_creates_int
     mine, theirs = await api.register(), await api.register()
     site = await api.site(theirs)
     await api.call("POST", SECTORS, json={"site_id": site["id"], "name": "Theirs"}, as_=theirs, status=201)
+    own_site = await api.site(mine)  # rows of mine that a site_id filter must hide
+    await api.call("POST", SECTORS, json={"site_id": own_site["id"], "name": "Mine"}, as_=mine, status=201)
     body = await api.call("GET", SECTORS, as_=mine, params={"site_id": site["id"]})
     assert body["count"] == 0 and body["results"] == []
     body = await api.call("POST", SECTORS, json={"site_id": site["id"], "name": "Sneaky"}, as_=mine, status=400)

@@ -219,6 +219,108 @@ async def test_images_and_taxonomies_are_listed_per_site(api: Api) -> None:
     assert (await api.call("GET", "/api/v1/writer/images/", as_=stranger))["count"] == 0
 
 
+async def test_every_writer_filter_keeps_its_rows_and_hides_the_others(api: Api) -> None:
+    owner = await api.register()
+    site, other = await api.site(owner), await api.site(owner)
+    sector = (
+        await api.call(
+            "POST", "/api/v1/auth/sectors/", json={"site_id": site["id"], "name": "T"}, as_=owner, status=201
+        )
+    )["data"]["id"]
+    cluster = (
+        await api.call(
+            "POST", "/api/v1/planner/clusters/", json={"site_id": site["id"], "name": "T"}, as_=owner, status=201
+        )
+    )["data"]["id"]
+    idea = (
+        await api.call(
+            "POST", "/api/v1/planner/ideas/", json={"site_id": site["id"], "title": "T"}, as_=owner, status=201
+        )
+    )["data"]["id"]
+
+    async def task(site_id: int, title: str, **overrides: Any) -> int:
+        body = await api.call(
+            "POST", TASKS, json={"site_id": site_id, "title": title, **overrides}, as_=owner, status=201
+        )
+        return int(body["data"]["id"])
+
+    guide = await task(
+        site["id"], "Trail guide", sector_id=sector, cluster_id=cluster, idea_id=idea, content_type="page"
+    )
+    notes = await task(site["id"], "Road notes")
+    await api.call("PUT", f"{TASKS}{notes}/", json={"status": "failed"}, as_=owner)
+    review = await task(other["id"], "Boots review")
+    await api.assert_filters(
+        TASKS,
+        owner,
+        [
+            ({"site_id": other["id"]}, {review}),
+            ({"sector_id": sector}, {guide}),
+            ({"cluster_id": cluster}, {guide}),
+            ({"idea_id": idea}, {guide}),
+            ({"status": "failed"}, {notes}),
+            ({"content_type": "page"}, {guide}),
+            ({"search": "BOOTS"}, {review}),
+        ],
+    )
+
+    trail = (
+        await _content(api, owner, site["id"], task_id=guide, sector_id=sector, cluster_id=cluster, status="review")
+    )["id"]
+    road = (await _content(api, owner, site["id"], title="Road notes", primary_keyword="asphalt"))["id"]
+    await Content.filter(id=road).update(source="wordpress")
+    boots = (await _content(api, owner, other["id"], title="Boots review", primary_keyword="hiking boots"))["id"]
+    await api.assert_filters(
+        CONTENT,
+        owner,
+        [
+            ({"site_id": other["id"]}, {boots}),
+            ({"sector_id": sector}, {trail}),
+            ({"cluster_id": cluster}, {trail}),
+            ({"task_id": guide}, {trail}),
+            ({"status": "review"}, {trail}),
+            ({"source": "wordpress"}, {road}),
+            ({"search": "ASPHALT"}, {road}),
+            ({"search": "trail"}, {trail}),
+        ],
+    )
+
+    account = owner.account["id"]
+    featured = await Image.create(
+        account_id=account, site_id=site["id"], content_id=trail, kind="featured", prompt="a", status="generated"
+    )
+    pending = await Image.create(account_id=account, site_id=site["id"], content_id=trail, position=1, prompt="b")
+    elsewhere = await Image.create(
+        account_id=account, site_id=other["id"], content_id=boots, prompt="c", status="generated"
+    )
+    await api.assert_filters(
+        "/api/v1/writer/images/",
+        owner,
+        [
+            ({"site_id": other["id"]}, {elsewhere.id}),
+            ({"content_id": trail}, {featured.id, pending.id}),
+            ({"kind": "featured"}, {featured.id}),
+            ({"status": "pending"}, {pending.id}),
+        ],
+    )
+
+    running = await Taxonomy.create(
+        account_id=account, site_id=site["id"], kind="category", name="Running", slug="running"
+    )
+    tag = await Taxonomy.create(account_id=account, site_id=site["id"], kind="tag", name="Trail", slug="trail")
+    hiking = await Taxonomy.create(account_id=account, site_id=other["id"], kind="tag", name="Boots", slug="hiking")
+    await api.assert_filters(
+        "/api/v1/writer/taxonomies/",
+        owner,
+        [
+            ({"site_id": other["id"]}, {hiking.id}),
+            ({"kind": "category"}, {running.id}),
+            ({"search": "TRAIL"}, {tag.id}),
+            ({"search": "hiking"}, {hiking.id}),
+        ],
+    )
+
+
 async def test_an_api_key_sees_only_its_sites_content_and_taxonomies(api: Api) -> None:
     owner = await api.register()
     site, other = await api.site(owner), await api.site(owner)
