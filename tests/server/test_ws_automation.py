@@ -5,6 +5,7 @@ another account kept out of the run's channel."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -73,7 +74,12 @@ async def test_a_dashboard_that_reconnects_with_last_seq_gets_exactly_the_missed
     await first.ws.close()  # the dashboard's tab goes to sleep mid-run
 
     await wait_job(run["job_id"], "succeeded")
-    every = await api.client.app[EVENTS].replay(channel, 0)
+    # The events follow the database commit: wait for the last one to be published.
+    async with asyncio.timeout(10):
+        while (every := await api.client.app[EVENTS].replay(channel, 0)) and every[-1].event != (
+            "automation.completed"
+        ):
+            await asyncio.sleep(0.02)
     assert every is not None and every[-1].event == "automation.completed"
 
     second = await connect(api.client, owner)
