@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from server.keys import EVENTS
-from tests.automation_helpers import A, pipeline_site, run_now, wait_job
+from tests.automation_helpers import A, pipeline_site, run_now
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import Api
 from tests.server.test_ws import connect, rising_by_one, seqs
@@ -68,18 +68,15 @@ async def test_a_dashboard_that_reconnects_with_last_seq_gets_exactly_the_missed
     fake.always("slow", seconds=0.1)
     run = await run_now(api, owner, site_id)
     channel = f"run:{run['id']}"
-    first = await connect(api.client, owner)
-    await first.subscribe(channel, last_seq=0)
-    before = [await first.event(timeout=60) for _ in range(4)]
-    await first.ws.close()  # the dashboard's tab goes to sleep mid-run
-
-    await wait_job(run["job_id"], "succeeded")
-    # The events follow the database commit: wait for the last one to be published.
-    async with asyncio.timeout(10):
-        while (every := await api.client.app[EVENTS].replay(channel, 0)) and every[-1].event != (
-            "automation.completed"
-        ):
-            await asyncio.sleep(0.02)
+    with api.client.app[EVENTS].subscribe([channel]) as watch:
+        first = await connect(api.client, owner)
+        await first.subscribe(channel, last_seq=0)
+        before = [await first.event(timeout=60) for _ in range(4)]
+        await first.ws.close()  # the dashboard's tab goes to sleep mid-run
+        async with asyncio.timeout(60):
+            while (await watch.get()).event != "automation.completed":
+                pass
+    every = await api.client.app[EVENTS].replay(channel, 0)
     assert every is not None and every[-1].event == "automation.completed"
 
     second = await connect(api.client, owner)
