@@ -45,7 +45,12 @@ class SiteActor(Actor[int]):
         super().__init__(site_id)
         self.context = context
         self.queue: deque[int] = deque()
-        self.current: Operation | None = None
+        self._current: Operation | None = None
+        # Jobs whose row the control plane changed (a `Control` came): read it before going on.
+        self.control_asked: set[int] = set()
+        # The current job's items are all done; it ends in the next step, after the messages
+        # that came during its last item (a cancel then still ends it `cancelled`).
+        self.concluding = False
 
     async def on_start(self) -> None:
         """Pick up the site's unfinished jobs from the database, oldest first."""
@@ -71,7 +76,9 @@ class SiteActor(Actor[int]):
                 self.queue.append(message.job_id)
             self.schedule_step()
         elif isinstance(message, Control):
-            if not self._is_current(message.job_id) and message.job_id in self.queue:
+            if self._is_current(message.job_id):
+                self.control_asked.add(message.job_id)
+            elif message.job_id in self.queue:
                 # Cancelled while waiting its turn: the row says so; drop it now.
                 status = await Job.filter(id=message.job_id).values_list("status", flat=True)
                 if not status or status[0] not in jobs.ACTIVE:
@@ -87,29 +94,44 @@ class SiteActor(Actor[int]):
             return
         operation = self.current
         assert operation is not None
-        try:
-            more = await operation.run_next()
-        except AiError as exc:
-            await operation.on_failed()
-            await self._close(operation, "failed", result=operation.result(), error=operation.error_of(exc))
+        if operation.job.id in self.control_asked and await self._obey_control(operation):
+            pass
+        elif self.concluding:
+            await self._conclude(operation)
         else:
-            requested = await jobs.requested(operation.job.id)
-            if requested == "cancel":
-                await self._close(operation, "cancelled", result=operation.result())
-            elif more and requested == "pause" and await jobs.mark_paused(operation.job):
-                self.current = None
-                await operation.on_paused()
-            elif more:
-                await jobs.publish_job(self.context.events, operation.job, "job.progress")
+            try:
+                more = await operation.run_next()
+            except AiError as exc:
+                await operation.on_failed()
+                await self._close(operation, "failed", result=operation.result(), error=operation.error_of(exc))
             else:
-                failure = operation.failure()
-                if failure is not None:
-                    await operation.on_failed()
-                    await self._close(operation, "failed", result=operation.result(), error=failure)
+                if more:
+                    await jobs.publish_job(self.context.events, operation.job, "job.progress")
                 else:
-                    await self._close(operation, "succeeded", result=operation.result())
+                    self.concluding = True
         if self.current is not None or self.queue:
             self.schedule_step()
+
+    async def _obey_control(self, operation: Operation) -> bool:
+        """Act on what the job's row asks (one read, only after a `Control`); True if it stopped."""
+        self.control_asked.discard(operation.job.id)
+        requested = await jobs.requested(operation.job.id)
+        if requested == "cancel":
+            await self._close(operation, "cancelled", result=operation.result())
+            return True
+        if requested == "pause" and not self.concluding and await jobs.mark_paused(operation.job):
+            self.current = None
+            await operation.on_paused()
+            return True
+        return False
+
+    async def _conclude(self, operation: Operation) -> None:
+        failure = operation.failure()
+        if failure is not None:
+            await operation.on_failed()
+            await self._close(operation, "failed", result=operation.result(), error=failure)
+        else:
+            await self._close(operation, "succeeded", result=operation.result())
 
     async def _take_next(self) -> bool:
         """Start the next job of the queue that is still active; False when none is."""
@@ -140,3 +162,13 @@ class SiteActor(Actor[int]):
     async def _close(self, operation: Operation, status: str, **outcome: Any) -> None:
         await jobs.finish(self.context.events, operation.job, status, **outcome)
         self.current = None
+
+    @property
+    def current(self) -> Operation | None:
+        return self._current
+
+    @current.setter
+    def current(self, operation: Operation | None) -> None:
+        # A new current job starts with no pending conclusion.
+        self._current = operation
+        self.concluding = False

@@ -147,14 +147,16 @@ async def load_config(account_id: int, settings: Settings, crypto: Crypto) -> Ai
     The server's own key is only ever sent to the server's own endpoint (`OPENAI_BASE_URL`):
     an account with a custom `base_url` needs its own key.
     """
-    row = await _row(account_id, OPENAI_KEY)
+    # Both documents in one query: this runs for every job, in the request and in the actor.
+    rows = {r.key: r for r in await AccountSetting.filter(account_id=account_id, key__in=(OPENAI_KEY, IMAGE_KEY))}
+    row = rows.get(OPENAI_KEY)
     key, source = _effective_key(row, crypto, settings)
     if key is None or source is None:
         raise _not_configured("No OpenAI API key is configured for this account or the server.")
     values = _merged(OPENAI_DEFAULTS, row)
     if source == "server" and values["base_url"]:
         raise _not_configured("A custom base_url needs the account's own api_key; the server's key isn't sent there.")
-    image = await image_settings(account_id)
+    image = _merged(IMAGE_DEFAULTS, rows.get(IMAGE_KEY))
     return AiConfig(
         api_key=key,
         base_url=values["base_url"] or settings.openai_base_url,
