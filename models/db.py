@@ -12,6 +12,7 @@ from typing import Any
 from aerich import Command
 from tortoise import connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.context import TortoiseContext, _current_context
 
 from models import MODEL_MODULES
@@ -58,6 +59,36 @@ async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:
     return list(await conn.execute_query_dict(sql.format(*marks), values))
 
 
+def unicode_upper(value: Any) -> Any:
+    """SQLite's `upper()` with Unicode case mapping, one character for one as PostgreSQL maps
+    (`ß` stays `ß`); anything but text passes through (NULL stays NULL)."""
+    if not isinstance(value, str):
+        return value
+    upper = value.upper()
+    if len(upper) == len(value):
+        return upper
+    return "".join(u if len(u := c.upper()) == 1 else c for c in value)
+
+
+class UnicodeSqliteClient(SqliteClient):
+    """SQLite whose `upper()` folds every letter, not only ASCII ones.
+
+    Case-insensitive lookups (`icontains`, `iexact`: every `search=`) compare `UPPER(column)`
+    with `UPPER(value)`; SQLite's built-in folds only A–Z, so `ÜNÏ` would miss `ünï` where
+    PostgreSQL finds it. Replacing the function on the connection makes both backends agree.
+    """
+
+    async def _post_connect(self) -> None:
+        await super()._post_connect()
+        assert self._connection is not None
+        await self._connection.create_function("upper", 1, unicode_upper, deterministic=True)
+
+
+# Tortoise finds a backend's client through its engine module's `client_class`: `open_database`
+# names this module as the SQLite engine.
+client_class = UnicodeSqliteClient
+
+
 async def _keep_session(connection: Any) -> None:
     """Pool `reset` that does nothing (see `open_database`)."""
 
@@ -71,6 +102,10 @@ async def open_database(database_url: str) -> TortoiseContext:
         # those and Tortoise ends every transaction it opens, so the reset is skipped.
         connection = expand_db_url(database_url)
         connection["credentials"]["reset"] = _keep_session
+        config["connections"]["default"] = connection
+    else:
+        connection = expand_db_url(database_url)
+        connection["engine"] = __name__
         config["connections"]["default"] = connection
     ctx = TortoiseContext()
     bind_orm(ctx)

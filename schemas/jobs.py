@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from models.jobs import JOB_STATUSES
@@ -133,6 +135,29 @@ class AutoClusterIn(StrictSchema):
 
 class GenerateIdeasIn(StrictSchema):
     ids = id_list(max_items=20, metadata={"description": "cluster ids (at most 20)"})
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON `true` or `false` only: `1` or `"yes"` are mistakes, not booleans."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class GenerateContentIn(StrictSchema):
+    """Optional: no body is `{"regenerate": false}`."""
+
+    regenerate = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": (
+                "A task that already has content is a 409 `conflict` unless this is true: then the new "
+                "article is stored as the next version of that content (the previous one is kept)."
+            )
+        },
+    )
 
 
 class ContentIdsIn(StrictSchema):

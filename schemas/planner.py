@@ -65,7 +65,10 @@ class KeywordIn(StrictSchema):
     volume = Volume(load_default=0)
     difficulty = Difficulty(load_default=0)
     intent = Text(load_default="informational", validate=validate.OneOf(KEYWORD_INTENTS))
-    status = Text(load_default="new", validate=validate.OneOf(KEYWORD_STATUSES))
+    status = Text(
+        validate=validate.OneOf(KEYWORD_STATUSES),
+        metadata={"description": "Default: `mapped` with a `cluster_id`, else `new`."},
+    )
 
 
 class KeywordUpdateIn(StrictSchema):
@@ -75,7 +78,16 @@ class KeywordUpdateIn(StrictSchema):
     volume = Volume()
     difficulty = Difficulty()
     intent = Text(validate=validate.OneOf(KEYWORD_INTENTS))
-    status = Text(validate=validate.OneOf(KEYWORD_STATUSES))
+    status = Text(
+        validate=validate.OneOf(KEYWORD_STATUSES),
+        metadata={
+            "description": (
+                "Follows the cluster unless chosen: joining a cluster (a new `cluster_id`) makes the keyword "
+                "`mapped`, leaving it (`cluster_id: null`) makes it `new`. A `status` sent with a different "
+                "value than the stored one wins; the stored value sent back unchanged does not."
+            )
+        },
+    )
 
 
 class KeywordQuery(ListQuery):

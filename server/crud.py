@@ -6,11 +6,13 @@ Lists: tenancy filter → declared filters → search → ordering → one page 
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp_apigami import docs, match_info_schema, querystring_schema, request_schema, response_schema
 from marshmallow import Schema, fields
@@ -19,11 +21,12 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.base import scoped
-from schemas.common import ListQuery, NoContent, PathId, error_responses, page_envelope
+from schemas.common import INT64_MAX, Int, ListQuery, NoContent, PathId, Text, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import RateScope, endpoint, principal
 from server.keys import SETTINGS
+from services.errors import ValidationFailed
 from services.principal import Principal
 from services.tenancy import row_or_404
 
@@ -197,6 +200,61 @@ def value_columns(schema: Schema, model: type[Model]) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+# --- PUT takes back what GET gave --------------------------------------------------------------
+
+READ_ONLY = "read_only: this field can't be changed; send the value GET returned, or leave it out."
+
+
+def put_schema(name: str, out_schema: Schema, update_schema: type[Schema]) -> type[Schema]:
+    """`update_schema` plus every field GET shows that PUT can't change, marked `readOnly`.
+
+    So a client can GET an object, edit a field and PUT it all back: a read-only field is
+    loaded as GET shows it (a timestamp in any ISO form, `null` allowed so that it can be
+    compared) and checked by `without_read_only`; unknown fields are still refused.
+    """
+    editable = update_schema._declared_fields
+    read_only: dict[str, fields.Field] = {}
+    for key in out_schema.fields:
+        if key in editable:
+            continue
+        loaded = _loader(out_schema.declared_fields[key])
+        loaded.allow_none = True
+        loaded.metadata = {
+            **loaded.metadata,
+            "readOnly": True,
+            "description": "Read-only: ignored when it is the value GET returned, a 400 `read_only` otherwise.",
+        }
+        read_only[key] = loaded
+    return type(name, (update_schema,), read_only)
+
+
+def _loader(shown: fields.Field) -> fields.Field:
+    """A field that loads what `shown` dumps, as every request field does: strings as storable
+    `Text`, integers bounded (here by `bigint`, the widest column)."""
+    if isinstance(shown, fields.List):
+        return fields.List(_loader(shown.inner))
+    if isinstance(shown, fields.Integer):
+        return Int(minimum=-INT64_MAX - 1, maximum=INT64_MAX)
+    if isinstance(shown, fields.String):
+        return Text()
+    return copy.copy(shown)
+
+
+def _same(sent: Any, current: Any) -> bool:
+    """Equal as values (a datetime in another zone), or as the JSON GET rendered (a Decimal)."""
+    return bool(sent == current) or orjson.loads(envelope.dumps(sent)) == orjson.loads(envelope.dumps(current))
+
+
+def without_read_only(current: dict[str, Any], data: dict[str, Any], read_only: Sequence[str]) -> dict[str, Any]:
+    """`data` without its read-only fields, each of which must equal the object's `current` value."""
+    changed = [name for name in read_only if name in data and not _same(data[name], current.get(name))]
+    if changed:
+        raise ValidationFailed(
+            f"Read-only fields can't be changed: {', '.join(changed)}.", errors={name: [READ_ONLY] for name in changed}
+        )
+    return {name: value for name, value in data.items() if name not in read_only}
+
+
 @dataclass
 class Resource:
     """One API resource: where it lives, what it shows, how it is filtered and changed."""
@@ -294,16 +352,27 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
 
     if "update" in r.actions and r.update is not None and r.update_schema is not None:
         update = r.update
+        body = put_schema(f"{r.name.title().replace(' ', '')}PutIn", r.out_schema, r.update_schema)
+        read_only = tuple(name for name in body._declared_fields if name not in r.update_schema._declared_fields)
 
         @routes.put(detail)
         @endpoint(role=r.write_role, scope=r.write_scope, module=r.module, apikey=r.apikey)
-        @docs(tags=[r.tag], summary=f"Update a {r.name}", responses=errors | error_responses(404))
-        @request_schema(r.update_schema)
+        @docs(
+            tags=[r.tag],
+            summary=f"Update a {r.name}",
+            description=(
+                "Accepts the representation GET returned: read-only fields are ignored when unchanged "
+                "and a 400 `read_only` (naming the field) when changed; unknown fields are a 400."
+            ),
+            responses=errors | error_responses(404),
+        )
+        @request_schema(body)
         @response_schema(item_doc, 200)
         @with_path_id
         async def update_handler(request: web.Request) -> web.Response:
             obj = await r.get_object(request)
-            return envelope.ok(request, r.serialize(await update(request, obj, request["data"])))
+            data = without_read_only(r.serialize(obj), request["data"], read_only)
+            return envelope.ok(request, r.serialize(await update(request, obj, data)))
 
     if "delete" in r.actions and r.delete is not None:
         delete = r.delete

@@ -112,12 +112,14 @@ def add_operation(
     body: type[Schema] | None = None,
     params: Callable[[web.Request], dict[str, Any]] | None = None,
     scope: RateScope = "ai",
+    errors: dict[int, dict[str, Any]] | None = None,
 ) -> None:
     """Add `POST path`, which starts `operation` as a job and waits for it (CONTRACT §8).
 
     The body (validated by `body`) is the operation's parameters unless `params` derives them
     from the request (e.g. the id in the path). Both answers are documented: 200 with the
-    operation's `result_schema` and 202 with the job.
+    operation's `result_schema` and 202 with the job; `errors` (from `error_responses`) adds
+    the operation's own error statuses to those every job-starting endpoint has.
     """
     name = _camel(path)
     parameters = params or (lambda request: request["data"])
@@ -133,7 +135,8 @@ def add_operation(
     decorated = querystring_schema(WaitQuery)(decorated)
     if body is not None:
         decorated = request_schema(body)(decorated)
-    decorated = docs(tags=[tag], summary=summary, description=JOB_DOC, responses=JOB_ERRORS)(decorated)
+    responses = JOB_ERRORS | (errors or {})
+    decorated = docs(tags=[tag], summary=summary, description=JOB_DOC, responses=responses)(decorated)
     decorated = endpoint(role="editor", scope=scope, module=module, idempotent=True)(decorated)
     routes.post(path)(decorated)
 

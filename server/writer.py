@@ -76,8 +76,12 @@ add_operation(
     GenerateContent,
     tag=TAG,
     module="writer",
-    summary="AI article for a task: a draft Content",
-    params=lambda request: {"task_id": path_id(request)},
+    summary="AI article for a task: a draft Content, or with `regenerate` the next version of its content",
+    body=jobs_schemas.GenerateContentIn,
+    params=lambda request: {"task_id": path_id(request), "regenerate": request["data"]["regenerate"]},
+    errors=error_responses(
+        409, s409='the task already has content (nothing reserved or called): send {"regenerate": true}'
+    ),
 )
 add_operation(
     routes,

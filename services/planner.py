@@ -96,6 +96,8 @@ async def create_keyword(settings: Settings, caller: Principal, data: dict[str, 
     if await Keyword.exists(site_id=site.id, keyword_key=text.lower()):
         raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
     await _check_keyword_room(settings, site.id, 1)
+    if data.get("status") is None:
+        data["status"] = "new" if data.get("cluster_id") is None else "mapped"
     try:
         keyword = await Keyword.create(account_id=caller.account_id, keyword=text, keyword_key=text.lower(), **data)
     except IntegrityError:
@@ -115,6 +117,10 @@ async def update_keyword(caller: Principal, keyword: Keyword, data: dict[str, An
             raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
         keyword.keyword, keyword.keyword_key = text, text.lower()
     old_cluster = keyword.cluster_id
+    joins_or_leaves = "cluster_id" in data and data["cluster_id"] != old_cluster
+    # A status sent back unchanged (a GET → PUT round trip) is no choice; only a new one wins.
+    if joins_or_leaves and data.get("status", keyword.status) == keyword.status:
+        data["status"] = "new" if data["cluster_id"] is None else "mapped"
     keyword.update_from_dict(data)
     try:
         await keyword.save()

@@ -145,6 +145,27 @@ def previous_version(content: Content) -> ContentVersion:
     )
 
 
+async def task_content(task: Task) -> Content | None:
+    """The content written for `task`: the one it names, else the newest that names the task."""
+    if task.content_id is not None:
+        content = await Content.get_or_none(id=task.content_id, site_id=task.site_id)
+        if content is not None:
+            return content
+    return await Content.filter(task_id=task.id, site_id=task.site_id).order_by("-id").first()
+
+
+async def store_next_version(content: Content, changes: dict[str, Any]) -> Content:
+    """Keep the content as it is as a version, then apply `changes` (a new title gets a new
+    slug, as in `revise_content`) and bump the version; in the caller's transaction."""
+    await previous_version(content).save()
+    if "title" in changes and changes["title"] != content.title:
+        content.slug = await content_slug(content.site_id, changes["title"], exclude_id=content.id)
+    content.update_from_dict(changes)
+    content.version += 1
+    await content.save()
+    return content
+
+
 async def revise_content(caller: Principal, content: Content, data: dict[str, Any]) -> tuple[Content, list[str]]:
     """`update_content`: keep the previous version, apply, bump the version, report warnings."""
     async with in_transaction():

@@ -10,10 +10,11 @@ from models.writer import Content, Task
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.costs import content_cost
+from services.errors import Conflict
 from services.principal import Principal
 from services.seo import count_words
 from services.tenancy import get_owned
-from services.writer import content_slug, sanitise_html
+from services.writer import content_slug, sanitise_html, store_next_version, task_content
 
 # --- content ---------------------------------------------------------------------------------------
 
@@ -26,9 +27,17 @@ class GenerateContent(Operation):
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
         task = await get_owned(Task, caller, params["task_id"], "task")
+        regenerate = bool(params.get("regenerate", False))
+        if not regenerate:
+            existing = await task_content(task)
+            if existing is not None:  # a second article would be a second Content, charged again
+                raise Conflict(
+                    f'Task {task.id} already has content {existing.id}; send {{"regenerate": true}} '
+                    "to store a new article as its next version."
+                )
         return Plan(
             site_id=task.site_id,
-            params={"task_id": task.id},
+            params={"task_id": task.id, "regenerate": regenerate},
             total=1,
             estimate=content_cost(settings, task.word_count),
         )
@@ -52,26 +61,35 @@ class GenerateContent(Operation):
         words = count_words(html)
         content_holder: list[Content] = []
 
+        text = {
+            "title": article["title"],
+            "html": html,
+            "meta_title": article["meta_title"],
+            "meta_description": article["meta_description"],
+            # A task without keywords falls back to its title, longer than the keyword column.
+            "primary_keyword": article["primary_keyword"] or keyword[:255],
+            "secondary_keywords": article["secondary_keywords"],
+            "word_count": words,
+        }
+
         async def write() -> None:
-            title = article["title"]
-            content = await Content.create(
-                account_id=task.account_id,
-                site_id=task.site_id,
-                sector_id=task.sector_id,
-                cluster_id=task.cluster_id,
-                task_id=task.id,
-                title=title,
-                slug=await content_slug(task.site_id, title),
-                html=html,
-                meta_title=article["meta_title"],
-                meta_description=article["meta_description"],
-                # A task without keywords falls back to its title, longer than the keyword column.
-                primary_keyword=article["primary_keyword"] or keyword[:255],
-                secondary_keywords=article["secondary_keywords"],
-                word_count=words,
-                source="ai",
-                status="draft",
-            )
+            # Looked up at write time: regenerating, or content made since the plan (a request
+            # racing this one), becomes the next version, never a second Content for the task.
+            existing = await task_content(await Task.get(id=task.id))
+            if existing is not None:
+                content = await store_next_version(existing, text)
+            else:
+                content = await Content.create(
+                    account_id=task.account_id,
+                    site_id=task.site_id,
+                    sector_id=task.sector_id,
+                    cluster_id=task.cluster_id,
+                    task_id=task.id,
+                    slug=await content_slug(task.site_id, text["title"]),
+                    source="ai",
+                    status="draft",
+                    **text,
+                )
             content_holder.append(content)
             await Task.filter(id=task.id).update(status="completed", content_id=content.id, error=None)
 

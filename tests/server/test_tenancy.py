@@ -157,7 +157,7 @@ async def test_sites_get_unique_slugs_and_clean_domains(api: Api) -> None:
     updated = await api.call("PUT", f"{SITES}{first['id']}/", json={"name": "Renamed", "is_active": False}, as_=owner)
     assert updated["data"]["name"] == "Renamed" and updated["data"]["slug"] == "my-blog"
     body = await api.call("PUT", f"{SITES}{first['id']}/", json={"slug": "hijack"}, as_=owner, status=400)
-    assert body["errors"] == {"slug": ["Unknown field."]}
+    assert list(body["errors"]) == ["slug"] and body["errors"]["slug"][0].startswith("read_only")
 
 
 async def test_site_slugs_are_transliterated_from_any_script_and_unique_across_accounts(api: Api) -> None:
