@@ -21,7 +21,20 @@ from models.db import load_reference_data, migrate, open_database
 from models.jobs import Job
 from schemas.common import IndexOut
 from schemas.common import envelope as envelope_schema
-from server import auth, automation, billing, envelope, jobs, linker, optimizer, planner, system, writer, ws
+from server import (
+    auth,
+    automation,
+    billing,
+    envelope,
+    integration,
+    jobs,
+    linker,
+    optimizer,
+    planner,
+    system,
+    writer,
+    ws,
+)
 from server.access import endpoint
 from server.docs import SPEC_URL, setup_docs
 from server.keys import (
@@ -59,7 +72,7 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, automation, jobs, system, ws)
+ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, automation, integration, jobs, system, ws)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -1,0 +1,398 @@
+"""/api/v1/integration/: CRUD with secrets never shown twice, keys, roles, the module switch, the
+private-address rule, and the WordPress checks against the fake WordPress."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from config.settings import Settings
+from models.accounts import ApiKey
+from models.integration import Integration
+from server.app import create_app
+from services.security import Crypto, token_hash
+from tests.conftest import TEST_FERNET, TEST_SECRET
+from tests.fakes.wordpress_server import FakeWordPress
+from tests.helpers import Api, Caller
+
+BASE = "/api/v1/integration/"
+CRYPTO = Crypto(TEST_SECRET, TEST_FERNET, 900)
+
+
+@pytest.fixture
+async def wp() -> AsyncIterator[FakeWordPress]:
+    async with FakeWordPress() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def owner(api: Api) -> Caller:
+    return await api.register()
+
+
+async def create(api: Api, caller: Caller, site_id: int, wp: FakeWordPress, **overrides: Any) -> dict[str, Any]:
+    payload = {"site_id": site_id, "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
+    payload.update(overrides)
+    return (await api.call("POST", BASE, json=payload, as_=caller, status=201))["data"]
+
+
+async def integration_of(api: Api, owner: Caller, wp: FakeWordPress, **overrides: Any) -> dict[str, Any]:
+    site = await api.site(owner)
+    return await create(api, owner, site["id"], wp, **overrides)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- create and secrets ---
+
+
+async def test_create_shows_the_keys_once_and_stores_secrets_encrypted_or_hashed(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    created = await integration_of(api, owner, wp, base_url=wp.base_url + "/")
+    assert created["base_url"] == wp.base_url and created["app_password_set"] is True
+    assert "app_password" not in created and created["platform"] == "wordpress"
+    assert created["api_key"].startswith("ink_")
+    assert created["webhook_secret"].startswith("whsec_")
+    assert len(base64.b64decode(created["webhook_secret"][6:])) == 32
+
+    row = await Integration.get(id=created["id"])
+    assert wp.app_password not in (row.app_password_enc or "")
+    assert CRYPTO.decrypt(row.app_password_enc or "") == wp.app_password
+    assert CRYPTO.decrypt(row.webhook_secret_enc or "") == created["webhook_secret"]
+    key = await ApiKey.get(integration_id=row.id)
+    assert key.key_hash == token_hash(created["api_key"]) and key.site_id == created["site_id"]
+    assert key.prefix == created["api_key"][:12]
+
+
+async def test_secrets_are_never_returned_after_create(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp)
+    secrets = (wp.app_password, created["api_key"], created["webhook_secret"])
+    path = f"{BASE}{created['id']}/"
+    answers = [
+        await api.call("GET", path, as_=owner),
+        await api.call("GET", BASE, as_=owner),
+        await api.call("PUT", path, json={"app_password": "new pass word", "is_active": False}, as_=owner),
+        await api.call("POST", f"{path}test_connection/", as_=owner),
+    ]
+    for body in answers:
+        text = json.dumps(body)
+        assert not any(secret in text for secret in (*secrets, "new pass word")), text
+        assert "api_key" not in text and "webhook_secret" not in text
+    assert answers[0]["data"]["app_password_set"] is True
+    assert answers[1]["count"] == 1 and answers[1]["results"][0]["id"] == created["id"]
+
+
+async def test_the_api_key_authenticates_the_plugin_and_rotate_replaces_both_secrets(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    created = await integration_of(api, owner, wp)
+    old = {"Authorization": f"ApiKey {created['api_key']}"}
+    await api.call("GET", "/api/v1/writer/taxonomies/", headers=old)
+    # An API key is for the plugin's endpoints, not for managing integrations.
+    assert (await api.call("GET", BASE, headers=old, status=403))["code"] == "permission_denied"
+
+    rotated = (await api.call("POST", f"{BASE}{created['id']}/rotate_key/", as_=owner))["data"]
+    assert rotated["api_key"].startswith("ink_") and rotated["api_key"] != created["api_key"]
+    assert rotated["webhook_secret"].startswith("whsec_") and rotated["webhook_secret"] != created["webhook_secret"]
+    await api.call("GET", "/api/v1/writer/taxonomies/", headers=old, status=401)
+    await api.call("GET", "/api/v1/writer/taxonomies/", headers={"Authorization": f"ApiKey {rotated['api_key']}"})
+    row = await Integration.get(id=created["id"])
+    assert CRYPTO.decrypt(row.webhook_secret_enc or "") == rotated["webhook_secret"]
+    assert await ApiKey.filter(integration_id=row.id, revoked_at=None).count() == 1
+
+
+async def test_update_replaces_the_password_and_a_new_address_forgets_the_structure(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    created = await integration_of(api, owner, wp)
+    path = f"{BASE}{created['id']}/"
+    await api.call("POST", f"{path}update_structure/", as_=owner)
+    updated = (await api.call("PUT", path, json={"app_password": "xxxx yyyy", "config": {"a": 1}}, as_=owner))["data"]
+    assert updated["structure"]["post_types"] and updated["config"] == {"a": 1}
+    row = await Integration.get(id=created["id"])
+    assert CRYPTO.decrypt(row.app_password_enc or "") == "xxxx yyyy"
+    moved = (await api.call("PUT", path, json={"base_url": "https://blog.example.com/"}, as_=owner))["data"]
+    assert moved["base_url"] == "https://blog.example.com" and moved["structure"] == {}
+
+
+async def test_delete_removes_the_integration_and_its_api_key(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp)
+    await api.call("DELETE", f"{BASE}{created['id']}/", as_=owner, status=204)
+    assert not await Integration.exists(id=created["id"])
+    assert not await ApiKey.exists(integration_id=created["id"])
+    headers = {"Authorization": f"ApiKey {created['api_key']}"}
+    await api.call("GET", "/api/v1/writer/taxonomies/", headers=headers, status=401)
+
+
+# --- who may do what ---
+
+
+async def test_editors_cannot_create_change_rotate_or_delete_and_viewers_only_read(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    created = await integration_of(api, owner, wp)
+    path = f"{BASE}{created['id']}/"
+    editor = await api.member(owner, "editor")
+    viewer = await api.member(owner, "viewer")
+    admin = await api.member(owner, "admin")
+    body = {"site_id": created["site_id"], "base_url": wp.base_url, "username": "u", "app_password": "p"}
+    for caller in (editor, viewer):
+        await api.call("POST", BASE, json=body, as_=caller, status=403)
+        await api.call("PUT", path, json={"is_active": False}, as_=caller, status=403)
+        await api.call("POST", f"{path}rotate_key/", as_=caller, status=403)
+        await api.call("POST", f"{path}update_structure/", as_=caller, status=403)
+        await api.call("DELETE", path, as_=caller, status=403)
+        assert (await api.call("GET", path, as_=caller))["data"]["id"] == created["id"]
+    await api.call("POST", f"{path}test_connection/", as_=viewer, status=403)
+    assert (await api.call("POST", f"{path}test_connection/", as_=editor))["data"]["ok"] is True
+    row = await Integration.get(id=created["id"])
+    assert row.is_active is True and await Integration.all().count() == 1
+    await api.call("PUT", path, json={"is_active": False}, as_=admin)
+    await create(api, admin, created["site_id"], wp)
+
+
+async def test_the_integration_module_switch_is_enforced(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp)
+    await api.call("PUT", "/api/v1/system/modules/", json={"integration": False}, as_=owner)
+    for method, path in (
+        ("GET", BASE),
+        ("GET", f"{BASE}{created['id']}/"),
+        ("POST", f"{BASE}{created['id']}/test_connection/"),
+        ("GET", f"{BASE}{created['id']}/content_types/"),
+    ):
+        assert (await api.call(method, path, as_=owner, status=403))["code"] == "module_disabled"
+    body = {"site_id": created["site_id"], "base_url": wp.base_url, "username": "u", "app_password": "p"}
+    await api.call("POST", BASE, json=body, as_=owner, status=403)
+    assert await Integration.all().count() == 1
+
+
+async def test_another_accounts_integration_is_not_found(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp)
+    stranger = await api.register()
+    path = f"{BASE}{created['id']}/"
+    for method, suffix, body in (
+        ("GET", "", None),
+        ("PUT", "", {"is_active": False}),
+        ("DELETE", "", None),
+        ("POST", "rotate_key/", None),
+        ("POST", "test_connection/", None),
+        ("POST", "test_collection_connection/", {"collection": "posts"}),
+        ("POST", "update_structure/", None),
+        ("GET", "content_types/", None),
+    ):
+        answer = await api.call(method, path + suffix, json=body, as_=stranger, status=404)
+        assert answer["code"] == "not_found"
+    assert (await api.call("GET", BASE, as_=stranger))["count"] == 0
+    site = await api.site(stranger)
+    other = await create(api, stranger, site["id"], wp)
+    assert (await api.call("GET", BASE, as_=owner))["results"][0]["id"] == created["id"] != other["id"]
+    row = await Integration.get(id=created["id"])
+    assert row.is_active is True and await ApiKey.filter(integration_id=row.id, revoked_at=None).count() == 1
+
+
+# --- bad input ---
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"base_url": "ftp://example.com"}, "base_url"),
+        ({"base_url": "not a url"}, "base_url"),
+        ({"base_url": "https://example.com/?p=1"}, "base_url"),
+        ({"base_url": None}, "base_url"),
+        ({"username": "a:b"}, "username"),
+        ({"username": ""}, "username"),
+        ({"app_password": ""}, "app_password"),
+        ({"app_password": None}, "app_password"),
+        ({"platform": "joomla"}, "platform"),
+        ({"config": {"k": "nul\x00"}}, "config"),
+        ({"site_id": 999_999}, "site_id"),
+        ({"api_key": "ink_mine"}, "api_key"),
+    ],
+)
+async def test_bad_input_is_400_naming_the_field_and_stores_nothing(
+    api: Api, owner: Caller, wp: FakeWordPress, change: dict[str, Any], field: str
+) -> None:
+    site = await api.site(owner)
+    payload = {"site_id": site["id"], "base_url": wp.base_url, "username": "admin", "app_password": "pw"}
+    payload.update(change)
+    answer = await api.call("POST", BASE, json=payload, as_=owner, status=400)
+    assert field in answer["errors"], answer
+    assert await Integration.all().count() == 0 and await ApiKey.all().count() == 0
+
+
+async def test_a_site_of_another_account_is_400(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    stranger = await api.register()
+    site = await api.site(stranger)
+    body = {"site_id": site["id"], "base_url": wp.base_url, "username": "admin", "app_password": "pw"}
+    assert "site_id" in (await api.call("POST", BASE, json=body, as_=owner, status=400))["errors"]
+    assert await Integration.all().count() == 0
+
+
+async def test_a_bad_update_changes_nothing(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp)
+    path = f"{BASE}{created['id']}/"
+    for body in ({"base_url": "gopher://x"}, {"site_id": 5}, {"username": "a:b"}, {"is_active": "maybe"}):
+        await api.call("PUT", path, json=body, as_=owner, status=400)
+    after = (await api.call("GET", path, as_=owner))["data"]
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in created.items() if k not in ("updated_at", "api_key", "webhook_secret")
+    }
+
+
+async def private_rule_api(aiohttp_client: Any, make_settings: Callable[..., Settings], allow: bool) -> Api:
+    return Api(await aiohttp_client(create_app(make_settings(allow_private_urls=allow), docs=False)))
+
+
+async def test_a_private_base_url_is_refused_when_the_rule_is_on_at_save_and_at_connect(
+    aiohttp_client: Any, make_settings: Callable[..., Settings], wp: FakeWordPress
+) -> None:
+    api = await private_rule_api(aiohttp_client, make_settings, allow=False)
+    owner = await api.register()
+    site = await api.site(owner)
+    body = {"site_id": site["id"], "base_url": wp.base_url, "username": "admin", "app_password": "pw"}
+    answer = await api.call("POST", BASE, json=body, as_=owner, status=400)
+    assert answer["code"] == "url_not_allowed" and "base_url" in answer["errors"]
+    assert await Integration.all().count() == 0 and await ApiKey.all().count() == 0
+
+    # Saved while the rule was off (or a name that resolved elsewhere then): refused when used.
+    row = await Integration.create(
+        account_id=owner.account["id"],
+        site_id=site["id"],
+        base_url=wp.base_url,
+        username=wp.username,
+        app_password_enc=CRYPTO.encrypt(wp.app_password),
+    )
+    path = f"{BASE}{row.id}/"
+    assert (await api.call("POST", f"{path}test_connection/", as_=owner, status=400))["code"] == "url_not_allowed"
+    await api.call("PUT", path, json={"base_url": "http://10.0.0.5"}, as_=owner, status=400)
+    assert (await Integration.get(id=row.id)).base_url == wp.base_url
+    assert wp.rest_calls() == []
+
+
+async def test_a_private_base_url_is_accepted_when_the_rule_is_off(
+    aiohttp_client: Any, make_settings: Callable[..., Settings], wp: FakeWordPress
+) -> None:
+    api = await private_rule_api(aiohttp_client, make_settings, allow=True)
+    owner = await api.register()
+    created = await integration_of(api, owner, wp)
+    assert (await api.call("POST", f"{BASE}{created['id']}/test_connection/", as_=owner))["data"]["ok"] is True
+
+
+# --- WordPress checks (against the fake) ---
+
+
+async def test_test_connection_names_the_site_the_user_and_its_capabilities(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    created = await integration_of(api, owner, wp)
+    result = (await api.call("POST", f"{BASE}{created['id']}/test_connection/", as_=owner))["data"]
+    assert result["ok"] is True and result["site_name"] == "Fake WP"
+    assert result["user"]["username"] == "admin" and "administrator" in result["user"]["roles"]
+    assert "publish_posts" in result["capabilities"] and result["latency_ms"] >= 0
+    assert result["api_style"] == "wp-json"
+    assert (await Integration.get(id=created["id"])).structure["api_style"] == "wp-json"
+
+
+async def test_a_wrong_application_password_is_ok_false_naming_it(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp, app_password="wrong wrong wrong")
+    result = (await api.call("POST", f"{BASE}{created['id']}/test_connection/", as_=owner))["data"]
+    assert result["ok"] is False and result["code"] == "wordpress_auth_failed"
+    assert "application password" in result["error"] and "'admin'" in result["error"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [
+        (lambda wp: setattr(wp, "not_wordpress", True), "not_wordpress"),
+        (lambda wp: setattr(wp, "app_passwords", False), "wordpress_app_passwords_unavailable"),
+        (lambda wp: wp.always("500"), "wordpress_server_error"),
+    ],
+)
+async def test_each_failure_is_ok_false_with_its_reason(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Callable[[FakeWordPress], None], code: str
+) -> None:
+    created = await integration_of(api, owner, wp)
+    setup(wp)
+    result = (await api.call("POST", f"{BASE}{created['id']}/test_connection/", as_=owner))["data"]
+    assert result["ok"] is False and result["code"] == code and result["error"]
+
+
+async def test_an_unreachable_site_is_ok_false(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp, base_url=f"http://127.0.0.1:{free_port()}")
+    result = (await api.call("POST", f"{BASE}{created['id']}/test_connection/", as_=owner))["data"]
+    assert result["ok"] is False and result["code"] == "wordpress_unreachable"
+    assert "Could not connect" in result["error"]
+
+
+async def test_a_site_without_pretty_permalinks_is_used_through_rest_route_and_remembered(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    wp.pretty_permalinks = False
+    created = await integration_of(api, owner, wp)
+    result = (await api.call("POST", f"{BASE}{created['id']}/test_connection/", as_=owner))["data"]
+    assert result["ok"] is True and result["api_style"] == "rest_route"
+    assert (await Integration.get(id=created["id"])).structure["api_style"] == "rest_route"
+    wp.calls.clear()
+    check = {"collection": "posts"}
+    await api.call("POST", f"{BASE}{created['id']}/test_collection_connection/", json=check, as_=owner)
+    assert [call["path"] for call in wp.rest_calls()] == ["/"]  # straight to ?rest_route=, no probing
+
+
+async def test_test_collection_connection_reports_the_total_or_why_not(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    for n in range(3):
+        wp.add_post(title=f"Post {n}")
+    created = await integration_of(api, owner, wp)
+    path = f"{BASE}{created['id']}/test_collection_connection/"
+    posts = (await api.call("POST", path, json={"collection": "posts"}, as_=owner))["data"]
+    assert posts == {**posts, "ok": True, "collection": "posts", "total": 3}
+    types = (await api.call("POST", path, json={"collection": "types"}, as_=owner))["data"]
+    assert types["ok"] is True and types["total"] == 8
+    for bad in ({"collection": "comments"}, {}, {"collection": "posts", "extra": 1}):
+        await api.call("POST", path, json=bad, as_=owner, status=400)
+    wrong = await integration_of(api, owner, wp, app_password="nope")
+    path = f"{BASE}{wrong['id']}/test_collection_connection/"
+    result = (await api.call("POST", path, json={"collection": "media"}, as_=owner))["data"]
+    assert result["ok"] is False and result["code"] == "wordpress_auth_failed"
+
+
+async def test_update_structure_and_content_types(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp)
+    path = f"{BASE}{created['id']}/"
+    first = (await api.call("GET", f"{path}content_types/", as_=owner))["data"]
+    assert first["ok"] is True and first["refreshed"] is True
+    assert [t["slug"] for t in first["content_types"]] == ["post", "page"]
+    assert first["content_types"][0]["taxonomies"] == ["category", "post_tag"]
+    again = (await api.call("GET", f"{path}content_types/", as_=owner))["data"]
+    assert again["refreshed"] is False and again["content_types"] == first["content_types"]
+
+    result = (await api.call("POST", f"{path}update_structure/", as_=owner))["data"]
+    structure = result["structure"]
+    assert result["ok"] is True and structure["site"]["name"] == "Fake WP" and structure["api_style"] == "wp-json"
+    assert {t["slug"] for t in structure["taxonomies"]} == {"category", "post_tag", "nav_menu"}
+    stored = (await Integration.get(id=created["id"])).structure
+    assert stored == structure
+
+    wp.app_passwords = False  # a failed refresh keeps what was read before
+    failed = (await api.call("POST", f"{path}update_structure/", as_=owner))["data"]
+    assert failed["ok"] is False and failed["code"] == "wordpress_app_passwords_unavailable"
+    assert (await Integration.get(id=created["id"])).structure == structure
+
+
+async def test_content_types_that_cannot_be_read_are_ok_false(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    created = await integration_of(api, owner, wp, app_password="wrong")
+    result = (await api.call("GET", f"{BASE}{created['id']}/content_types/", as_=owner))["data"]
+    assert result["ok"] is False and result["code"] == "wordpress_auth_failed"
+    assert (await Integration.get(id=created["id"])).structure == {}
