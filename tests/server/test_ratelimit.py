@@ -41,6 +41,23 @@ async def test_every_response_has_rate_headers_except_health(api: Api) -> None:
     assert "X-RateLimit-Limit" not in response.headers
 
 
+async def test_error_answers_and_unknown_paths_and_methods_carry_the_headers_and_count(api: Api) -> None:
+    owner = await api.register()
+    answers = [
+        await api.client.get("/api/v1/auth/nope/", headers=owner.headers),  # 404, unknown path
+        await api.client.delete("/api/v1/auth/industries/", headers=owner.headers),  # 405
+        await api.client.get("/api/v1/jobs/999/", headers=owner.headers),  # 404 from the handler
+        await api.client.get("/api/v1/planner/keywords/", params={"page": "0"}, headers=owner.headers),  # 400
+        await api.client.get("/nothing-here/"),  # outside the API: counted per IP
+    ]
+    assert [r.status for r in answers] == [404, 405, 404, 400, 404]
+    for response in answers:
+        assert response.headers["X-RateLimit-Limit"] == "300", response.url
+        assert int(response.headers["X-RateLimit-Reset"]) >= int(time.time())
+    remaining = [int(r.headers["X-RateLimit-Remaining"]) for r in answers[:4]]
+    assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == 4, "each one counted"
+
+
 async def test_scopes_count_separately_and_per_user(aiohttp_client: Any, make_settings: Any) -> None:
     limits = {"ai": 60, "content": 100, "auth": 20, "general": 3}
     api = Api(await aiohttp_client(create_app(make_settings(rate_limits=limits), docs=False)))
