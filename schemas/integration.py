@@ -8,7 +8,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
-from schemas.common import Id, ListQuery, QueryId, StrictSchema, Text, Url, ordering_field, search_field, trimmed
+from schemas.common import (
+    Id,
+    ListQuery,
+    QueryId,
+    StrictSchema,
+    Text,
+    Url,
+    optional,
+    ordering_field,
+    search_field,
+    trimmed,
+)
 
 PLATFORMS = ("wordpress",)
 SYNC_STATUSES = ("idle", "syncing", "error")
@@ -132,36 +143,42 @@ class CollectionTestIn(StrictSchema):
 
 class _CheckOut(Schema):
     ok = fields.Boolean()
-    error = fields.String(metadata={"description": "Why it failed, in plain words (only when ok is false)"})
-    code = fields.String(
-        metadata={
-            "description": "Only when ok is false: wordpress_auth_failed, wordpress_app_passwords_unavailable, "
-            "not_wordpress, wordpress_unreachable, wordpress_timeout, wordpress_forbidden, wordpress_error, …"
-        }
+    error = optional(fields.String(metadata={"description": "Why it failed, in plain words (only when ok is false)"}))
+    code = optional(
+        fields.String(
+            metadata={
+                "description": "Only when ok is false: wordpress_auth_failed, wordpress_app_passwords_unavailable, "
+                "not_wordpress, wordpress_unreachable, wordpress_timeout, wordpress_forbidden, wordpress_error, …"
+            }
+        )
     )
-    latency_ms = fields.Float()
+    latency_ms = optional(fields.Float(metadata={"description": "When WordPress was called"}))
 
 
 class ConnectionTestOut(_CheckOut):
-    site_name = fields.String()
-    site_url = fields.String()
-    wp_version = fields.String(metadata={"description": "When the site reveals it (WordPress's REST API doesn't)"})
-    user = fields.Dict(metadata={"description": "id, username, name, slug, roles"})
-    capabilities = fields.List(fields.String(), metadata={"description": "The capabilities the user has"})
-    api_style = fields.String(metadata={"description": "wp-json (pretty permalinks) or rest_route"})
+    site_name = optional(fields.String())
+    site_url = optional(fields.String())
+    wp_version = optional(
+        fields.String(metadata={"description": "When the site reveals it (WordPress's REST API doesn't)"})
+    )
+    user = optional(fields.Dict(metadata={"description": "id, username, name, slug, roles"}))
+    capabilities = optional(fields.List(fields.String(), metadata={"description": "The capabilities the user has"}))
+    api_style = optional(fields.String(metadata={"description": "wp-json (pretty permalinks) or rest_route"}))
 
 
 class CollectionTestOut(_CheckOut):
     collection = fields.String()
-    total = fields.Integer(allow_none=True, metadata={"description": "X-WP-Total (types: how many)"})
+    total = optional(fields.Integer(allow_none=True, metadata={"description": "X-WP-Total (types: how many)"}))
 
 
 class StructureOut(_CheckOut):
-    structure = fields.Dict()
+    structure = optional(fields.Dict(metadata={"description": "When WordPress could be read"}))
 
 
 class ContentTypesOut(_CheckOut):
-    content_types = fields.List(
-        fields.Dict(), metadata={"description": "slug, name, rest_base, hierarchical, taxonomies"}
+    content_types = optional(
+        fields.List(fields.Dict(), metadata={"description": "slug, name, rest_base, hierarchical, taxonomies"})
     )
-    refreshed = fields.Boolean(metadata={"description": "Whether the structure was read from WordPress just now"})
+    refreshed = optional(
+        fields.Boolean(metadata={"description": "Whether the structure was read from WordPress just now"})
+    )
