@@ -7,15 +7,18 @@ from marshmallow import Schema, fields, validate
 from models.accounts import ROLES
 from models.planner import KEYWORD_INTENTS
 from schemas.common import (
+    Bool,
     Email,
     Id,
     Int,
     ListQuery,
+    QueryBool,
     QueryId,
     StrictSchema,
     Text,
     filter_on,
     ordering_field,
+    password_field,
     search_field,
     trimmed,
 )
@@ -23,7 +26,7 @@ from schemas.common import (
 
 class RegisterIn(StrictSchema):
     email = Email(required=True, validate=validate.Length(max=254))
-    password = trimmed(128, required=True)
+    password = password_field(required=True)
     first_name = trimmed(100, load_default="")
     last_name = trimmed(100, load_default="")
     account_name = trimmed(200, min_length=1)
@@ -32,7 +35,7 @@ class RegisterIn(StrictSchema):
 class LoginIn(StrictSchema):
     email = Text(required=True, validate=validate.Length(min=1, max=254))
     password = Text(required=True, validate=validate.Length(min=1, max=128))
-    session = fields.Boolean(load_default=False)
+    session = Bool(load_default=False)
 
 
 class RefreshIn(StrictSchema):
@@ -45,7 +48,7 @@ class LogoutIn(StrictSchema):
 
 class PasswordChangeIn(StrictSchema):
     old_password = Text(required=True, validate=validate.Length(min=1, max=128))
-    new_password = trimmed(128, required=True)
+    new_password = password_field(required=True)
 
 
 class PasswordResetIn(StrictSchema):
@@ -54,7 +57,7 @@ class PasswordResetIn(StrictSchema):
 
 class PasswordResetConfirmIn(StrictSchema):
     token = Text(required=True, validate=validate.Length(min=1, max=200))
-    new_password = trimmed(128, required=True)
+    new_password = password_field(required=True)
 
 
 class UserOut(Schema):
@@ -108,7 +111,7 @@ class RoleOut(Schema):
 
 class UserCreateIn(StrictSchema):
     email = Email(required=True, validate=validate.Length(max=254))
-    password = trimmed(128, required=True)
+    password = password_field(required=True)
     first_name = trimmed(100, load_default="")
     last_name = trimmed(100, load_default="")
     role = Text(required=True, validate=validate.OneOf(ROLES))
@@ -118,12 +121,12 @@ class UserUpdateIn(StrictSchema):
     first_name = trimmed(100)
     last_name = trimmed(100)
     role = Text(validate=validate.OneOf(ROLES))
-    is_active = fields.Boolean()
+    is_active = Bool()
 
 
 class UserQuery(ListQuery):
     role = Text(validate=validate.OneOf(ROLES))
-    is_active = fields.Boolean()
+    is_active = QueryBool()
     search = search_field("email", "first_name", "last_name")
     ordering = ordering_field("email", "created_at", "role")
 
@@ -143,18 +146,18 @@ class SiteIn(StrictSchema):
     name = trimmed(200, required=True, min_length=1)
     domain = trimmed(2000, required=True, min_length=1)
     industry_id = Id(allow_none=True)
-    is_active = fields.Boolean(load_default=True)
+    is_active = Bool(load_default=True)
 
 
 class SiteUpdateIn(StrictSchema):
     name = trimmed(200, min_length=1)
     domain = trimmed(2000, min_length=1)
     industry_id = Id(allow_none=True)
-    is_active = fields.Boolean()
+    is_active = Bool()
 
 
 class SiteQuery(ListQuery):
-    is_active = fields.Boolean()
+    is_active = QueryBool()
     industry_id = QueryId()
     search = search_field("name", "domain")
     ordering = ordering_field("name", "created_at")

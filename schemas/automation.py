@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import Schema, fields, validate
 
 from models.automation import (
@@ -16,22 +14,9 @@ from models.automation import (
     STAGE_STATUSES,
     STAGES,
 )
-from schemas.common import ErrorSchema, Int, ListQuery, QueryId, StrictSchema, Text, optional, ordering_field
+from schemas.common import Bool, ErrorSchema, Int, ListQuery, QueryId, StrictSchema, Text, optional, ordering_field
 
 MAX_CREDITS = 10_000_000
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON true/false only: "yes" or 1 is a mistake, not a switch."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
-
-
-def _bool(**kwargs: Any) -> fields.Boolean:
-    return StrictBoolean(**kwargs)
 
 
 # --- query strings ------------------------------------------------------------------------------
@@ -69,7 +54,7 @@ class ScheduleIn(StrictSchema):
     weekday = Int(strict=True, minimum=0, maximum=6, metadata={"description": "0 = Monday … 6 = Sunday"})
 
 
-StagesIn = StrictSchema.from_dict({name: _bool() for name in STAGES}, name="AutomationStagesIn")
+StagesIn = StrictSchema.from_dict({name: Bool() for name in STAGES}, name="AutomationStagesIn")
 BatchIn = StrictSchema.from_dict(
     {name: Int(strict=True, minimum=1, maximum=limit) for name, limit in BATCH_LIMITS.items()},
     name="AutomationBatchIn",
@@ -79,7 +64,7 @@ BatchIn = StrictSchema.from_dict(
 class ConfigIn(StrictSchema):
     """Any subset of the config; nested objects are merged key by key."""
 
-    enabled = _bool(metadata={"description": "Whether the scheduler starts runs (run_now works either way)"})
+    enabled = Bool(metadata={"description": "Whether the scheduler starts runs (run_now works either way)"})
     schedule = fields.Nested(ScheduleIn)
     stages = fields.Nested(StagesIn)
     batch = fields.Nested(BatchIn)

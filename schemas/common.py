@@ -23,9 +23,20 @@ INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 
 
+# What `Text` refuses, as the document says it (unpaired surrogates can't be sent in UTF-8 JSON).
+NO_NUL = r"^[^\x00]*$"
+
+
 class Text(fields.String):
     """A string both databases can store: no NUL character (PostgreSQL text can't hold one) and
     no unpaired surrogate (not encodable as UTF-8). Every string a request carries is one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        given = kwargs.get("validate")
+        validators = given if isinstance(given, list | tuple) else [given]
+        if not any(isinstance(v, validate.Regexp) for v in validators):  # a Regexp gives its own pattern
+            kwargs["metadata"] = {"pattern": NO_NUL, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     default_error_messages = {"unstorable": "Must not contain NUL characters or unpaired surrogates."}
 
@@ -41,11 +52,44 @@ class Text(fields.String):
 
 
 class Email(Text, fields.Email):
-    """An email address (syntax checked by marshmallow) that is storable `Text`."""
+    """An email address (syntax checked by marshmallow) that is storable `Text`; the document
+    gives a pattern within what marshmallow accepts (`format: email` alone allows more)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        pattern = r"^[A-Za-z0-9+_-]{1,30}(\.[A-Za-z0-9+_-]{1,30}){0,3}@([A-Za-z0-9]+\.)+[A-Za-z]{2,24}(?!\n)$"
+        kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
 
 class Url(Text, fields.Url):
-    """A URL (syntax checked by marshmallow) that is storable `Text`."""
+    """A URL (syntax checked by marshmallow) that is storable `Text`. The document gives a
+    pattern within what marshmallow accepts, so a client (or fuzzer) knows what to send."""
+
+    def __init__(self, *, require_tld: bool = True, **kwargs: Any) -> None:
+        label = r"[A-Za-z][A-Za-z0-9]*"
+        host = rf"({label}\.){'+' if require_tld else '*'}[A-Za-z]{{2,24}}"
+        pattern = rf"^https?://{host}(:[1-9][0-9]{{0,3}})?(/[A-Za-z0-9._~-]*)*(?!\n)$"
+        kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
+        super().__init__(require_tld=require_tld, **kwargs)
+
+
+class Bool(fields.Boolean):
+    """JSON `true`/`false` only: `1`, `0` or `"yes"` is a mistake, not a switch. Every boolean a
+    request body carries is one, so the server accepts exactly what the document's `boolean` says."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class QueryBool(Bool):
+    """A boolean in a query string: `true` or `false`, as OpenAPI clients serialise one."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value not in ("true", "false"):
+            raise self.make_error("invalid")
+        return value == "true"
 
 
 class Int(fields.Integer):
@@ -55,6 +99,25 @@ class Int(fields.Integer):
 
     def __init__(self, *, minimum: int = -INT32_MAX - 1, maximum: int = INT32_MAX, **kwargs: Any) -> None:
         super().__init__(validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        # marshmallow would truncate 2.5 to 2; an integer field takes whole numbers only.
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def password_field(**kwargs: Any) -> Text:
+    """A password `services.security.check_password_rules` accepts, as far as one field can say:
+    8–128 characters, not all digits. (Not equal to the email: a cross-field rule.)"""
+    return Text(
+        validate=[
+            validate.Length(min=8, max=128),
+            validate.Regexp(r"[\s\S]*\D", error="Must not be all digits."),
+        ],
+        metadata={"pattern": r"^(?=[\s\S]*\D)[^\x00]*$"},
+        **kwargs,
+    )
 
 
 def trimmed(max_length: int, *, required: bool = False, min_length: int = 0, **kw: Any) -> Text:

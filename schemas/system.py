@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from config.prompts import PROMPT_TYPES
 from models.system import IMAGE_PROVIDERS, IMAGE_QUALITIES, IMAGE_SIZES, IMAGE_STYLES, MODULES
-from schemas.common import Int, ListQuery, StrictSchema, Text, Url, optional, trimmed
+from schemas.common import Bool, Int, ListQuery, StrictSchema, Text, Url, optional, trimmed
 
 
 class HealthCheckOut(Schema):
@@ -87,7 +87,7 @@ class ImageSettingsIn(StrictSchema):
         maximum=10,
         metadata={"description": "In-article images per content; the featured image is extra"},
     )
-    featured_image = fields.Boolean()
+    featured_image = Bool()
 
 
 class IntegrationTestIn(StrictSchema):
@@ -128,4 +128,4 @@ class PromptIn(StrictSchema):
 
 ModulesOut = Schema.from_dict({name: fields.Boolean() for name in MODULES}, name="ModulesOut")
 # Any subset of the modules; the others keep their state. Unknown names are a 400.
-ModulesIn = StrictSchema.from_dict({name: fields.Boolean() for name in MODULES}, name="ModulesIn")
+ModulesIn = StrictSchema.from_dict({name: Bool() for name in MODULES}, name="ModulesIn")

@@ -34,7 +34,7 @@ class Channel(Text):
         super().__init__(
             required=True,
             validate=validate.Regexp(CHANNEL_RE, error=f"Not a channel: use {CHANNEL_HELP}."),
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
 
 

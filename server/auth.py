@@ -10,7 +10,7 @@ from aiohttp_apigami import docs, request_schema, response_schema
 from models.accounts import Account, Site, SiteSector, User
 from models.reference import Industry, SeedKeyword
 from schemas import auth as s
-from schemas.common import ErrorSchema, ListQuery, error_responses, page_envelope
+from schemas.common import ListQuery, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import endpoint, principal
@@ -37,7 +37,7 @@ def _cookie_flags(request: web.Request) -> dict[str, Any]:
 
 @routes.post(f"{BASE}/register/")
 @endpoint(public=True, scope="auth", idempotent=True)
-@docs(tags=[TAG], summary="Create an account and its owner", responses=ERRORS | {409: {"schema": ErrorSchema}})
+@docs(tags=[TAG], summary="Create an account and its owner", responses=error_responses(400, 409))
 @request_schema(s.RegisterIn)
 @response_schema(envelope_schema(s.RegisterOut, "RegisterEnvelope"), 201)
 async def register(request: web.Request) -> web.Response:

@@ -26,7 +26,7 @@ from models.jobs import Job
 from models.planner import Cluster, ContentIdea, Keyword
 from models.system import AccountSetting, Prompt
 from models.writer import Content, ContentVersion, Task
-from schemas.common import Int, StrictSchema, Text
+from schemas.common import Bool, Int, StrictSchema, Text
 from tests.helpers import Api, Caller
 
 LONG = "x" * 5000
@@ -338,9 +338,10 @@ def _subclasses(cls: type[Schema]) -> Iterator[type[Schema]]:
         yield from _subclasses(sub)
 
 
-def test_every_request_schema_field_is_storable_text_or_a_bounded_int() -> None:
-    """Requests are read only through `StrictSchema`s; each string field is `Text` and each
-    integer an `Int`, so nothing a column can't hold gets past the schemas."""
+def test_every_request_schema_field_is_storable_text_a_bounded_int_or_a_strict_bool() -> None:
+    """Requests are read only through `StrictSchema`s; each string field is `Text`, each
+    integer an `Int` and each boolean a `Bool`, so nothing a column can't hold gets past the
+    schemas, and `1` is not taken for `true`."""
     for module in pkgutil.iter_modules(schemas.__path__):
         importlib.import_module(f"schemas.{module.name}")
 
@@ -350,6 +351,8 @@ def test_every_request_schema_field_is_storable_text_or_a_bounded_int() -> None:
             if isinstance(field, fields.String) and not isinstance(field, Text):
                 loose.append(name)
             if isinstance(field, fields.Integer) and not isinstance(field, Int):
+                loose.append(name)
+            if isinstance(field, fields.Boolean) and not isinstance(field, Bool):
                 loose.append(name)
     assert not loose
 
