@@ -9,8 +9,10 @@ from urllib.parse import urlsplit, urlunsplit
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from schemas.common import (
+    Bool,
     Id,
     ListQuery,
+    QueryBool,
     QueryId,
     StrictSchema,
     Text,
@@ -76,8 +78,8 @@ class _IntegrationFields(StrictSchema):
         validate=validate.Length(min=1, max=200),
         metadata={"description": "An application password (Users → Profile); write-only, stored encrypted"},
     )
-    is_active = fields.Boolean()
-    sync_enabled = fields.Boolean()
+    is_active = Bool()
+    sync_enabled = Bool()
     config = fields.Dict(keys=Text(validate=validate.Length(min=1, max=100)))
 
     @validates("username")
@@ -131,7 +133,7 @@ class IntegrationUpdateIn(_IntegrationFields):
 class IntegrationQuery(ListQuery):
     site_id = QueryId()
     platform = Text(validate=validate.OneOf(PLATFORMS))
-    is_active = fields.Boolean()
+    is_active = QueryBool()
     sync_status = Text(validate=validate.OneOf(SYNC_STATUSES))
     search = search_field("base_url", "username")
     ordering = ordering_field("created_at", "base_url", "last_sync_at")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import Schema, fields, validate
 
 from models.jobs import JOB_STATUSES
-from schemas.common import ErrorSchema, Id, ListQuery, QueryId, StrictSchema, Text, id_list, optional, ordering_field
+from schemas.common import (
+    Bool,
+    ErrorSchema,
+    Id,
+    ListQuery,
+    QueryId,
+    StrictSchema,
+    Text,
+    id_list,
+    optional,
+    ordering_field,
+)
 
 
 class JobOut(Schema):
@@ -137,19 +146,10 @@ class GenerateIdeasIn(StrictSchema):
     ids = id_list(max_items=20, metadata={"description": "cluster ids (at most 20)"})
 
 
-class StrictBoolean(fields.Boolean):
-    """JSON `true` or `false` only: `1` or `"yes"` are mistakes, not booleans."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
-
-
 class GenerateContentIn(StrictSchema):
     """Optional: no body is `{"regenerate": false}`."""
 
-    regenerate = StrictBoolean(
+    regenerate = Bool(
         load_default=False,
         metadata={
             "description": (

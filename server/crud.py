@@ -21,7 +21,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.base import scoped
-from schemas.common import INT64_MAX, Int, ListQuery, NoContent, PathId, Text, error_responses, page_envelope
+from schemas.common import INT64_MAX, Bool, Int, ListQuery, NoContent, PathId, Text, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import RateScope, endpoint, principal
@@ -230,13 +230,15 @@ def put_schema(name: str, out_schema: Schema, update_schema: type[Schema]) -> ty
 
 def _loader(shown: fields.Field) -> fields.Field:
     """A field that loads what `shown` dumps, as every request field does: strings as storable
-    `Text`, integers bounded (here by `bigint`, the widest column)."""
+    `Text`, integers bounded (here by `bigint`, the widest column), booleans strict."""
     if isinstance(shown, fields.List):
         return fields.List(_loader(shown.inner))
     if isinstance(shown, fields.Integer):
         return Int(minimum=-INT64_MAX - 1, maximum=INT64_MAX)
     if isinstance(shown, fields.String):
         return Text()
+    if isinstance(shown, fields.Boolean):
+        return Bool()
     return copy.copy(shown)
 
 
