@@ -79,6 +79,7 @@ from tests.perf.common import (
     asyncpg_dsn,
     cpu_seconds,
     create_database,
+    fake_openai_process,
     fmt,
     free_port,
     machine_busy,
@@ -130,30 +131,6 @@ finally:
 
 
 # --- the fake model (runs in its own process) ---------------------------------------------------
-
-
-def _fake_process(conn: Any) -> None:
-    """Serve a FakeOpenAI on a free loopback port until SIGTERM; send the port on `conn`."""
-    import signal
-
-    from tests.fakes.openai_server import FakeOpenAI
-
-    async def serve() -> None:
-        fake = FakeOpenAI(access_log=False)
-        await fake.start()
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        conn.send(fake.port)
-        conn.close()
-        try:
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 5.0)
-                fake.calls.clear()  # it records every request; keep its memory flat
-        finally:
-            await fake.stop()
-
-    asyncio.run(serve())
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -330,7 +307,7 @@ async def _prepare_database(ctx: Context) -> str:
 async def _start_fake(ctx: Context) -> None:
     spawn = mp.get_context("spawn")
     receiver, sender = spawn.Pipe(duplex=False)
-    ctx.fake = spawn.Process(target=_fake_process, args=(sender,), name="bench-fake-openai", daemon=True)
+    ctx.fake = spawn.Process(target=fake_openai_process, args=(sender,), name="bench-fake-openai", daemon=True)
     ctx.fake.start()
     sender.close()
     deadline = time.monotonic() + START_TIMEOUT_S

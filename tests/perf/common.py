@@ -266,3 +266,27 @@ def verdict(ok: bool) -> str:
 def report_date() -> str:
     """Now, in UTC, as the report's heading shows it."""
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fake_openai_process(conn: Any) -> None:
+    """Serve a FakeOpenAI on a free loopback port until SIGTERM; send the port on `conn`."""
+    import signal
+
+    from tests.fakes.openai_server import FakeOpenAI
+
+    async def serve() -> None:
+        fake = FakeOpenAI(access_log=False)
+        await fake.start()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        conn.send(fake.port)
+        conn.close()
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 5.0)
+                fake.calls.clear()  # it records every request; keep its memory flat
+        finally:
+            await fake.stop()
+
+    asyncio.run(serve())
