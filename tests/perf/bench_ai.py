@@ -73,10 +73,12 @@ import aiohttp
 import asyncpg
 
 from tests.perf.common import (
+    FERNET_KEY,
     PASSWORD,
     ROOT,
     RunContext,
     asyncpg_dsn,
+    bench_settings,
     cpu_seconds,
     create_database,
     fake_openai_process,
@@ -103,7 +105,6 @@ CONCURRENCY = 20
 WORDS = 1000
 API_KEY = "sk-bench-ai-0123456789"
 SECRET_KEY = "bench-ai-secret-key-long-enough-for-hs256-0123456789abcdefghij"
-FERNET_KEY = "q2ZAqMAoZmG5LGr2rTjqjhdXhZXhAljAxF2j0F1Y3Ic="
 HIGH = 100_000_000
 RATE_LIMITS = f"ai={HIGH},content={HIGH},auth=1000,general={HIGH}"
 REQUEST_TIMEOUT_S = 90.0  # the server waits up to 60 s (?wait=60); a stuck request fails the run
@@ -271,20 +272,6 @@ def _cores(cpu: dict[str, float], busy: float, wall: float) -> tuple[float, floa
 # --- set-up ------------------------------------------------------------------------------------
 
 
-def _settings(ctx: Context) -> Any:
-    from config.settings import Settings
-
-    assert ctx.tmp is not None
-    return Settings(
-        database_url=ctx.database_url,
-        data_dir=ctx.tmp / "data",
-        media_dir=ctx.tmp / "data" / "media",
-        secret_key=SECRET_KEY,
-        encryption_key=FERNET_KEY,
-        migrate_on_start=False,
-    )
-
-
 async def _prepare_database(ctx: Context) -> str:
     """Create the PostgreSQL database when asked to, then `run.py seed` it; the kind, for the report."""
     kind = "SQLite (file)"
@@ -340,7 +327,7 @@ async def _make_world(ctx: Context, jobs: int) -> World:
     from services import ai_settings, auth, ledger
     from services.security import Crypto
 
-    settings = _settings(ctx)
+    settings = bench_settings(ctx.database_url, ctx.tmp, SECRET_KEY)
     ctx.orm = await open_database(ctx.database_url)
     tag = uuid.uuid4().hex[:6]  # a database given with --database-url may hold an earlier run's rows
     email = f"bench-ai-{tag}@example.com"
@@ -712,7 +699,7 @@ async def _run(args: argparse.Namespace, ctx: Context) -> str:
     await _start_fake(ctx)
     print(f"fake OpenAI on port {ctx.fake_port}; creating 1 account, {SITES} sites and the tasks …", flush=True)
     world = await _make_world(ctx, args.jobs)
-    settings = _settings(ctx)
+    settings = bench_settings(ctx.database_url, ctx.tmp, SECRET_KEY)
     config = await ai_settings.load_config(
         world.account_id, settings, Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     )

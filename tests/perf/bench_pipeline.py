@@ -40,9 +40,11 @@ from typing import Any
 import aiohttp
 
 from tests.perf.common import (
+    FERNET_KEY,
     PASSWORD,
     ROOT,
     RunContext,
+    bench_settings,
     create_database,
     fake_openai_process,
     fmt,
@@ -60,7 +62,6 @@ from tests.perf.common import (
 
 API_KEY = "sk-bench-pipeline-0123456789"
 SECRET_KEY = "bench-pipeline-secret-key-long-enough-for-hs256-0123456789abcdef"
-FERNET_KEY = "q2ZAqMAoZmG5LGr2rTjqjhdXhZXhAljAxF2j0F1Y3Ic="
 START_TIMEOUT_S = 60.0
 SEED_TIMEOUT_S = 300.0
 RUN_TIMEOUT_S = 300.0
@@ -92,20 +93,6 @@ async def _start_fake(ctx: Context) -> None:
     receiver.close()
 
 
-def _settings(ctx: Context) -> Any:
-    from config.settings import Settings
-
-    assert ctx.tmp is not None
-    return Settings(
-        database_url=ctx.database_url,
-        data_dir=ctx.tmp / "data",
-        media_dir=ctx.tmp / "data" / "media",
-        secret_key=SECRET_KEY,
-        encryption_key=FERNET_KEY,
-        migrate_on_start=False,
-    )
-
-
 async def _make_world(ctx: Context, keywords: int) -> tuple[str, int, int]:
     """The account (email, id) and its site, with `keywords` new keywords and the config."""
     from models.accounts import Site
@@ -115,7 +102,7 @@ async def _make_world(ctx: Context, keywords: int) -> tuple[str, int, int]:
     from services import ai_settings, auth, ledger
     from services.security import Crypto
 
-    settings = _settings(ctx)
+    settings = bench_settings(ctx.database_url, ctx.tmp, SECRET_KEY)
     ctx.orm = await open_database(ctx.database_url)
     tag = uuid.uuid4().hex[:6]
     email = f"bench-pipeline-{tag}@example.com"
@@ -196,7 +183,7 @@ async def _model_time(ctx: Context, account_id: int, counts: dict[str, int]) -> 
     from services.outbound import Outbound
     from services.security import Crypto
 
-    settings = _settings(ctx)
+    settings = bench_settings(ctx.database_url, ctx.tmp, SECRET_KEY)
     crypto = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     config = await ai_settings.load_config(account_id, settings, crypto)
     clients = ai_client.AiClients(Outbound(allow_private=True))

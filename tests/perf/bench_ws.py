@@ -43,6 +43,7 @@ from typing import Any
 import aiohttp
 
 from tests.perf.common import (
+    FERNET_KEY,
     PASSWORD,
     ROOT,
     RunContext,
@@ -61,7 +62,6 @@ from tests.perf.common import (
 )
 
 SECRET_KEY = "bench-ws-secret-key-long-enough-for-hs256-0123456789abcdefghij"
-FERNET_KEY = "q2ZAqMAoZmG5LGr2rTjqjhdXhZXhAljAxF2j0F1Y3Ic="
 HIGH = 100_000_000
 RATE_LIMITS = f"ai={HIGH},content={HIGH},auth=1000,general={HIGH}"
 START_TIMEOUT_S = 60.0
