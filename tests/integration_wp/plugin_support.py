@@ -20,13 +20,14 @@ import shutil
 import subprocess
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import pytest
 from aiohttp import web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -93,6 +94,16 @@ class PluginWordPress:
     async def configure(self, base_url: str, api_key: str, webhook_secret: str) -> None:
         values = {"base_url": base_url, "api_key": api_key, "webhook_secret": webhook_secret}
         await self.tool("configure", json.dumps(values))
+
+
+def rows_about(state: dict[str, Any], kind: str, object_id: int) -> list[dict[str, Any]]:
+    """The plugin's queue rows (from `state()`) about one post or term."""
+    rows = []
+    for row in state["rows"]:
+        body = json.loads(row["body"])
+        if body["event"].startswith(kind + ".") and body["data"]["id"] == object_id:
+            rows.append(row)
+    return rows
 
 
 def install_plugin() -> PluginWordPress:
@@ -219,19 +230,23 @@ class Receiver:
             await self._runner.cleanup()
             self._runner = None
 
-    def events(self, object_id: int, *names: str) -> list[Delivery]:
-        """Accepted deliveries about one object (others' edits of the shared WordPress arrive too)."""
+    def events(self, kind: str, object_id: int, *names: str) -> list[Delivery]:
+        """Accepted deliveries about one post or term (`kind`): others' edits of the shared WordPress
+        arrive too, and posts and terms have ids of their own."""
         return [
             d
             for d in self.deliveries
             if d.payload is not None
+            and d.payload["event"].startswith(kind + ".")
             and d.payload["data"]["id"] == object_id
             and (not names or d.payload["event"] in names)
         ]
 
-    def tries(self, object_id: int) -> list[Delivery]:
-        """Every delivery about one object, accepted or not."""
-        return [d for d in self.deliveries if d.sent["data"]["id"] == object_id]
+    def tries(self, kind: str, object_id: int) -> list[Delivery]:
+        """Every delivery about one post or term, accepted or not."""
+        return [
+            d for d in self.deliveries if d.sent["event"].startswith(kind + ".") and d.sent["data"]["id"] == object_id
+        ]
 
 
 # --- WordPress over HTTP ---
@@ -308,3 +323,36 @@ async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 30) ->
     while not await check():
         assert loop.time() < deadline, "timed out"
         await asyncio.sleep(0.3)
+
+
+# --- fixtures (the test modules import them by name) ---
+
+
+@pytest.fixture(scope="module")
+def plugin_wp() -> Iterator[PluginWordPress]:
+    """The real WordPress with the plugin installed and active for one test module, uninstalled after."""
+    wp = install_plugin()
+    try:
+        yield wp
+    finally:
+        remove_plugin(wp)
+
+
+@pytest.fixture
+async def site(plugin_wp: PluginWordPress) -> AsyncIterator[Site]:
+    s = Site(plugin_wp)
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def receiver(plugin_wp: PluginWordPress) -> AsyncIterator[Receiver]:
+    """A running receiver, with the plugin connected to it (fresh key and secret, empty queue)."""
+    r = Receiver(api_key="ink_" + new_secret()[6:30].replace("+", "a").replace("/", "b"), secret=new_secret())
+    await r.start()
+    await plugin_wp.tool("uninstall")
+    await plugin_wp.tool("activate")
+    await plugin_wp.configure(r.base_url, r.api_key, r.secret)
+    yield r
+    await r.stop()
+    await plugin_wp.tool("configure", "{}")  # others' edits of the shared WordPress must not queue for a dead port

@@ -15,7 +15,19 @@ import re
 import time
 from typing import Any
 
-from tests.integration_wp.plugin_support import PluginWordPress, Receiver, Site, new_secret, unique
+from tests.integration_wp.plugin_support import (
+    PluginWordPress,
+    Receiver,
+    Site,
+    new_secret,
+    plugin_wp,
+    receiver,
+    rows_about,
+    site,
+    unique,
+)
+
+__all__ = ["plugin_wp", "receiver", "site"]  # the fixtures
 
 POST_FIELDS = {
     "id",
@@ -53,11 +65,11 @@ async def test_a_post_created_updated_published_and_deleted_arrives_signed(
     # The editor's save does not talk to Inkflow: nothing arrives until cron runs.
     assert time.monotonic() - started < 5
     await asyncio.sleep(0.5)
-    assert receiver.events(post["id"]) == []
+    assert receiver.events("post", post["id"]) == []
     assert (await plugin_wp.state())["next_scheduled"] is not False
 
-    await site.cron_until(lambda: bool(receiver.events(post["id"], "post.created")))
-    created = only(receiver.events(post["id"], "post.created"))
+    await site.cron_until(lambda: bool(receiver.events("post", post["id"], "post.created")))
+    created = only(receiver.events("post", post["id"], "post.created"))
     assert set(created) == {"event", "site_url", "occurred_at", "data"}
     assert created["site_url"] == plugin_wp.base_url and created["occurred_at"].endswith("Z")
     data = created["data"]
@@ -65,28 +77,28 @@ async def test_a_post_created_updated_published_and_deleted_arrives_signed(
     assert data["type"] == "post" and data["status"] == "draft" and data["title"] == post["title"]["raw"]
     assert data["content"] == "<p>First <em>words</em></p>" and data["categories"] == [category["id"]]
     assert data["tags"] == [] and data["modified_gmt"].startswith(post["modified_gmt"][:16])
-    delivery = receiver.events(post["id"])[0]
+    delivery = receiver.events("post", post["id"])[0]
     assert delivery.authorization == f"ApiKey {receiver.api_key}" and delivery.webhook_id.startswith("msg_")
     assert abs(delivery.timestamp - time.time()) < 60
 
     await site.rest("POST", f"posts/{post['id']}", json={"title": "Plugin post, renamed"})
-    await site.cron_until(lambda: bool(receiver.events(post["id"], "post.updated")))
-    assert only(receiver.events(post["id"], "post.updated"))["data"]["title"] == "Plugin post, renamed"
+    await site.cron_until(lambda: bool(receiver.events("post", post["id"], "post.updated")))
+    assert only(receiver.events("post", post["id"], "post.updated"))["data"]["title"] == "Plugin post, renamed"
 
     await site.rest(
         "POST", f"posts/{post['id']}", json={"status": "publish", "slug": "plugin-post-" + delivery.webhook_id[-8:]}
     )
-    await site.cron_until(lambda: bool(receiver.events(post["id"], "post.published")))
-    published = only(receiver.events(post["id"], "post.published"))["data"]
+    await site.cron_until(lambda: bool(receiver.events("post", post["id"], "post.published")))
+    published = only(receiver.events("post", post["id"], "post.published"))["data"]
     assert published["status"] == "publish" and published["slug"] == "plugin-post-" + delivery.webhook_id[-8:]
     assert published["link"] == f"{plugin_wp.base_url}/{published['slug']}/"
 
     await site.rest("DELETE", f"posts/{post['id']}", params={"force": "true"})
     await site.rest("DELETE", f"categories/{category['id']}", params={"force": "true"})
-    await site.cron_until(lambda: bool(receiver.events(post["id"], "post.deleted")))
-    assert only(receiver.events(post["id"], "post.deleted"))["data"] == {"id": post["id"], "type": "post"}
+    await site.cron_until(lambda: bool(receiver.events("post", post["id"], "post.deleted")))
+    assert only(receiver.events("post", post["id"], "post.deleted"))["data"] == {"id": post["id"], "type": "post"}
     # One event per change: no revision, autosave or repeat; every webhook-id different.
-    mine = receiver.events(post["id"])
+    mine = receiver.events("post", post["id"])
     assert [d.payload["event"] for d in mine if d.payload] == [
         "post.created",
         "post.updated",
@@ -109,14 +121,17 @@ async def test_a_page_and_a_category_and_tag(site: Site, receiver: Receiver) -> 
     await site.rest("DELETE", f"categories/{category['id']}", params={"force": "true"})
     await site.rest("DELETE", f"tags/{tag['id']}", params={"force": "true"})
     await site.cron_until(
-        lambda: bool(receiver.events(category["id"], "term.deleted") and receiver.events(tag["id"], "term.deleted"))
+        lambda: bool(
+            receiver.events("term", category["id"], "term.deleted")
+            and receiver.events("term", tag["id"], "term.deleted")
+        )
     )
 
-    published = only(receiver.events(page["id"], "post.published"))["data"]
+    published = only(receiver.events("post", page["id"], "post.published"))["data"]
     assert set(published) == POST_FIELDS and published["type"] == "page"
     assert published["categories"] == [] and published["tags"] == []
-    assert only(receiver.events(page["id"], "post.deleted"))["data"] == {"id": page["id"], "type": "page"}
-    created = only(receiver.events(category["id"], "term.created"))["data"]
+    assert only(receiver.events("post", page["id"], "post.deleted"))["data"] == {"id": page["id"], "type": "page"}
+    created = only(receiver.events("term", category["id"], "term.created"))["data"]
     assert set(created) == TERM_FIELDS
     assert created == {
         "id": category["id"],
@@ -126,16 +141,16 @@ async def test_a_page_and_a_category_and_tag(site: Site, receiver: Receiver) -> 
         "parent": 0,
         "description": "Cats",
     }
-    assert only(receiver.events(category["id"], "term.updated"))["data"]["name"] == category["name"] + " 2"
-    assert only(receiver.events(category["id"], "term.deleted"))["data"] == {
+    assert only(receiver.events("term", category["id"], "term.updated"))["data"]["name"] == category["name"] + " 2"
+    assert only(receiver.events("term", category["id"], "term.deleted"))["data"] == {
         "id": category["id"],
         "taxonomy": "category",
     }
-    assert only(receiver.events(tag["id"], "term.created"))["data"]["taxonomy"] == "post_tag"
-    assert only(receiver.events(tag["id"], "term.deleted"))["data"] == {"id": tag["id"], "taxonomy": "post_tag"}
+    assert only(receiver.events("term", tag["id"], "term.created"))["data"]["taxonomy"] == "post_tag"
+    assert only(receiver.events("term", tag["id"], "term.deleted"))["data"] == {"id": tag["id"], "taxonomy": "post_tag"}
     await site.rest("DELETE", f"pages/{page['id']}", params={"force": "true"})  # already reported: nothing more
     await site.cron()
-    assert len(receiver.events(page["id"])) == 2
+    assert len(receiver.events("post", page["id"])) == 2
 
 
 async def test_inkflow_down_then_back_gets_the_same_webhook_id(
@@ -145,7 +160,7 @@ async def test_inkflow_down_then_back_gets_the_same_webhook_id(
     post = await site.rest("POST", "posts", status=201, json={"title": unique("Plugin down")})
     await site.cron()
     state = await plugin_wp.state()
-    mine = [r for r in state["rows"] if f'"id":{post["id"]},' in r["body"]]
+    mine = rows_about(state, "post", post["id"])
     assert len(mine) == 1 and mine[0]["state"] == "pending" and mine[0]["attempts"] == "1"
     queued = mine[0]["webhook_id"]
     assert "No answer from Inkflow" in mine[0]["last_error"]
@@ -160,10 +175,10 @@ async def test_inkflow_down_then_back_gets_the_same_webhook_id(
 
     await receiver.start()  # the same port
     await site.cron()
-    assert receiver.events(post["id"]) == []  # not due yet
+    assert receiver.events("post", post["id"]) == []  # not due yet
     page = await site.submit(page, "inkflow_connector_send_now")
     assert re.search(r"Delivered [1-9]\d*, failed 0", page)
-    delivered = receiver.events(post["id"], "post.created")
+    delivered = receiver.events("post", post["id"], "post.created")
     assert len(delivered) == 1 and delivered[0].webhook_id == queued
     assert abs(delivered[0].timestamp - time.time()) < 60  # signed again when sent, so Inkflow's 5-minute window holds
     assert f"post.created {queued}" in page and "delivered (HTTP 200)" in page
@@ -179,7 +194,7 @@ async def test_a_delivery_is_dropped_after_eight_tries_with_one_webhook_id(
     try:
         for attempt in range(1, 9):
             await plugin_wp.tool("deliver", "force")
-            rows = [r for r in (await plugin_wp.state())["rows"] if f'"id":{tag["id"]},' in r["body"]]
+            rows = rows_about(await plugin_wp.state(), "term", tag["id"])
             assert len(rows) == 1 and rows[0]["attempts"] == str(attempt)
             assert rows[0]["state"] == ("failed" if attempt == 8 else "pending")
         tries = [d for d in receiver.deliveries if d.webhook_id == rows[0]["webhook_id"]]
@@ -200,9 +215,9 @@ async def test_a_wrong_secret_is_refused_with_401_and_shown_then_fixed(
     await plugin_wp.configure(receiver.base_url, receiver.api_key, new_secret())
     tag = await site.rest("POST", "tags", status=201, json={"name": unique("Plugin secret")})
     try:
-        await site.cron_until(lambda: bool(receiver.tries(tag["id"])))
+        await site.cron_until(lambda: bool(receiver.tries("term", tag["id"])))
         await site.cron()
-        refused = receiver.tries(tag["id"])
+        refused = receiver.tries("term", tag["id"])
         assert len(refused) == 1 and refused[0].answered == 401  # a 4xx is not retried
         await site.login(plugin_wp.user, plugin_wp.admin_password)
         page = await site.page()
@@ -222,9 +237,9 @@ async def test_a_wrong_secret_is_refused_with_401_and_shown_then_fixed(
         assert "Settings saved." in saved
         page = await site.submit(saved, "inkflow_connector_retry_failed")
         assert "1 failed delivery is queued again." in page
-        await site.cron_until(lambda: bool(receiver.events(tag["id"], "term.created")))
-        assert only(receiver.events(tag["id"], "term.created"))["data"]["name"] == tag["name"]
-        assert receiver.events(tag["id"])[0].webhook_id == refused[0].webhook_id
+        await site.cron_until(lambda: bool(receiver.events("term", tag["id"], "term.created")))
+        assert only(receiver.events("term", tag["id"], "term.created"))["data"]["name"] == tag["name"]
+        assert receiver.events("term", tag["id"])[0].webhook_id == refused[0].webhook_id
         assert "Failed deliveries: 0" in await site.page()
     finally:
         await site.rest("DELETE", f"tags/{tag['id']}", params={"force": "true"})
