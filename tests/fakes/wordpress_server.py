@@ -41,8 +41,8 @@ import json
 import math
 import re
 import signal
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -182,9 +182,7 @@ class FakeWordPress:
     def add_many(self, *, posts: int = 0, pages: int = 0, categories: int = 0, tags: int = 0) -> None:
         """A big site for sync tests and the benchmark: numbered posts, pages and terms; every
         fifth category is a child of the one before it, each post names one category and two tags."""
-        category_ids = [
-            self.add_term("categories", f"Category {n}", parent=0)["id"] for n in range(1, categories + 1)
-        ]
+        category_ids = [self.add_term("categories", f"Category {n}", parent=0)["id"] for n in range(1, categories + 1)]
         for n, term_id in enumerate(category_ids):
             if n % 5 == 4:
                 self.terms["categories"][term_id]["parent"] = category_ids[n - 1]
@@ -200,7 +198,9 @@ class FakeWordPress:
                 tags=[tag_ids[n % len(tag_ids)], tag_ids[(n + 7) % len(tag_ids)]] if len(tag_ids) > 1 else [],
             )
         for n in range(1, pages + 1):
-            self.add_post("pages", title=f"Page {n}", slug=f"page-{n}", content=f"<p>Page {n}.</p>", modified_gmt=OLD_DATE)
+            self.add_post(
+                "pages", title=f"Page {n}", slug=f"page-{n}", content=f"<p>Page {n}.</p>", modified_gmt=OLD_DATE
+            )
 
     def outage_after(self, requests: int) -> None:
         """WordPress goes down mid-sync: after `requests` more REST requests, every one is a 500

@@ -223,9 +223,9 @@ async def test_site_sync_starts_a_job_per_active_integration(
     integration = await connect(api, owner, wp)
     payload = {"site_id": integration["site_id"], "base_url": wp.base_url, "username": "admin", "app_password": "x"}
     inactive = (await api.call("POST", BASE, json={**payload, "is_active": False}, as_=owner, status=201))["data"]
-    body = (await api.call("POST", f"{BASE}site_sync/", json={"site_id": integration["site_id"]}, as_=owner, status=202))[
-        "data"
-    ]
+    site_id = integration["site_id"]
+    started = await api.call("POST", f"{BASE}site_sync/", json={"site_id": site_id}, as_=owner, status=202)
+    body = started["data"]
     assert [job["kind"] for job in body["jobs"]] == ["wordpress_sync"] and body["skipped"] == []
     assert await SyncRun.filter(integration_id=inactive["id"]).count() == 0
     again = await api.call("POST", f"{BASE}site_sync/", json={"site_id": integration["site_id"]}, as_=owner, status=202)

@@ -19,7 +19,7 @@ from models.integration import WebhookEvent
 from models.writer import Content, Taxonomy
 from server.keys import EVENTS
 from tests.fakes.wordpress_server import FakeWordPress
-from tests.helpers import Api, Caller
+from tests.helpers import Api
 
 BASE = "/api/v1/integration/"
 HOOK = f"{BASE}webhook/wordpress/"
