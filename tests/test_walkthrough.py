@@ -46,7 +46,12 @@ SERVER_IN_README = "127.0.0.1:8000"
 MODEL_IN_README = "127.0.0.1:8100"
 # What the walkthrough's user types, and what the server's defaults make of it.
 EMAIL, PASSWORD = "ada@example.com", "correct horse 1"
-KEYWORDS = ["trail running shoes", "best trail shoes for beginners", "waterproof trail shoes", "how to clean trail shoes"]
+KEYWORDS = [
+    "trail running shoes",
+    "best trail shoes for beginners",
+    "waterproof trail shoes",
+    "how to clean trail shoes",
+]
 TASK_TITLE = "How to choose trail running shoes"
 SIGNUP_CREDITS, AUTO_CLUSTER_COST, GENERATE_CONTENT_COST = 1000, 5, 10
 # The server's own start-up plus one AI call each; generous for a busy 2-core machine.
@@ -120,12 +125,19 @@ class Servers:
             )
         model = self.model
         await wait_http(
-            f"http://127.0.0.1:{self.model_port}/v1/models", START_WITHIN_S, lambda: model.returncode is None, "fake model"
+            f"http://127.0.0.1:{self.model_port}/v1/models",
+            START_WITHIN_S,
+            lambda: model.returncode is None,
+            "fake model",
         )
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_DROPPED}
         # The pass's database; no Redis: the process is alone, and its counters stay its own.
-        env |= {"DATABASE_URL": database_url, "INKFLOW_DATA_DIR": str(self.tmp / "data"), "INKFLOW_LOG_LEVEL": "WARNING"}
+        env |= {
+            "DATABASE_URL": database_url,
+            "INKFLOW_DATA_DIR": str(self.tmp / "data"),
+            "INKFLOW_LOG_LEVEL": "WARNING",
+        }
         command = [sys.executable, "run.py", "serve", "--port", str(port)]
         self.api = await start_server(self.server, command, env, port, START_WITHIN_S, "Inkflow server") + "/api/v1"
 
@@ -227,6 +239,8 @@ async def test_the_readme_walkthrough_runs_as_written(servers: Servers, tmp_path
         text=True,
         timeout=WALK_WITHIN_S,
     )
+    if result.returncode != 0:
+        print_server_log_tail(servers.server)
     assert result.returncode == 0, f"the walkthrough failed:\n{result.stderr}\n--- printed ---\n{result.stdout}"
     assert result.stderr == ""
     assert list(workdir.iterdir()) == []
@@ -323,7 +337,9 @@ async def test_a_generated_client_walks_the_same_steps(
         )
         assert registered.data.account.credits_ == SIGNUP_CREDITS
         login = await ok(
-            await call(auth, "post_api_v1_auth_login")(client=anonymous, body=models.LoginIn(email=EMAIL, password=PASSWORD))
+            await call(auth, "post_api_v1_auth_login")(
+                client=anonymous, body=models.LoginIn(email=EMAIL, password=PASSWORD)
+            )
         )
         client = package.AuthenticatedClient(base_url=base, token=login.data.access, raise_on_unexpected_status=True)
         stack.push_async_callback(client.get_async_httpx_client().aclose)
@@ -368,7 +384,9 @@ async def test_a_generated_client_walks_the_same_steps(
             ),
             201,
         )
-        generated = await ok(await call(writer, "post_api_v1_writer_tasks_id_generate_content")(task.data.id, client=client))
+        generated = await ok(
+            await call(writer, "post_api_v1_writer_tasks_id_generate_content")(task.data.id, client=client)
+        )
         assert generated.data.job.credits_used == GENERATE_CONTENT_COST
         content = await ok(await call(writer, "get_api_v1_writer_content_id")(generated.data.content_id, client=client))
         assert (content.data.title, content.data.task_id) == (TASK_TITLE, task.data.id)
