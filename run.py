@@ -207,6 +207,7 @@ BENCHMARKS = {
     "ai": "tests.perf.bench_ai",
     "ws": "tests.perf.bench_ws",
     "pipeline": "tests.perf.bench_pipeline",
+    "sync": "tests.perf.bench_sync",
 }
 
 

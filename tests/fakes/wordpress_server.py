@@ -41,6 +41,7 @@ import json
 import math
 import re
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +51,7 @@ __all__ = ["FAULT_KINDS", "FakeWordPress", "main"]
 
 FAULT_KINDS = frozenset({"slow", "500", "503", "429", "drop", "drop_after_write", "html"})
 DEFAULT_USERNAME = "admin"
+OLD_DATE = "2025-01-01T00:00:00"  # add_many: content last edited long before any sync
 DEFAULT_APP_PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
 JSON_TYPE = "application/json; charset=UTF-8"
 HOME_PAGE = (
@@ -163,6 +165,7 @@ class FakeWordPress:
     def reset_faults(self) -> None:
         self._faults.clear()
         self._persistent = None
+        self._outage_countdown = -1
 
     def rest_calls(self, route: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
         """Recorded REST requests, optionally only those to `route` (exact) and/or with `method`."""
@@ -173,6 +176,57 @@ class FakeWordPress:
             and (route is None or call["route"] == route)
             and (method is None or call["method"] == method)
         ]
+
+    # --- sync: bulk content and an outage mid-sync ---
+
+    def add_many(self, *, posts: int = 0, pages: int = 0, categories: int = 0, tags: int = 0) -> None:
+        """A big site for sync tests and the benchmark: numbered posts, pages and terms; every
+        fifth category is a child of the one before it, each post names one category and two tags."""
+        category_ids = [self.add_term("categories", f"Category {n}", parent=0)["id"] for n in range(1, categories + 1)]
+        for n, term_id in enumerate(category_ids):
+            if n % 5 == 4:
+                self.terms["categories"][term_id]["parent"] = category_ids[n - 1]
+        tag_ids = [self.add_term("tags", f"Tag {n}")["id"] for n in range(1, tags + 1)]
+        for n in range(1, posts + 1):
+            self.add_post(
+                "posts",
+                title=f"Post {n}",
+                slug=f"post-{n}",
+                content=f"<p>Body of post {n}.</p>",
+                modified_gmt=OLD_DATE,
+                categories=[category_ids[n % len(category_ids)]] if category_ids else [1],
+                tags=[tag_ids[n % len(tag_ids)], tag_ids[(n + 7) % len(tag_ids)]] if len(tag_ids) > 1 else [],
+            )
+        for n in range(1, pages + 1):
+            self.add_post(
+                "pages", title=f"Page {n}", slug=f"page-{n}", content=f"<p>Page {n}.</p>", modified_gmt=OLD_DATE
+            )
+
+    def outage_after(self, requests: int) -> None:
+        """WordPress goes down mid-sync: after `requests` more REST requests, every one is a 500
+        (WordPress's fatal-error answer) until `reset_faults()` or `outage_after(-1)`."""
+        self._outage_countdown = requests
+
+    def touch(self, collection: str, object_id: int, **fields: Any) -> dict[str, Any]:
+        """Edit a post or page as WordPress's editor would: new fields and a later `modified_gmt`."""
+        post = self.objects[collection][object_id]
+        for name in ("title", "content"):
+            if name in fields:
+                value = fields.pop(name)
+                post[name] = {**post[name], "raw": value, "rendered": value}
+        post.update(fields)
+        later = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        post["modified"] = post["modified_gmt"] = max(later, post["modified_gmt"])
+        return post
+
+    def _sync_outage(self) -> tuple[str, dict[str, Any]] | None:
+        countdown = getattr(self, "_outage_countdown", -1)
+        if countdown < 0:
+            return None
+        if countdown == 0:
+            return ("500", {})
+        self._outage_countdown = countdown - 1
+        return None
 
     # --- content builders ---
 
@@ -291,6 +345,8 @@ class FakeWordPress:
                 raise web.HTTPMovedPermanently(f"{request.path}/", headers={"X-Redirect-By": "WordPress"})
             return self._home(request)
         fault = self._faults.pop(0) if self._faults else self._persistent
+        if fault is None:
+            fault = self._sync_outage()
         if fault is not None:
             kind, opts = fault
             if kind == "slow":
@@ -439,7 +495,13 @@ class FakeWordPress:
             return self._error(request, 400, "rest_invalid_param", "Invalid parameter(s): page")
         return per_page, page
 
-    def _list(self, request: web.Request, items: list[dict[str, Any]], posts_table: bool) -> web.Response:
+    def _list(
+        self,
+        request: web.Request,
+        items: list[dict[str, Any]],
+        posts_table: bool,
+        view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> web.Response:
         paging = self._page_params(request)
         if isinstance(paging, web.Response):
             return paging
@@ -454,6 +516,7 @@ class FakeWordPress:
                 "The page number requested is larger than the number of pages available.",
             )
         window = items[(page - 1) * per_page : page * per_page]
+        window = _only_fields(request, [view(item) for item in window] if view is not None else window)
         headers: dict[str, str] = {}
         if self.paging_headers:
             headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)}
@@ -486,9 +549,8 @@ class FakeWordPress:
             if not auth and any(status not in ("publish", "inherit") for status in statuses):
                 return self._forbidden_status(request)
             items = [p for p in store.values() if "any" in statuses or p["status"] in statuses]
-            items = self._filter_posts(request, items)
-            items.sort(key=lambda p: (p["date_gmt"], p["id"]), reverse=True)
-            return self._list(request, [self._view(p, edit) for p in items], posts_table=True)
+            items = _ordered(request, self._filter_posts(request, items))
+            return self._list(request, items, posts_table=True, view=lambda p: self._view(p, edit))
         if object_id is None and method == "POST":
             if not auth:
                 return self._error(
@@ -693,6 +755,22 @@ class FakeWordPress:
             return self._json(request, {"deleted": True, "previous": dict(term)})
         term.update({k: payload[k] for k in ("name", "slug", "description", "parent") if k in payload})
         return self._json(request, dict(term))
+
+
+def _ordered(request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`orderby` (date, the default, or id) and `order` (desc, the default, or asc), as WordPress sorts."""
+    descending = request.query.get("order", "desc") != "asc"
+    if request.query.get("orderby") == "id":
+        return sorted(items, key=lambda p: p["id"], reverse=descending)
+    return sorted(items, key=lambda p: (p["date_gmt"], p["id"]), reverse=descending)
+
+
+def _only_fields(request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`_fields=id,slug`: WordPress answers only those top-level fields of each item."""
+    wanted = [name for name in request.query.get("_fields", "").split(",") if name]
+    if not wanted:
+        return items
+    return [{name: item[name] for name in wanted if name in item} for item in items]
 
 
 # Trimmed from the real `types?context=edit` and `taxonomies?context=edit` answers (labels left out).
