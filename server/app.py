@@ -165,7 +165,7 @@ async def index(request: web.Request) -> web.Response:
             "version": request.app[SETTINGS].version,
             "links": {
                 "app": webapp.APP_PATH,
-            "docs": "/api/docs/",
+                "docs": "/api/docs/",
                 "redoc": "/api/redoc/",
                 "openapi": SPEC_URL,
                 "health": "/api/v1/system/health/",

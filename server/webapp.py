@@ -21,4 +21,6 @@ async def page(request: web.Request) -> web.FileResponse:
 def setup(app: web.Application) -> None:
     """`GET /app/` is the page; `/app/<file>` its stylesheet and modules."""
     app.router.add_get(APP_PATH, page)
+    # The static resource would claim `/app` itself (a directory: 403); answer it as `/app/`.
+    app.router.add_get(APP_PATH.rstrip("/"), page)
     app.router.add_static(APP_PATH, APP_DIR)

@@ -269,7 +269,10 @@ async def make_world(server: ServerProcess, fake: ThreadedFake, keywords: int = 
         for n in range(keywords):
             text = f"topic{n // len(tails)} {tails[n % len(tails)]}"
             await call(
-                "POST", "/api/v1/planner/keywords/", token, json={"site_id": site_id, "keyword": text, "volume": 100 - n}
+                "POST",
+                "/api/v1/planner/keywords/",
+                token,
+                json={"site_id": site_id, "keyword": text, "volume": 100 - n},
             )
     return World(email=email, token=token, site_id=site_id, account_id=account_id)
 

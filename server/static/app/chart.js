@@ -57,7 +57,7 @@ export function drawChart(container, dates, byDay) {
     });
     rect.append(el("title", {}, `${day(date)}: ${num(value)} credits`));
     svg.append(rect);
-    if (i % 7 === 0 || i === dates.length - 1) {
+    if (i % 7 === 0 || (i === dates.length - 1 && i % 7 > 3)) {
       svg.append(el("text", { x: (x + step / 2).toFixed(1), y: height - 6, "text-anchor": "middle" }, day(date)));
     }
   });

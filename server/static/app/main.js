@@ -61,12 +61,31 @@ function say(target, text, kind = "error") {
   node.textContent = text;
 }
 
-/** Run `fn` at most once per `ms`, after the last call (events come in bursts). */
+/** Run `fn` once, `ms` after the last of a burst of calls. */
 function debounce(fn, ms) {
   let timer = null;
   return () => {
     clearTimeout(timer);
     timer = setTimeout(fn, ms);
+  };
+}
+
+/** Run `fn` at most once per `ms` while calls keep coming, and once after the last one: a
+ * steady stream of events (one per item) still refreshes what they don't carry now and then. */
+function throttle(fn, ms) {
+  let timer = null;
+  let again = false;
+  const fire = () => {
+    timer = null;
+    if (again) {
+      again = false;
+      fn();
+      timer = setTimeout(fire, ms);
+    }
+  };
+  return () => {
+    again = true;
+    if (timer === null) fire();
   };
 }
 
@@ -130,6 +149,8 @@ function siteEvent(message) {
   const { event, data } = message;
   if (event.startsWith("job.")) {
     upsertJob(data);
+    // A job that charged exactly what it reserved ends without a credits.changed: the usage moved anyway.
+    if (event !== "job.queued" && event !== "job.progress") chartSoon();
     return;
   }
   if (!event.startsWith("automation.")) return;
@@ -140,6 +161,7 @@ function siteEvent(message) {
     if (name === "run_started") state.processing = null;
     if (FINISHED.has(name)) {
       state.processing = null;
+      chartSoon();
       historySoon();
       if (state.logs.runId === run.id) loadLogs();
     }
@@ -304,8 +326,8 @@ async function loadLogs() {
   }
 }
 
-const chartSoon = debounce(loadChart, 1000);
-const overviewSoon = debounce(loadOverview, 700);
+const chartSoon = throttle(loadChart, 3000);
+const overviewSoon = throttle(loadOverview, 1500);
 const siteSoon = debounce(loadSite, 200);
 const historySoon = debounce(() => loadHistory().catch((error) => say("page-message", problem(error))), 300);
 
@@ -347,7 +369,7 @@ function renderRun() {
     const why = run.reason ? ` · stopped: ${words(run.reason)}` : "";
     const error = run.error && run.error.message ? ` · ${run.error.message}` : "";
     summary.textContent =
-      `${lead} · ${run.status}${stage} · ${num(run.credits_used)} of ${num(run.credits_reserved)} credits reserved used` +
+      `${lead} · ${run.status}${stage} · credits: ${num(run.credits_used)} used of ${num(run.credits_reserved)} reserved` +
       ` · started ${when(run.started_at || run.created_at)}${why}${error}`;
   }
   for (const li of $("stages").children) {
