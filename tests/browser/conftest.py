@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+import redis
 
 from tests.conftest import BACKEND, REQUIRE_SERVICES, TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.fakes.openai_server import FakeOpenAI
@@ -187,6 +188,17 @@ def _drop_pg_database(url: str, name: str) -> None:
     asyncio.run(drop())
 
 
+def _drop_redis_keys(url: str, prefix: str) -> None:
+    """The server's event streams and rate counters live under its own prefix: remove them."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def server(browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     tmp = tmp_path_factory.mktemp("browser-server")
@@ -222,8 +234,9 @@ def server(browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         process.stop()
         if db_name:
-            assert TEST_DATABASE_URL is not None
+            assert TEST_DATABASE_URL is not None and TEST_REDIS_URL is not None
             _drop_pg_database(TEST_DATABASE_URL, db_name)
+            _drop_redis_keys(TEST_REDIS_URL, env["INKFLOW_REDIS_PREFIX"])
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -135,7 +135,8 @@ async def test_a_run_started_from_the_page_fills_every_bar_live_then_balance_and
     content = page.locator("#stages li[data-stage=content] .stage-status")
     await expect(content).to_have_text("running", timeout=RUN_S)
     await expect(page.locator("#processing")).to_contain_text("Now: content")
-    await page.screenshot(path=tmp_path / "run-in-progress.png")
+    # The README's picture (docs/ops-page.png) is this one: the header, the run, the overview, the chart.
+    await page.screenshot(path=tmp_path / "run-in-progress.png", clip={"x": 0, "y": 0, "width": 1280, "height": 690})
 
     await expect(summary).to_have_attribute("data-status", "completed", timeout=RUN_S)
     run_id = int(await summary.get_attribute("data-run-id"))
