@@ -197,6 +197,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         encryption_key=encryption_key,
         database_url=_database_url(env.get("DATABASE_URL") or f"sqlite://{data_dir / 'inkflow.sqlite3'}"),
         redis_url=_redis_url(env.get("REDIS_URL")),
+        redis_prefix=env.get("INKFLOW_REDIS_PREFIX") or "inkflow",
         openai_api_key=env.get("OPENAI_API_KEY") or None,
         openai_base_url=env.get("OPENAI_BASE_URL") or None,
         rate_limits=_rate_limits(env.get("INKFLOW_RATE_LIMITS")),

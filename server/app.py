@@ -32,6 +32,7 @@ from server import (
     optimizer,
     planner,
     system,
+    webapp,
     writer,
     ws,
 )
@@ -163,6 +164,7 @@ async def index(request: web.Request) -> web.Response:
             "name": "Inkflow API",
             "version": request.app[SETTINGS].version,
             "links": {
+                "app": webapp.APP_PATH,
                 "docs": "/api/docs/",
                 "redoc": "/api/redoc/",
                 "openapi": SPEC_URL,
@@ -219,5 +221,6 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.router.add_static("/media/", settings.media_dir)
     ws.setup(app)
+    webapp.setup(app)
     setup_docs(app, settings.version, generate=docs)
     return app
