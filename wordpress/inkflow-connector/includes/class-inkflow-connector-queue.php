@@ -98,7 +98,8 @@ final class Inkflow_Connector_Queue {
   KEY state_id (state,id)
 ) {$charset};"
 		);
-		update_option( self::DB_OPTION, self::DB_VERSION, false );
+		// Autoloaded: maybe_upgrade() reads it on every request.
+		update_option( self::DB_OPTION, self::DB_VERSION, true );
 	}
 
 	/**
