@@ -31,6 +31,7 @@ from server import (
     linker,
     optimizer,
     planner,
+    publisher,
     system,
     writer,
     ws,
@@ -72,7 +73,20 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, automation, integration, jobs, system, ws)
+ROUTE_MODULES = (
+    auth,
+    planner,
+    writer,
+    billing,
+    optimizer,
+    linker,
+    automation,
+    integration,
+    publisher,
+    jobs,
+    system,
+    ws,
+)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -210,6 +224,7 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
             ai_clients_ctx,
             actors_ctx,
             automation.scheduler_ctx,
+            publisher.scheduler_ctx,
         ]
     )
     app.router.add_get("/", index)
