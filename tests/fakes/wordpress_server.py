@@ -23,8 +23,9 @@ in order; ``always(kind, **opts)`` sets one for every request when the queue is 
 ``fail_on(method, route, kind, times=1, **opts)`` aims one at a route (e.g. the create of a post
 while publishing), ahead of the others; ``reset_faults()`` clears them all. Kinds: ``slow``
 (``seconds``, then the normal answer), ``500`` (WordPress's fatal-error answer), ``503``,
-``429`` (``retry_after``), ``drop`` (the connection is closed before any answer), ``drop_after_write`` (the request is carried out, then the connection
-is closed: the write happened but its answer is lost), ``slow_after_write`` (``seconds``: the
+``429`` (``retry_after``), ``drop`` (the connection is closed before any answer),
+``drop_after_write`` (the request is carried out, then the connection is closed: the write
+happened but its answer is lost), ``slow_after_write`` (``seconds``: the
 request is carried out, then the answer waits, so a client times out after the write), ``html``
 (200 with an HTML page, as a captive proxy answers).
 
