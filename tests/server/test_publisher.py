@@ -24,6 +24,8 @@ from server.publisher import start_due_records
 from services import automation, ledger, publishing
 from services.media import store_image
 from services.security import Crypto, utcnow
+from tests.automation_helpers import A as AUTOMATION
+from tests.automation_helpers import run_now, wait_job
 from tests.conftest import TEST_FERNET, TEST_SECRET
 from tests.fakes.openai_server import make_png
 from tests.fakes.wordpress_server import FakeWordPress
@@ -551,6 +553,8 @@ async def test_records_deployments_and_status_lists(api: Api, owner: Caller, wp:
     assert deployment["job_id"] == job_id and deployment["content_ids"] == [one["id"], two["id"]]
     assert deployment["status"] == "succeeded" and deployment["summary"]["published"] == 1
     assert deployment["summary"]["failed"] == 1 and deployment["summary"]["not_found"] == [999_999]
+    shown = (await api.call("GET", f"{PUBLISHER}/deployments/{deployment['id']}/", as_=owner))["data"]
+    assert shown == deployment
 
     await api.assert_filters(
         f"{PUBLISHER}/records/",
@@ -586,6 +590,7 @@ async def test_records_deployments_and_status_lists(api: Api, owner: Caller, wp:
             status=status,
         )
     assert (await api.call("GET", f"{PUBLISHER}/deployments/", as_=stranger))["count"] == 0
+    await api.call("GET", f"{PUBLISHER}/deployments/{deployment['id']}/", as_=stranger, status=404)
     assert (await api.call("GET", f"{PUBLISHER}/records/", as_=stranger))["count"] == 0
 
 
@@ -671,3 +676,33 @@ async def test_a_term_wordpress_says_exists_is_used_not_duplicated(
     assert len(wp.terms["categories"]) == 2  # Uncategorized and the one that existed
     (call,) = wp.rest_calls("/wp/v2/categories", "POST")
     assert b"Land Mammals" in call["body"]
+
+
+async def test_an_automation_run_publishes_ready_content_through_the_integration(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    """Stage 7 of a run with `publish_status: publish` on a site with an integration: each
+    ready content is a post; one that fails (a 500 on its create) stays draft for the next run."""
+    site_id = setup.site["id"]
+    ready = await make_content(api, owner, site_id, title="Ready one")
+    unlucky = await make_content(api, owner, site_id, title="Unlucky one")
+    stages = dict.fromkeys(["clustering", "ideas", "tasks", "content", "image_prompts", "images"], False)
+    config = {"stages": {**stages, "publish": True}, "publish_status": "publish"}
+    await api.call("PUT", f"{AUTOMATION}/update_config/", params={"site_id": site_id}, json=config, as_=owner)
+    # A run needs an AI key set, though stage 7 calls no model.
+    await api.call("PUT", "/api/v1/system/settings/integrations/openai/", json={"api_key": "sk-unused"}, as_=owner)
+    wp.fail_on("POST", POSTS, "500")  # the first create (the oldest content: `ready`) fails
+
+    run = await run_now(api, owner, site_id)
+    job = await wait_job(run["job_id"], "succeeded", "failed")
+
+    assert job.status == "succeeded" and job.credits_used == 0
+    assert (await Content.get(id=ready["id"])).status == "draft"
+    published = await Content.get(id=unlucky["id"])
+    assert published.status == "published" and list(wp.objects["posts"]) == [int(published.external_id or 0)]
+    records = {r.content_id: r for r in await PublishingRecord.filter(job_id=job.id)}
+    assert records[unlucky["id"]].status == "published" and records[unlucky["id"]].verified is True
+    assert records[ready["id"]].status == "failed"
+    history = (await api.call("GET", f"{AUTOMATION}/history/", params={"site_id": site_id}, as_=owner))["results"]
+    stage = history[0]["stages"][6]
+    assert (stage["stage"], stage["processed"], stage["failed"]) == ("publish", 2, 1)
