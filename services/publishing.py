@@ -24,6 +24,7 @@ import hashlib
 import html as htmllib
 import logging
 import mimetypes
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,6 +120,14 @@ def content_marker(content: Content) -> str:
 
 def marker_comment(marker: str) -> str:
     return f"<!-- {MARKER_PREFIX}{marker} -->"
+
+
+# A marker already in the HTML (content synced back from WordPress carries the one we wrote).
+_MARKER_IN_HTML = re.compile(r"\s*<!-- " + re.escape(MARKER_PREFIX) + r"[A-Za-z0-9]+ -->")
+
+
+def without_markers(html: str) -> str:
+    return _MARKER_IN_HTML.sub("", html)
 
 
 async def images_of(content: Content) -> list[Image]:
@@ -293,7 +302,7 @@ class WordPressPublisher:
         featured: int,
         terms: dict[str, list[int]] | None,
     ) -> dict[str, Any]:
-        body = content.html
+        body = without_markers(content.html)
         for image in images:  # in-article images point at the media library, not at this server
             if image.url and image.id in media and media[image.id].get("source_url"):
                 body = body.replace(image.url, str(media[image.id]["source_url"]))

@@ -706,3 +706,16 @@ async def test_an_automation_run_publishes_ready_content_through_the_integration
     history = (await api.call("GET", f"{AUTOMATION}/history/", params={"site_id": site_id}, as_=owner))["results"]
     stage = history[0]["stages"][6]
     assert (stage["stage"], stage["processed"], stage["failed"]) == ("publish", 2, 1)
+
+
+async def test_content_synced_back_with_its_marker_keeps_one_marker(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    content = await make_content(api, owner, setup.site["id"])
+    await api.call("POST", publish_path(content["id"]), json={}, as_=owner)
+    (post,) = wp.objects["posts"].values()
+    # As a sync from WordPress would store it: the post's HTML, marker included.
+    await Content.filter(id=content["id"]).update(html=post["content"]["raw"])
+    await api.call("POST", publish_path(content["id"]), json={}, as_=owner)
+    marker = publishing.marker_comment(await marker_of(content["id"]))
+    assert post["content"]["raw"].count(marker) == 1 and len(wp.objects["posts"]) == 1
