@@ -24,6 +24,7 @@ from server.publisher import start_due_records
 from services import automation, ledger, publishing
 from services.media import store_image
 from services.security import Crypto, utcnow
+from services.wordpress import WordPressClient
 from tests.automation_helpers import A as AUTOMATION
 from tests.automation_helpers import run_now, wait_job
 from tests.conftest import TEST_FERNET, TEST_SECRET
@@ -719,3 +720,32 @@ async def test_content_synced_back_with_its_marker_keeps_one_marker(
     await api.call("POST", publish_path(content["id"]), json={}, as_=owner)
     marker = publishing.marker_comment(await marker_of(content["id"]))
     assert post["content"]["raw"].count(marker) == 1 and len(wp.objects["posts"]) == 1
+
+
+async def test_a_post_that_reads_back_differently_is_recorded_unverified(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WordPress may change what it was sent (a filter on the title, a plugin dropping a tag):
+    the publish succeeds, and the record says what differs."""
+    content = await make_content(api, owner, setup.site["id"])
+    await add_term(content["id"], "tag", "Prides", "prides")
+    real_get = WordPressClient.get_object
+
+    async def altered(self: WordPressClient, collection: str, object_id: int, **params: Any) -> dict[str, Any]:
+        post = await real_get(self, collection, object_id, **params)
+        if collection == "posts":
+            post = {**post, "title": {"raw": "Lions of the Savanna (edited)"}, "tags": []}
+        return post
+
+    monkeypatch.setattr(WordPressClient, "get_object", altered)
+    item = (await api.call("POST", publish_path(content["id"]), json={}, as_=owner))["data"]["items"][0]
+    assert item["status"] == "published" and item["verified"] is False
+    record = (await api.call("GET", f"{PUBLISHER}/records/", as_=owner))["results"][0]
+    checks = record["verification"]["checks"]
+    assert record["verified"] is False and checks["status"]["ok"] is True
+    assert checks["title"] == {
+        "ok": False,
+        "expected": "Lions of the Savanna",
+        "found": "Lions of the Savanna (edited)",
+    }
+    assert checks["tags"]["ok"] is False and checks["tags"]["found"] == []
