@@ -27,7 +27,7 @@ import mimetypes
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,11 @@ async def has_integration(site_id: int) -> bool:
 def content_marker(content: Content) -> str:
     """The marker of every post written for `content`: the same for every attempt, different for
     every content of every Inkflow server (its creation time is part of it)."""
-    created = content.created_at.isoformat() if isinstance(content.created_at, datetime) else ""
+    created = ""
+    if isinstance(content.created_at, datetime):  # the same instant however the driver returns it
+        moment = content.created_at
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        created = str(round(moment.timestamp() * 1_000_000))
     seed = f"{content.account_id}:{content.site_id}:{content.id}:{created}"
     return "ink" + hashlib.sha256(seed.encode()).hexdigest()[:29]
 
@@ -157,7 +161,7 @@ def missing_files(settings: Settings, content: Content, images: Sequence[Image])
             what = "featured image" if _is_featured(content, image) else "image"
             errors[f"images[{image.id}].file_path"] = [
                 f"Content {content.id}: the file of its {what} {image.id} ({image.file_path or 'no file'}) is "
-                "missing; regenerate the image (POST /api/v1/writer/images/regenerate/) or delete it."
+                "missing; regenerate it (POST /api/v1/writer/images/regenerate/) and publish again."
             ]
     return errors
 
@@ -330,11 +334,9 @@ class WordPressPublisher:
     ) -> tuple[dict[str, Any], bool]:
         """Update the known post, else the one carrying the marker, else create one; answers the
         post and whether it was created."""
-        if content.external_id and content.external_id.isdigit():
-            try:
-                return await self.client.update(collection, int(content.external_id), fields), False
-            except WordPressNotFound:
-                log.info("content %s: post %s is gone from WordPress; publishing anew", content.id, content.external_id)
+        known = await self._known_post(collection, content, marker)
+        if known is not None:
+            return await self.client.update(collection, known, fields), False
         existing = await self.find_by_marker(collection, marker)
         if existing is not None:
             return await self.client.update(collection, int(existing["id"]), fields), False
@@ -350,6 +352,29 @@ class WordPressPublisher:
                 ) from exc
             log.info("content %s: the create's answer was lost; found post %s by its marker", content.id, found["id"])
             return await self.client.update(collection, int(found["id"]), fields), True
+
+    async def _known_post(self, collection: str, content: Content, marker: str) -> int | None:
+        """The post `external_id` names, if it is still there and is this content's: it carries the
+        marker, or the content came from this WordPress (a sync). A post that isn't (the
+        integration now points at another site, whose post has that id) is never overwritten."""
+        if not (content.external_id and content.external_id.isdigit()):
+            return None
+        try:
+            post = await self.client.get_object(collection, int(content.external_id), context="edit")
+        except WordPressNotFound:
+            log.info("content %s: post %s is gone from WordPress; publishing anew", content.id, content.external_id)
+            return None
+        body = post.get("content")
+        raw = body.get("raw") if isinstance(body, dict) else None
+        if (isinstance(raw, str) and marker_comment(marker) in raw) or content.source == "wordpress":
+            return int(post["id"])
+        log.warning(
+            "content %s: post %s on %s is not this content's (no marker); looking for its own",
+            content.id,
+            content.external_id,
+            self.client.host,
+        )
+        return None
 
     async def find_by_marker(self, collection: str, marker: str) -> dict[str, Any] | None:
         """The post whose content carries `marker` (drafts, pending and private ones included)."""

@@ -749,3 +749,16 @@ async def test_a_post_that_reads_back_differently_is_recorded_unverified(
         "found": "Lions of the Savanna (edited)",
     }
     assert checks["tags"]["ok"] is False and checks["tags"]["found"] == []
+
+
+async def test_an_external_id_naming_someone_elses_post_never_overwrites_it(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    """The integration was pointed at another site, where the stored post id is another post."""
+    content = await make_content(api, owner, setup.site["id"])
+    theirs = wp.add_post(title="Someone else's post", content="<p>Theirs.</p>")
+    await Content.filter(id=content["id"]).update(external_id=str(theirs["id"]))
+    item = (await api.call("POST", publish_path(content["id"]), json={}, as_=owner))["data"]["items"][0]
+    assert item["created"] is True and item["post_id"] != theirs["id"]
+    assert wp.objects["posts"][theirs["id"]]["title"]["raw"] == "Someone else's post"
+    assert (await Content.get(id=content["id"])).external_id == str(item["post_id"])
