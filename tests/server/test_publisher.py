@@ -762,3 +762,9 @@ async def test_an_external_id_naming_someone_elses_post_never_overwrites_it(
     assert item["created"] is True and item["post_id"] != theirs["id"]
     assert wp.objects["posts"][theirs["id"]]["title"]["raw"] == "Someone else's post"
     assert (await Content.get(id=content["id"])).external_id == str(item["post_id"])
+
+
+async def test_publish_to_wordpress_needs_no_body(api: Api, owner: Caller, wp: FakeWordPress, setup: Setup) -> None:
+    content = await make_content(api, owner, setup.site["id"])
+    item = (await api.call("POST", publish_path(content["id"]), as_=owner))["data"]["items"][0]
+    assert item["status"] == "published" and item["post_status"] == "publish"
