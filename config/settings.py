@@ -67,6 +67,8 @@ class Settings:
     migrate_on_start: bool = True
     # Seconds between two looks of the automation scheduler for due runs.
     automation_interval: float = 30.0
+    # Seconds one WordPress request of a publish job may take (reads are retried, writes are not).
+    wordpress_timeout: float = 30.0
     version: str = "0.1.0"
 
     @property

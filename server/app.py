@@ -31,6 +31,7 @@ from server import (
     linker,
     optimizer,
     planner,
+    publisher,
     system,
     webapp,
     writer,
@@ -73,7 +74,20 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, automation, integration, jobs, system, ws)
+ROUTE_MODULES = (
+    auth,
+    planner,
+    writer,
+    billing,
+    optimizer,
+    linker,
+    automation,
+    integration,
+    publisher,
+    jobs,
+    system,
+    ws,
+)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -212,6 +226,7 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
             ai_clients_ctx,
             actors_ctx,
             automation.scheduler_ctx,
+            publisher.scheduler_ctx,
         ]
     )
     app.router.add_get("/", index)

@@ -20,11 +20,17 @@ site), ``paging_headers`` (False: a proxy that strips ``X-WP-*``).
 
 Faults: ``fail_next(kind, times=1, **opts)`` queues one-shot faults, consumed one per REST request
 in order; ``always(kind, **opts)`` sets one for every request when the queue is empty;
-``reset_faults()`` clears both. Kinds: ``slow`` (``seconds``, then the normal answer), ``500``
-(WordPress's fatal-error answer), ``503``, ``429`` (``retry_after``), ``drop`` (the connection is
-closed before any answer), ``drop_after_write`` (the request is carried out, then the connection
-is closed: the write happened but its answer is lost), ``html`` (200 with an HTML page, as a
-captive proxy answers).
+``fail_on(method, route, kind, times=1, **opts)`` aims one at a route (e.g. the create of a post
+while publishing), ahead of the others; ``reset_faults()`` clears them all. Kinds: ``slow``
+(``seconds``, then the normal answer), ``500`` (WordPress's fatal-error answer), ``503``,
+``429`` (``retry_after``), ``drop`` (the connection is closed before any answer),
+``drop_after_write`` (the request is carried out, then the connection is closed: the write
+happened but its answer is lost), ``slow_after_write`` (``seconds``: the
+request is carried out, then the answer waits, so a client times out after the write), ``html``
+(200 with an HTML page, as a captive proxy answers).
+
+SEO plugins: ``seo_plugins`` (``{"yoast", "rankmath"}``) adds their namespaces to the index and
+Rank Math's ``POST /rankmath/v1/updateMeta`` (its meta kept in ``rank_math_meta``).
 
 Standalone: ``python -m tests.fakes.wordpress_server --port 8090`` (Ctrl-C to stop).
 """
@@ -49,7 +55,8 @@ from aiohttp import web
 
 __all__ = ["FAULT_KINDS", "FakeWordPress", "main"]
 
-FAULT_KINDS = frozenset({"slow", "500", "503", "429", "drop", "drop_after_write", "html"})
+SEO_NAMESPACES = {"yoast": "yoast/v1", "rankmath": "rankmath/v1"}
+FAULT_KINDS = frozenset({"slow", "500", "503", "429", "drop", "drop_after_write", "slow_after_write", "html"})
 DEFAULT_USERNAME = "admin"
 OLD_DATE = "2025-01-01T00:00:00"  # add_many: content last edited long before any sync
 DEFAULT_APP_PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
@@ -105,6 +112,11 @@ class FakeWordPress:
         self.add_term("categories", "Uncategorized", slug="uncategorized")
         self._faults: list[tuple[str, dict[str, Any]]] = []
         self._persistent: tuple[str, dict[str, Any]] | None = None
+        # Faults aimed at one route (the publish paths): see `fail_on`.
+        self._route_faults: list[list[Any]] = []
+        # SEO plugins the site has ("yoast", "rankmath"): their namespaces and Rank Math's route.
+        self.seo_plugins: set[str] = set()
+        self.rank_math_meta: dict[int, dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._stopping = asyncio.Event()
@@ -166,6 +178,7 @@ class FakeWordPress:
         self._faults.clear()
         self._persistent = None
         self._outage_countdown = -1
+        self._route_faults.clear()
 
     def rest_calls(self, route: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
         """Recorded REST requests, optionally only those to `route` (exact) and/or with `method`."""
@@ -344,7 +357,9 @@ class FakeWordPress:
             if request.method == "GET" and not request.path.endswith("/"):
                 raise web.HTTPMovedPermanently(f"{request.path}/", headers={"X-Redirect-By": "WordPress"})
             return self._home(request)
-        fault = self._faults.pop(0) if self._faults else self._persistent
+        fault = self._route_fault(request.method, route)
+        if fault is None:
+            fault = self._faults.pop(0) if self._faults else self._persistent
         if fault is None:
             fault = self._sync_outage()
         if fault is not None:
@@ -354,11 +369,13 @@ class FakeWordPress:
                     await asyncio.wait_for(self._stopping.wait(), opts.get("seconds", 5.0))
             elif kind == "drop":
                 return self._drop(request)
-            elif kind != "drop_after_write":
+            elif kind not in ("drop_after_write", "slow_after_write"):
                 return self._fault_response(request, kind, opts)
         response = self._handle(request, route, body)
         if fault is not None and fault[0] == "drop_after_write":
             return self._drop(request)
+        if fault is not None and fault[0] == "slow_after_write":
+            await self._after_write_delay(fault[1])
         return response
 
     def _drop(self, request: web.Request) -> web.StreamResponse:
@@ -395,6 +412,8 @@ class FakeWordPress:
         method = request.method
         if route == "/" and method == "GET":
             return self._json(request, self._index(request))
+        if route.startswith("/rankmath/") and "rankmath" in self.seo_plugins:
+            return self._rank_math(request, route, body, auth)
         if route == "/wp/v2/users/me" and method == "GET":
             if not auth:
                 return self._error(request, 401, "rest_not_logged_in", "You are not currently logged in.")
@@ -438,7 +457,7 @@ class FakeWordPress:
             "home": root,
             "gmt_offset": "0",
             "timezone_string": "",
-            "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1"],
+            "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1", *self._seo_namespaces()],
             "authentication": authentication,
             "routes": {},
             "site_logo": 0,
@@ -548,7 +567,12 @@ class FakeWordPress:
             statuses = request.query.get("status", default).split(",")
             if not auth and any(status not in ("publish", "inherit") for status in statuses):
                 return self._forbidden_status(request)
-            items = [p for p in store.values() if "any" in statuses or p["status"] in statuses]
+            # `any` is every status but trash and auto-draft (WordPress's exclude_from_search ones).
+            items = [
+                p
+                for p in store.values()
+                if ("any" in statuses and p["status"] not in ("trash", "auto-draft")) or p["status"] in statuses
+            ]
             items = _ordered(request, self._filter_posts(request, items))
             return self._list(request, items, posts_table=True, view=lambda p: self._view(p, edit))
         if object_id is None and method == "POST":
@@ -725,7 +749,11 @@ class FakeWordPress:
                     # Recorded: a duplicate name → 400 term_exists naming the existing term.
                     body = {
                         "code": "term_exists",
-                        "message": "A term with the name provided already exists in this taxonomy.",
+                        "message": (
+                            "A term with the name provided already exists with this parent."
+                            if taxonomy == "categories"
+                            else "A term with the name provided already exists in this taxonomy."
+                        ),
                         "data": {"status": 400, "term_id": term["id"]},
                         "additional_data": [term["id"], term["id"]],
                     }
@@ -755,6 +783,51 @@ class FakeWordPress:
             return self._json(request, {"deleted": True, "previous": dict(term)})
         term.update({k: payload[k] for k in ("name", "slug", "description", "parent") if k in payload})
         return self._json(request, dict(term))
+
+    # --- publish paths: faults aimed at one route, and the SEO plugins' routes ---
+    # Publishing makes several requests (lookups, media, terms, the post); these let a test break
+    # exactly one of them, e.g. `fail_on("POST", "/wp/v2/posts", "drop_after_write")`.
+
+    def fail_on(self, method: str, route: str, kind: str, times: int = 1, **opts: Any) -> None:
+        """Queue `kind` for the next `times` requests `method route` (route: a regular expression
+        matched against the whole REST route, e.g. ``/wp/v2/posts`` or ``/wp/v2/media(/\\d+)?``).
+        Kinds as `fail_next`, plus ``slow_after_write`` (``seconds``): the request is carried out,
+        then its answer waits — a client that times out never learns the write happened."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; kinds: {sorted(FAULT_KINDS)}")
+        self._route_faults.append([method.upper(), re.compile(route), kind, opts, times])
+
+    def _route_fault(self, method: str, route: str) -> tuple[str, dict[str, Any]] | None:
+        for entry in self._route_faults:
+            wanted_method, pattern, kind, opts, left = entry
+            if left > 0 and method == wanted_method and pattern.fullmatch(route.rstrip("/") or "/"):
+                entry[4] = left - 1
+                return kind, opts
+        return None
+
+    async def _after_write_delay(self, opts: dict[str, Any]) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), opts.get("seconds", 5.0))
+
+    def _seo_namespaces(self) -> list[str]:
+        return [namespace for plugin, namespace in SEO_NAMESPACES.items() if plugin in self.seo_plugins]
+
+    def _rank_math(self, request: web.Request, route: str, body: bytes, auth: bool) -> web.Response:
+        """Rank Math's `POST /rankmath/v1/updateMeta` `{objectType, objectID, meta}`. Not recorded (the
+        test WordPress has no Rank Math): modelled on its editor's use — the meta stored on the post
+        (in ``rank_math_meta`` by post id, for tests to read) and ``true`` answered; a post that doesn't exist → 404."""
+        if route.rstrip("/") != "/rankmath/v1/updateMeta" or request.method != "POST":
+            return self._error(request, 404, "rest_no_route", "No route was found matching the URL and request method.")
+        if not auth:
+            return self._error(request, 401, "rest_forbidden", "Sorry, you are not allowed to do that.")
+        payload = json.loads(body or b"{}")
+        post = self.objects["posts"].get(int(payload.get("objectID") or 0)) or self.objects["pages"].get(
+            int(payload.get("objectID") or 0)
+        )
+        if post is None:
+            return self._error(request, 404, "rest_post_invalid_id", "Invalid post ID.")
+        self.rank_math_meta.setdefault(post["id"], {}).update(payload.get("meta") or {})
+        return self._json(request, True)
 
 
 def _ordered(request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
