@@ -1,7 +1,15 @@
-"""Planner benchmark: the keyword list through the whole stack against a bare asyncpg handler.
+"""Planner benchmark: the keyword list, a detail read and a small write through the whole stack
+against a bare aiohttp + asyncpg handler.
 
-    python -m tests.perf.bench_planner            # 100,000 keywords, 32 connections, 20 s per target
-    python -m tests.perf.bench_planner --quick    # 10,000 keywords, 3 s per target (smoke run)
+    python -m tests.perf.bench_planner            # 100,000 keywords, 32 connections, 20 s per run
+    python -m tests.perf.bench_planner --quick    # 10,000 keywords, 3 s per run (smoke run)
+
+With wrk installed (`make wrk`), the default `--load wrk`: both servers run side by side, and wrk
+drives the list, detail and write rows against each in alternating rounds (`--rounds`); the
+report has the medians, p50/p99 (wrk's latency percentiles, read by a Lua `done` hook) and the
+Inkflow/bare ratios. The write row's Lua script sends a new keyword per request (round, thread,
+counter) into an empty second site, emptied before each run. `--load aiohttp` (the fallback
+without wrk) is the older list-only run described below, with statement sampling and EXPLAIN.
 
 What it does, on PostgreSQL + Redis (both on loopback):
 
