@@ -617,11 +617,12 @@ INDEX_RE = re.compile(r"(Index Only Scan|Index Scan Backward|Index Scan|Bitmap I
 
 
 def _is_page_query(text: str) -> bool:
-    return 'FROM "keyword"' in text and "ORDER BY" in text.upper() and "count(" not in text.lower()
+    # (The list fast path sends count and page as one statement: that one is the page query.)
+    return 'FROM "keyword"' in text and "ORDER BY" in text.upper()
 
 
 def _is_count_query(text: str) -> bool:
-    return 'FROM "keyword"' in text and "count(" in text.lower()
+    return 'FROM "keyword"' in text and "count(" in text.lower() and "ORDER BY" not in text.upper()
 
 
 async def _explain(dsn: str, text: str, values: dict[str, int]) -> str:
