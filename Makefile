@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test lint sqlite-tests services-tests bench-planner bench-ai
+.PHONY: run test lint sqlite-tests services-tests bench-planner bench-ai wrk
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: lint sqlite-tests services-tests
 
 bench-planner: $(STAMP)
 	$(BIN)/python run.py bench planner
+
+# The planner benchmark's load generator (a C program; without it the benchmark falls back to
+# its aiohttp client). Debian/Ubuntu package `wrk`; installing needs root.
+wrk:
+	@command -v wrk >/dev/null && echo "wrk is installed: $$(command -v wrk)" || \
+		{ if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi; }
 
 bench-ai: $(STAMP)
 	$(BIN)/python run.py bench ai

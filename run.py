@@ -43,7 +43,17 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         print(f"Inkflow listening on http://{host}:{port}/  docs: http://{host}:{port}/api/docs/", flush=True)
 
     access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
-    web.run_app(app, host=host, port=port, print=announce, access_log=access_log)
+    web.run_app(app, host=host, port=port, print=announce, access_log=access_log, loop=_event_loop())
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop when it is installed (it is in requirements.txt): the same server
+    answers ~10-20 % more requests per second on it."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:

@@ -53,9 +53,14 @@ class Tenant(Protocol):
     def site_id(self) -> int | None: ...
 
 
+def scope_of(caller: Tenant, *, site_owned: bool = True) -> dict[str, int]:
+    """The column filters that make a query the caller's: `scoped` and the list fast path."""
+    conditions = {"account_id": caller.account_id}
+    if site_owned and caller.site_id is not None:
+        conditions["site_id"] = caller.site_id
+    return conditions
+
+
 def scoped(model: type[Model], caller: Tenant, *, site_owned: bool = True) -> QuerySet[Any]:
     """The caller's rows of `model`: their account's, and only their site's for an API key."""
-    qs = model.filter(account_id=caller.account_id)
-    if site_owned and caller.site_id is not None:
-        qs = qs.filter(site_id=caller.site_id)
-    return qs
+    return model.filter(**scope_of(caller, site_owned=site_owned))

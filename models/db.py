@@ -48,6 +48,21 @@ def bind_orm(ctx: TortoiseContext) -> None:
     _current_context.set(ctx)
 
 
+def on_postgres() -> bool:
+    """Whether the current ORM context's default connection is PostgreSQL."""
+    return bool(connections.get("default").capabilities.dialect == "postgres")
+
+
+async def raw_records(sql: str, values: list[Any]) -> list[Any]:
+    """Run a SELECT written for PostgreSQL (`$1`… parameters) and return asyncpg's records as
+    they come, with Tortoise's connection (so its transactions) and its error translation.
+
+    Only for the list fast path, where converting rows to dicts and models costs more than
+    the query."""
+    _, rows = await connections.get("default").execute_query(sql, values)
+    return list(rows)
+
+
 async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:
     """Run hand-written SQL on the default connection; `{0}`, `{1}`… mark the parameters.
 

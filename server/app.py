@@ -52,16 +52,7 @@ from server.keys import (
     SETTINGS,
     STARTED_AT,
 )
-from server.middlewares import (
-    auth_middleware,
-    body_middleware,
-    error_middleware,
-    idempotency_middleware,
-    module_middleware,
-    orm_middleware,
-    rate_limit_middleware,
-    request_id_middleware,
-)
+from server.middlewares import access_middleware, idempotency_middleware, request_middleware
 from server.routing import SlashTolerantRouter
 from services.ai_client import AiClients
 from services.events import make_bus
@@ -189,13 +180,8 @@ async def index(request: web.Request) -> web.Response:
 
 
 MIDDLEWARES = (
-    request_id_middleware,
-    error_middleware,
-    orm_middleware,
-    body_middleware,
-    rate_limit_middleware,
-    auth_middleware,
-    module_middleware,
+    request_middleware,
+    access_middleware,
     idempotency_middleware,
     validation_middleware,
 )

@@ -16,11 +16,13 @@ import orjson
 from aiohttp import web
 from aiohttp_apigami import docs, match_info_schema, querystring_schema, request_schema, response_schema
 from marshmallow import Schema, fields
+from tortoise import fields as tortoise_fields
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.base import scoped
+from models.base import scope_of, scoped
+from models.db import on_postgres, raw_records
 from schemas.common import INT64_MAX, Bool, Int, ListQuery, NoContent, PathId, Text, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
@@ -28,7 +30,7 @@ from server.access import RateScope, endpoint, principal
 from server.keys import SETTINGS
 from services.errors import ValidationFailed
 from services.principal import Principal
-from services.tenancy import row_or_404
+from services.tenancy import not_found, row_or_404
 
 PAGING_KEYS = frozenset({"page", "page_size", "ordering", "search"})
 DEFAULT_ORDER = ("-created_at", "-id")
@@ -200,6 +202,155 @@ def value_columns(schema: Schema, model: type[Model]) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+# --- the PostgreSQL fast path of hot lists and detail reads ----------------------------------------
+#
+# The same declarations as the ORM path (tenancy, the query schema's `filter` lookups, ordering,
+# default order, output columns), compiled once per resource into SQL that asyncpg runs and
+# whose records go to orjson as they are: building two Tortoise querysets and converting every
+# value cost about a third of a list request's time. Count and page go in one round trip. A
+# request the plan can't express exactly (search, a lookup or value type it doesn't know) takes
+# the ORM path, as does every request on SQLite.
+
+SQL_OPERATORS = {"": "=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
+# Values asyncpg binds exactly as Tortoise does; others (datetimes, lists) take the ORM path.
+FAST_VALUE_TYPES = (int, str, bool)
+UNSUPPORTED = ("", "")
+# Output columns whose asyncpg value is what Tortoise's `to_python_value` gives (JSON, decimals,
+# enums and the like are converted by Tortoise: a resource showing one keeps the ORM path).
+PLAIN_FIELDS = frozenset(
+    {
+        tortoise_fields.IntField,
+        tortoise_fields.BigIntField,
+        tortoise_fields.SmallIntField,
+        tortoise_fields.CharField,
+        tortoise_fields.TextField,
+        tortoise_fields.BooleanField,
+        tortoise_fields.DatetimeField,
+        tortoise_fields.FloatField,
+    }
+)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """A resource's list and detail as SQL (PostgreSQL); see `fast_path`."""
+
+    table: str
+    select: str  # the output columns, `"column" AS "field"`
+    page_select: str  # the same columns of the page subquery `p`, plus its row marker
+    fields: tuple[str, ...]
+    filters: dict[str, tuple[str, str]]  # query field -> (column, operator) or UNSUPPORTED
+    columns: dict[str, str]  # orderable field -> column
+    default_order: str
+    site_owned: bool
+
+    def where(self, caller: Principal, query: dict[str, Any] | None) -> tuple[list[str], list[Any]] | None:
+        """The WHERE conditions and their values, or None when the ORM path must answer."""
+        conditions: list[str] = []
+        values: list[Any] = []
+        for column, value in scope_of(caller, site_owned=self.site_owned).items():
+            values.append(value)
+            conditions.append(f"{_quote(column)} = ${len(values)}")
+        for name, value in (query or {}).items():
+            if name in PAGING_KEYS:
+                if name == "search" and value:
+                    return None
+                continue
+            if value is None or name not in self.filters:
+                continue
+            column, operator = self.filters[name]
+            if not operator or type(value) not in FAST_VALUE_TYPES:
+                return None
+            values.append(value)
+            conditions.append(f"{_quote(column)} {operator} ${len(values)}")
+        return conditions, values
+
+    def order(self, ordering: str | None) -> str | None:
+        if not ordering:
+            return self.default_order
+        column = self.columns.get(ordering.lstrip("-"))
+        if column is None:
+            return None
+        return f'{_quote(column)} {"DESC" if ordering.startswith("-") else "ASC"}, "id" DESC'
+
+    async def page(self, request: web.Request, caller: Principal, query: dict[str, Any]) -> web.Response | None:
+        where = self.where(caller, query)
+        order = self.order(query.get("ordering"))
+        if where is None or order is None:
+            return None
+        conditions, values = where
+        page, size = query["page"], query["page_size"]
+        clause = " AND ".join(conditions)
+        n = len(values)
+        # One row at least (the count), with the page's rows joined to it; `__row` tells a
+        # page row from the lone count row of an empty page.
+        sql = (
+            f"SELECT c.__count, {self.page_select} FROM (SELECT count(*) AS __count FROM {self.table} "
+            f"WHERE {clause}) c LEFT JOIN LATERAL (SELECT {self.select}, 1 AS __row FROM {self.table} "
+            f"WHERE {clause} ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}) p ON true"
+        )
+        records = await raw_records(sql, [*values, size, (page - 1) * size])
+        count = records[0]["__count"]
+        fields = self.fields
+        rows = [{name: record[name] for name in fields} for record in records if record["__row"] is not None]
+        return _page(request, rows, count, page, size)
+
+    async def get(self, caller: Principal, row_id: int) -> dict[str, Any] | None:
+        """The caller's row `row_id` as the output dict, None when they have no such row."""
+        where = self.where(caller, None)
+        assert where is not None
+        conditions, values = where
+        values.append(row_id)
+        conditions.append(f'"id" = ${len(values)}')
+        records = await raw_records(f"SELECT {self.select} FROM {self.table} WHERE {' AND '.join(conditions)}", values)
+        return dict(records[0]) if records else None
+
+
+def fast_path(r: Resource) -> FastPath | None:
+    """The resource's fast path when its declarations allow one: plain output columns, the
+    default tenancy (no `base_query`) and the model's own table."""
+    if r.columns is None or r.base_query is not None or not r.tenant:
+        return None
+    meta = r.model._meta
+    projection: dict[str, str] = dict(meta.fields_db_projection)
+    if "id" not in projection or any(type(meta.fields_map.get(name)) not in PLAIN_FIELDS for name in r.columns):
+        return None
+    filters: dict[str, tuple[str, str]] = {}
+    for name, declared in r.query_schema().fields.items():
+        if name in PAGING_KEYS:
+            continue
+        lookup = declared.metadata.get("filter", name)
+        if lookup is None:
+            continue
+        field_name, _, op = lookup.partition("__")
+        known = field_name in projection and op in SQL_OPERATORS
+        filters[name] = (projection[field_name], SQL_OPERATORS[op]) if known else UNSUPPORTED
+    default = []
+    for item in r.default_order:
+        column = projection.get(item.lstrip("-"))
+        if column is None:
+            return None
+        default.append(f"{_quote(column)} {'DESC' if item.startswith('-') else 'ASC'}")
+    select = ", ".join(
+        _quote(projection[name]) if projection[name] == name else f"{_quote(projection[name])} AS {_quote(name)}"
+        for name in r.columns
+    )
+    return FastPath(
+        table=_quote(meta.db_table),
+        select=select,
+        page_select=", ".join(f"p.{_quote(name)}" for name in r.columns) + ", p.__row",
+        fields=r.columns,
+        filters=filters,
+        columns=projection,
+        default_order=", ".join(default),
+        site_owned=r.site_owned,
+    )
+
+
 # --- PUT takes back what GET gave --------------------------------------------------------------
 
 READ_ONLY = "read_only: this field can't be changed; send the value GET returned, or leave it out."
@@ -316,6 +467,12 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
     item_doc = envelope_schema(r.out_schema, f"{r.name.title().replace(' ', '')}Envelope")
     errors = error_responses(400, 401, 403)
 
+    # Compiled at the first request: the model's columns are known once Tortoise is initialised.
+    compiled = functools.cache(lambda: fast_path(r))
+
+    def fast() -> FastPath | None:
+        return compiled() if on_postgres() else None
+
     if "list" in r.actions:
         query_schema = r.query_schema()
 
@@ -326,6 +483,10 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         @response_schema(page_envelope(r.out_schema, f"{r.name.title().replace(' ', '')}Page"), 200)
         async def list_handler(request: web.Request) -> web.Response:
             query = request["querystring"]
+            if (plan := fast()) is not None:
+                response = await plan.page(request, principal(request), query)
+                if response is not None:
+                    return response
             qs = apply_filters(r.queryset(principal(request)), query, query_schema)
             qs = apply_search(qs, query.get("search"), r.search_fields)
             return await paginated(request, qs, query, r.serialize, r.default_order, r.columns)
@@ -350,6 +511,11 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
         @response_schema(item_doc, 200)
         @with_path_id
         async def retrieve_handler(request: web.Request) -> web.Response:
+            if (plan := fast()) is not None:
+                row = await plan.get(principal(request), path_id(request))
+                if row is None:
+                    raise not_found(r.name)
+                return envelope.ok(request, row)
             return envelope.ok(request, r.serialize(await r.get_object(request)))
 
     if "update" in r.actions and r.update is not None and r.update_schema is not None:

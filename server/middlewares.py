@@ -1,5 +1,6 @@
 """The request pipeline: request id → error envelope → ORM context → body → rate limit →
-auth → module check → idempotency → (validation) → handler."""
+auth → module check → idempotency → (validation) → handler, in four layers (`request_middleware`,
+`access_middleware`, `idempotency_middleware`, aiohttp-apigami's validation)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from marshmallow import ValidationError
 
 from models.db import bind_orm
 from server import envelope, idempotency
-from server.access import principal, rules_of
+from server.access import EndpointRules, rules_of
 from server.errors import HTTP_STATUS_CODES, ApiError, ParseError, RateLimited, UnsupportedMediaType, status_of
 from server.keys import CLAIMS, CRYPTO, ORM, PRINCIPAL, RATE_HEADERS, RATE_LIMITER, REQUEST_ID
 from services import auth as auth_service
 from services import modules
 from services.errors import DomainError, ModuleDisabled, NotAuthenticated, PermissionDenied, ValidationFailed
+from services.principal import Principal
 from services.security import constant_time_equal, token_hash
 
 log = logging.getLogger("inkflow.server")
@@ -29,11 +31,13 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def request_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """What every request goes through, in one layer (each layer costs a frame and a partial
+    per request): its id, the error envelope, the ORM context and the body check."""
     incoming = request.headers.get("X-Request-ID", "")
     request[REQUEST_ID] = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
     try:
-        response = await handler(request)
+        response = await _enveloped(request, handler)
     except web.HTTPException as exc:  # only reaches here if raised outside the error layer
         exc.headers["X-Request-ID"] = request[REQUEST_ID]
         raise
@@ -41,11 +45,14 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     return response
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _enveloped(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every failure in the one error envelope; 500s name nothing internal. Error
     answers carry the rate-limit headers like any other (CONTRACT §14)."""
     try:
+        # This app's Tortoise context, current for the request's task.
+        bind_orm(request.app[ORM])
+        if request.method in UNSAFE_METHODS and request.can_read_body:
+            await _check_body(request)
         return await handler(request)
     except DomainError as exc:
         headers = exc.headers if isinstance(exc, ApiError) else {}
@@ -64,26 +71,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-@web.middleware
-async def orm_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Make this app's Tortoise context current for the request's task."""
-    bind_orm(request.app[ORM])
-    return await handler(request)
-
-
-@web.middleware
-async def body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _check_body(request: web.Request) -> None:
     """Refuse malformed JSON with `parse_error` before any schema sees it."""
-    if request.method in UNSAFE_METHODS and request.can_read_body:
-        raw = await request.read()  # raises 413 past client_max_size
-        if raw.strip():
-            if request.content_type != "application/json":
-                raise UnsupportedMediaType()
-            try:
-                json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ParseError(f"Malformed JSON in the request body: {exc}") from None
-    return await handler(request)
+    raw = await request.read()  # raises 413 past client_max_size
+    if raw.strip():
+        if request.content_type != "application/json":
+            raise UnsupportedMediaType()
+        try:
+            json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ParseError(f"Malformed JSON in the request body: {exc}") from None
 
 
 def _client_ip(request: web.Request) -> str:
@@ -111,34 +108,46 @@ async def _rate_identity(request: web.Request) -> str:
 
 
 @web.middleware
-async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count the request in its scope; unknown paths and methods count as `general`. The
-    headers go on the answer here, or on an error answer by the error middleware."""
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The rate limit, then who is calling and what the route allows them (one layer)."""
     rules = rules_of(request)
     if rules.scope is None:
+        await _authorise(request, rules)
         return await handler(request)
     scope = rules.scope
     identity = f"ip:{_client_ip(request)}" if scope == "auth" else await _rate_identity(request)
     decision = await request.app[RATE_LIMITER].hit(scope, identity)
+    # The headers go on the answer here, or on an error answer by the error envelope.
     request[RATE_HEADERS] = decision.headers()
     if not decision.allowed:
         raise RateLimited(
             f"Rate limit of {decision.limit} requests per minute exceeded for '{scope}'.",
             headers={"Retry-After": str(decision.retry_after)},
         )
+    await _authorise(request, rules)
     response = await handler(request)
     response.headers.update(request[RATE_HEADERS])
     return response
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve Bearer, ApiKey or session cookie, in that order, and apply the route's rules."""
-    if request.match_info.http_exception is not None:
-        return await handler(request)  # unknown path or method: 404/405 before authentication
-    rules = rules_of(request)
-    if rules.public:
-        return await handler(request)
+async def _authorise(request: web.Request, rules: EndpointRules) -> None:
+    """Resolve Bearer, ApiKey or session cookie, in that order, apply the route's role rules
+    and its module switch; unknown paths and methods (404/405) and public routes pass."""
+    if request.match_info.http_exception is not None or rules.public:
+        return
+    caller = await _caller(request)
+    if caller.kind == "apikey" and not rules.apikey:
+        raise PermissionDenied("An API key can't be used for this endpoint.")
+    if not caller.has_role(rules.role):
+        raise PermissionDenied(f"This needs the {rules.role} role or higher.")
+    request[PRINCIPAL] = caller
+    if rules.module:
+        enabled = caller.modules if caller.modules is not None else await modules.enabled_modules(caller.account_id)
+        if not enabled.get(rules.module, True):
+            raise ModuleDisabled(f"The {rules.module} module is disabled for this account.")
+
+
+async def _caller(request: web.Request) -> Principal:
     crypto = request.app[CRYPTO]
     header = request.headers.get("Authorization", "")
     scheme, _, credential = header.partition(" ")
@@ -146,12 +155,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if header:
         if scheme.lower() == "bearer" and credential:
             claims = request.get(CLAIMS) or crypto.read_access(credential)
-            caller = await auth_service.principal_from_bearer(claims)
-        elif scheme.lower() == "apikey" and credential:
-            caller = await auth_service.principal_from_api_key(credential)
-        else:
-            raise NotAuthenticated("Use 'Authorization: Bearer <token>' or 'Authorization: ApiKey <key>'.")
-    elif session_token := request.cookies.get("session"):
+            return await auth_service.principal_from_bearer(claims)
+        if scheme.lower() == "apikey" and credential:
+            return await auth_service.principal_from_api_key(credential)
+        raise NotAuthenticated("Use 'Authorization: Bearer <token>' or 'Authorization: ApiKey <key>'.")
+    if session_token := request.cookies.get("session"):
         session_caller = await auth_service.principal_from_session(session_token)
         if session_caller is None:
             raise NotAuthenticated("The session has expired; log in again.")
@@ -160,32 +168,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             sent = request.headers.get("X-CSRF-Token", "")
             if not cookie or not sent or not constant_time_equal(cookie, sent):
                 raise PermissionDenied("CSRF check failed: send the csrftoken cookie's value in X-CSRF-Token.")
-        caller = session_caller
-    else:
-        raise NotAuthenticated()
-    if caller.kind == "apikey" and not rules.apikey:
-        raise PermissionDenied("An API key can't be used for this endpoint.")
-    if not caller.has_role(rules.role):
-        raise PermissionDenied(f"This needs the {rules.role} role or higher.")
-    request[PRINCIPAL] = caller
-    return await handler(request)
-
-
-@web.middleware
-async def module_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    rules = rules_of(request)
-    if rules.module and PRINCIPAL in request:
-        caller = principal(request)
-        enabled = caller.modules if caller.modules is not None else await modules.enabled_modules(caller.account_id)
-        if not enabled.get(rules.module, True):
-            raise ModuleDisabled(f"The {rules.module} module is disabled for this account.")
-    return await handler(request)
+        return session_caller
+    raise NotAuthenticated()
 
 
 @web.middleware
 async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # Safe methods do no idempotency work at all.
+    if request.method != "POST":
+        return await handler(request)
     key = request.headers.get("Idempotency-Key")
-    if key is None or request.method != "POST" or not rules_of(request).idempotent:
+    if key is None or not rules_of(request).idempotent:
         return await handler(request)
     caller = request.get(PRINCIPAL)
     who = caller.rate_identity if caller else f"ip:{_client_ip(request)}"

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from typing import cast
 
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.accounts import Account
 from models.billing import CreditTransaction
+from models.db import raw_query
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
+
+# {0}: the amount; {1}: the account; a deduction's {2}: what it takes (the balance must cover it).
+CREDIT_SQL = 'UPDATE "account" SET "credits" = "credits" + {0} WHERE "id" = {1} RETURNING "credits"'
+DEDUCT_SQL = (
+    'UPDATE "account" SET "credits" = "credits" + {0} WHERE "id" = {1} AND "credits" >= {2} RETURNING "credits"'
+)
 
 
 async def balance(account_id: int) -> int:
@@ -34,16 +40,18 @@ async def _apply(
     description: str = "",
 ) -> CreditTransaction:
     async with in_transaction():
+        # One statement changes the balance, checks it (the condition makes the check and the
+        # deduction atomic) and returns the new one: a job reserves and settles, so this saves
+        # a round trip twice per job.
         if amount < 0:
-            # The condition makes the check and the deduction one atomic statement.
-            changed = await Account.filter(id=account_id, credits__gte=-amount).update(credits=F("credits") + amount)
-            if changed != 1:
-                raise InsufficientCredits(required=-amount, available=await balance(account_id))
+            rows = await raw_query(DEDUCT_SQL, [amount, account_id, -amount])
         else:
-            changed = await Account.filter(id=account_id).update(credits=F("credits") + amount)
-            if changed != 1:
-                raise NotFound("Account not found.")
-        balance_after = await balance(account_id)
+            rows = await raw_query(CREDIT_SQL, [amount, account_id])
+        if not rows:
+            if amount < 0:
+                raise InsufficientCredits(required=-amount, available=await balance(account_id))
+            raise NotFound("Account not found.")
+        balance_after = int(rows[0]["credits"])
         return await CreditTransaction.create(
             account_id=account_id,
             amount=amount,

@@ -54,8 +54,13 @@ async def row_or_404(query: QuerySet[Any], row_id: int, what: str) -> Any:
     """The row `row_id` of `query`, or 404 "<What> not found." (another tenant's id is only 'not found')."""
     row = await query.get_or_none(id=row_id)
     if row is None:
-        raise NotFound(f"{what[:1].upper()}{what[1:]} not found.")
+        raise not_found(what)
     return row
+
+
+def not_found(what: str) -> NotFound:
+    """The 404 of a row the caller has no access to: "<What> not found."."""
+    return NotFound(f"{what[:1].upper()}{what[1:]} not found.")
 
 
 async def get_owned(model: type[Model], caller: Principal, row_id: int, what: str, *, site_owned: bool = True) -> Any:

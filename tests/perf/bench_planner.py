@@ -1,7 +1,15 @@
-"""Planner benchmark: the keyword list through the whole stack against a bare asyncpg handler.
+"""Planner benchmark: the keyword list, a detail read and a small write through the whole stack
+against a bare aiohttp + asyncpg handler.
 
-    python -m tests.perf.bench_planner            # 100,000 keywords, 32 connections, 20 s per target
-    python -m tests.perf.bench_planner --quick    # 10,000 keywords, 3 s per target (smoke run)
+    python -m tests.perf.bench_planner            # 100,000 keywords, 32 connections, 20 s per run
+    python -m tests.perf.bench_planner --quick    # 10,000 keywords, 3 s per run (smoke run)
+
+With wrk installed (`make wrk`), the default `--load wrk`: both servers run side by side, and wrk
+drives the list, detail and write rows against each in alternating rounds (`--rounds`); the
+report has the medians, p50/p99 (wrk's latency percentiles, read by a Lua `done` hook) and the
+Inkflow/bare ratios. The write row's Lua script sends a new keyword per request (round, thread,
+counter) into an empty second site, emptied before each run. `--load aiohttp` (the fallback
+without wrk) is the older list-only run described below, with statement sampling and EXPLAIN.
 
 What it does, on PostgreSQL + Redis (both on loopback):
 
@@ -30,6 +38,7 @@ import multiprocessing as mp
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -77,7 +86,8 @@ PAGE_SIZE = 100
 WARMUP_S = 2.0
 BULK_IDS = 1000
 BULK_RUNS = 5
-RATE_LIMITS = "ai=60,content=100,auth=20,general=100000000"
+# Only the scopes the benchmark drives are raised (they still count, in Redis).
+RATE_LIMITS = "ai=60,content=100000000,auth=20,general=100000000"
 # Tortoise's asyncpg pool default (tortoise/backends/base_postgres/client.py: maxsize 5); the bare
 # reference gets the same so the comparison is about the layers, not the pool.
 POOL_MAX = 5
@@ -191,6 +201,14 @@ BARE_PAGE_SQL = (
     + ",".join(f'"{c}"' for c in BARE_COLUMNS)
     + f' FROM "keyword" {BARE_WHERE} ORDER BY "volume" DESC, "id" DESC LIMIT $4 OFFSET $5'
 )
+BARE_DETAIL_SQL = (
+    "SELECT " + ",".join(f'"{c}"' for c in BARE_COLUMNS) + ' FROM "keyword" WHERE "id" = $1 AND "account_id" = $2'
+)
+BARE_INSERT_SQL = (
+    'INSERT INTO "keyword" ("created_at","updated_at","keyword","keyword_key","volume","difficulty","intent",'
+    '"status","account_id","site_id") VALUES (now(), now(), $1, $2, $3, 0, \'informational\', \'new\', $4, $5) '
+    "RETURNING " + ",".join(f'"{c}"' for c in BARE_COLUMNS)
+)
 BARE_POOL = web.AppKey("bare_pool", asyncpg.Pool)
 
 
@@ -230,10 +248,34 @@ def _bare_app(dsn: str, account_id: int) -> web.Application:
             text=json.dumps(payload, separators=(",", ":"), ensure_ascii=False), content_type="application/json"
         )
 
+    async def keyword(request: web.Request) -> web.Response:
+        row = await request.app[BARE_POOL].fetchrow(BARE_DETAIL_SQL, int(request.match_info["id"]), account_id)
+        if row is None:
+            return _bare_json({"success": False, "error": "Not found.", "code": "not_found"}, 404)
+        return _bare_json({"success": True, "data": _bare_row(row), "request_id": uuid.uuid4().hex}, 200)
+
+    async def create(request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        text = " ".join(str(body["keyword"]).split())
+        row = await request.app[BARE_POOL].fetchrow(
+            BARE_INSERT_SQL, text, text.lower(), int(body.get("volume", 0)), account_id, int(body["site_id"])
+        )
+        return _bare_json({"success": True, "data": _bare_row(row), "request_id": uuid.uuid4().hex}, 201)
+
     app = web.Application()
     app.cleanup_ctx.append(pool_ctx)
     app.router.add_get(LIST_PATH, keywords)
+    app.router.add_post(LIST_PATH, create)
+    app.router.add_get(LIST_PATH + "{id:\\d+}/", keyword)
     return app
+
+
+def _bare_json(payload: dict[str, Any], status: int) -> web.Response:
+    return web.Response(
+        text=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        status=status,
+        content_type="application/json",
+    )
 
 
 def _bare_server_process(dsn: str, account_id: int, port: int) -> None:
@@ -550,6 +592,7 @@ async def _measure(
 
 
 async def _bulk_status(base: str, token: str, ids: list[int]) -> tuple[float, list[float]]:
+    print(f"bulk_status with {len(ids):,} ids × {BULK_RUNS} …", flush=True)
     timings = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         # One untimed call first, like the warm-up of the list runs.
@@ -574,11 +617,12 @@ INDEX_RE = re.compile(r"(Index Only Scan|Index Scan Backward|Index Scan|Bitmap I
 
 
 def _is_page_query(text: str) -> bool:
-    return 'FROM "keyword"' in text and "ORDER BY" in text.upper() and "count(" not in text.lower()
+    # (The list fast path sends count and page as one statement: that one is the page query.)
+    return 'FROM "keyword"' in text and "ORDER BY" in text.upper()
 
 
 def _is_count_query(text: str) -> bool:
-    return 'FROM "keyword"' in text and "count(" in text.lower()
+    return 'FROM "keyword"' in text and "count(" in text.lower() and "ORDER BY" not in text.upper()
 
 
 async def _explain(dsn: str, text: str, values: dict[str, int]) -> str:
@@ -711,7 +755,31 @@ def _report(
 # --- the run -----------------------------------------------------------------------------------
 
 
+@dataclass
+class Prepared:
+    """What both load generators need: the two servers, the caller and the data."""
+
+    dsn: str
+    base: str
+    bare_base: str
+    token: str
+    query: str
+    target: dict[str, Any]
+    counts: dict[str, int]
+    info: dict[str, Any]
+    detail_id: int = 0
+    write_site_id: int = 0
+    bulk_ids: list[int] = field(default_factory=list)
+
+
 async def _run(args: argparse.Namespace, ctx: Context) -> str:
+    prepared = await _prepare(args, ctx)
+    if args.load == "wrk":
+        return await _run_wrk(args, ctx, prepared)
+    return await _run_aiohttp(args, ctx, prepared)
+
+
+async def _prepare(args: argparse.Namespace, ctx: Context) -> Prepared:
     database_url = args.database_url
     dsn = asyncpg_dsn(database_url)
     postgres_version = await create_database(ctx, database_url)
@@ -756,6 +824,53 @@ async def _run(args: argparse.Namespace, ctx: Context) -> str:
     if len(mine["results"]) != min(PAGE_SIZE, counts["matching"]):
         raise RuntimeError(f"the list returned {len(mine['results'])} rows")
 
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        status, payload = await _call(
+            session,
+            "POST",
+            base + "/api/v1/auth/sites/",
+            token=token,
+            body={"name": "Bench write site", "domain": f"bench-write-{uuid.uuid4().hex[:6]}.example.com"},
+        )
+        write_site_id = _expect(status, payload, 201, "create the write site")["data"]["id"]
+    conn = await asyncpg.connect(dsn)
+    try:
+        ids = [
+            row["id"]
+            for row in await conn.fetch(
+                "SELECT id FROM keyword WHERE site_id = $1 ORDER BY random() LIMIT $2", target["site_id"], BULK_IDS
+            )
+        ]
+    finally:
+        await conn.close()
+    info = {
+        "date": report_date(),
+        "machine": machine_info(),
+        "postgres": postgres_version,
+        "total": counts["total"],
+        "matching": counts["matching"],
+    }
+    return Prepared(
+        dsn=dsn,
+        base=base,
+        bare_base=bare_base,
+        token=token,
+        query=query,
+        target=target,
+        counts=counts,
+        info=info,
+        detail_id=mine["results"][0]["id"],
+        write_site_id=write_site_id,
+        bulk_ids=ids,
+    )
+
+
+async def _run_aiohttp(args: argparse.Namespace, ctx: Context, p: Prepared) -> str:
+    """The aiohttp-client load generator: one target after the other, the list only, with
+    PostgreSQL's statement sampling and EXPLAIN."""
+    dsn, base, bare_base, token, query, target = p.dsn, p.base, p.bare_base, p.token, p.query, p.target
+    assert ctx.server is not None and ctx.bare is not None
+    headers = {"Authorization": f"Bearer {token}"}
     print(f"load: inkflow, {args.connections} connections, {args.duration:g} s …", flush=True)
     database = (dsn, ctx.db_name)
     load = (args.connections, args.duration)
@@ -789,30 +904,268 @@ async def _run(args: argparse.Namespace, ctx: Context) -> str:
             continue
         explains[key] = await _explain(dsn, text, values)
 
-    print(f"bulk_status with {BULK_IDS:,} ids × {BULK_RUNS} …", flush=True)
-    conn = await asyncpg.connect(dsn)
-    try:
-        ids = [
-            row["id"]
-            for row in await conn.fetch(
-                "SELECT id FROM keyword WHERE site_id = $1 ORDER BY random() LIMIT $2", target["site_id"], BULK_IDS
-            )
-        ]
-    finally:
-        await conn.close()
-    bulk_median, bulk_all = await _bulk_status(base, token, ids)
-
-    info = {
-        "date": report_date(),
-        "machine": machine_info(),
-        "postgres": postgres_version,
-        "total": counts["total"],
-        "matching": counts["matching"],
-    }
-    report = _report(args, info, inkflow, bare, bulk_median, bulk_all, explains, statements)
+    bulk_median, bulk_all = await _bulk_status(base, token, p.bulk_ids)
+    report = _report(args, p.info, inkflow, bare, bulk_median, bulk_all, explains, statements)
     if ctx.notes:
         report += "\n\nnotes:\n" + "\n".join(f"- {note}" for note in ctx.notes)
     return report
+
+
+# --- wrk: the load generator in C (the default when it is installed) ------------------------------
+
+WRK_INSTALL = "apt-get install -y wrk  (Debian/Ubuntu; or `make wrk`)"
+WRK_THREADS = 2
+WRK_TIMEOUT = "10s"
+# Every wrk script ends with this: one line of JSON the parent reads (latencies in microseconds).
+WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,'
+    .. '"p50":%d,"p99":%d,"max":%d}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+# POST with a body; every request a keyword no other request used: the round's prefix (argument 1),
+# the wrk thread's number and a counter.
+WRK_WRITE = """
+local counter = 0
+local made = 0
+local prefix = "bench"
+local site = 0
+setup = function(thread)
+  made = made + 1
+  thread:set("tid", made)
+end
+init = function(args)
+  prefix = args[1] .. " t" .. tostring(tid)
+  site = tonumber(args[2])
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+request = function()
+  counter = counter + 1
+  local body = string.format('{"site_id":%d,"keyword":"%s n%d","volume":%d}', site, prefix, counter, counter % 5000)
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+WRK_ROWS = ("list", "detail", "write")
+
+
+@dataclass
+class WrkRun:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    server_cpu_ms: float  # CPU of the target's server process per request
+    busy_cores: float  # the whole machine's busy CPU meanwhile, in cores
+
+
+def _wrk_scripts(tmp: Path) -> dict[str, Path]:
+    read, write = tmp / "wrk_read.lua", tmp / "wrk_write.lua"
+    read.write_text(WRK_DONE)
+    write.write_text(WRK_WRITE + WRK_DONE)
+    return {"list": read, "detail": read, "write": write}
+
+
+async def _wrk(
+    url: str,
+    script: Path,
+    headers: dict[str, str],
+    connections: int,
+    duration: float,
+    server_pid: int,
+    script_args: list[str],
+) -> WrkRun:
+    """One wrk run against `url`; the server's CPU and the machine's load are read around it."""
+    command = ["wrk", f"-t{min(WRK_THREADS, connections)}", f"-c{connections}", f"-d{duration:g}s"]
+    command += ["--timeout", WRK_TIMEOUT, "--latency", "-s", str(script)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command += [url, "--", *script_args]
+    cpu0, busy0 = cpu_seconds(server_pid), machine_busy()
+    proc = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), duration + 60)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise RuntimeError(f"wrk did not finish: {' '.join(command)}") from None
+    cpu1, busy1 = cpu_seconds(server_pid), machine_busy()
+    text = out.decode(errors="replace")
+    line = next((ln for ln in text.splitlines() if ln.startswith("WRKJSON ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed (exit {proc.returncode}): {text[-2000:]}")
+    data = json.loads(line.removeprefix("WRKJSON "))
+    seconds = data["duration_us"] / 1e6
+    errors = sum(data[k] for k in ("connect", "read", "write", "status", "timeout"))
+    ok = max(1, data["requests"] - data["status"])
+    cores = int(machine_info()["nproc"])
+    span = busy1[1] - busy0[1]
+    return WrkRun(
+        rps=data["requests"] / seconds if seconds else float("nan"),
+        p50_ms=data["p50"] / 1000,
+        p99_ms=data["p99"] / 1000,
+        requests=data["requests"],
+        errors=errors,
+        server_cpu_ms=(cpu1 - cpu0) * 1000 / ok if cpu0 is not None and cpu1 is not None else float("nan"),
+        busy_cores=(busy1[0] - busy0[0]) / span * cores if span > 0 else float("nan"),
+    )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(v for v in values if not math.isnan(v))
+    if not ordered:
+        return float("nan")
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+async def _clear_written(dsn: str, site_id: int) -> None:
+    """Empty the write site between rounds, so each round starts with the same table (and the
+    plan's keywords-per-site limit is never what a write round measures)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("DELETE FROM keyword WHERE site_id = $1", site_id)
+    finally:
+        await conn.close()
+
+
+async def _run_wrk(args: argparse.Namespace, ctx: Context, prepared: Prepared) -> str:
+    """Both targets, the three rows, in alternating rounds (bare first in odd rounds, Inkflow
+    first in even ones), after one unmeasured warm-up run of each."""
+    assert ctx.tmp is not None and ctx.server is not None and ctx.bare is not None
+    scripts = _wrk_scripts(ctx.tmp)
+    p = prepared
+    targets = {
+        "inkflow": (p.base, {"Authorization": f"Bearer {p.token}"}, ctx.server.pid),
+        "bare": (p.bare_base, {}, ctx.bare.pid),
+    }
+    paths = {"list": LIST_PATH + p.query, "detail": f"{LIST_PATH}{p.detail_id}/", "write": LIST_PATH}
+    results: dict[tuple[str, str], list[WrkRun]] = {(row, t): [] for row in WRK_ROWS for t in targets}
+    tag = uuid.uuid4().hex[:4]
+
+    async def one(row: str, target: str, duration: float, label: str) -> WrkRun:
+        base, headers, pid = targets[target]
+        script_args = [f"bench {tag} {label} {target}", str(p.write_site_id)] if row == "write" else []
+        if row == "write":
+            await _clear_written(p.dsn, p.write_site_id)
+        return await _wrk(base + paths[row], scripts[row], headers, args.connections, duration, pid, script_args)
+
+    print(f"wrk warm-up: {WARMUP_S:g} s per row and target …", flush=True)
+    for row in WRK_ROWS:
+        for target in targets:
+            await one(row, target, WARMUP_S, "warm")
+    for n in range(1, args.rounds + 1):
+        order = ("bare", "inkflow") if n % 2 else ("inkflow", "bare")
+        for row in WRK_ROWS:
+            for target in order:
+                if args.wait_idle:
+                    await wait_until_idle(args.wait_idle)
+                print(f"round {n}/{args.rounds}: {row} {target}, {args.duration:g} s …", flush=True)
+                results[(row, target)].append(await one(row, target, args.duration, f"r{n}"))
+    await _clear_written(p.dsn, p.write_site_id)
+    bulk_median, bulk_all = await _bulk_status(p.base, p.token, p.bulk_ids)
+    report = _report_wrk(args, p, results, bulk_median, bulk_all)
+    if ctx.notes:
+        report += "\n\nnotes:\n" + "\n".join(f"- {note}" for note in ctx.notes)
+    return report
+
+
+def _report_wrk(
+    args: argparse.Namespace,
+    p: Prepared,
+    results: dict[tuple[str, str], list[WrkRun]],
+    bulk_median: float,
+    bulk_all: list[float],
+) -> str:
+    machine = p.info["machine"]
+    lines = [
+        f"## Planner benchmark (wrk) — {p.info['date']}",
+        "",
+        f"machine: {machine['nproc']} cores, {machine['cpu']}, Python {machine['python']}, "
+        f"PostgreSQL {p.info['postgres']}, aiohttp {aiohttp.__version__}, asyncpg {asyncpg.__version__}",
+        f"data: target site {args.keywords:,} keywords ({p.info['matching']:,} with volume >= {VOLUME_MIN:,}); "
+        f"3 other accounts' sites with {args.keywords // 4:,} each; {p.info['total']:,} keyword rows in all",
+        f"load: wrk, {args.connections} connections, {WRK_THREADS} threads, {args.duration:g} s per run, "
+        f"{args.rounds} alternating rounds (bare first in odd rounds) after a {WARMUP_S:g} s warm-up; "
+        "medians over the rounds; both servers run all the time, one process each",
+        f"list: GET {LIST_PATH}?site_id=…&volume_min={VOLUME_MIN}&ordering=-volume&page_size={PAGE_SIZE}; "
+        f"detail: GET {LIST_PATH}{{id}}/; write: POST {LIST_PATH} (a new keyword each request, into an "
+        "empty site of the same account, emptied before each run)",
+        "",
+        "| row | target | req/s | p50 ms | p99 ms | errors | server CPU ms/req | machine busy, cores |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    verdicts = []
+    for row in WRK_ROWS:
+        medians = {}
+        for target in ("inkflow", "bare"):
+            runs = results[(row, target)]
+            m = {
+                "rps": _median([r.rps for r in runs]),
+                "p50": _median([r.p50_ms for r in runs]),
+                "p99": _median([r.p99_ms for r in runs]),
+                "cpu": _median([r.server_cpu_ms for r in runs]),
+                "busy": _median([r.busy_cores for r in runs]),
+                "errors": sum(r.errors for r in runs),
+            }
+            medians[target] = m
+            lines.append(
+                f"| {row} | {target} | {fmt(m['rps'])} | {fmt(m['p50'], 2)} | {fmt(m['p99'], 2)} "
+                f"| {m['errors']:,} | {fmt(m['cpu'], 2)} | {fmt(m['busy'], 2)} |"
+            )
+        ink, bare = medians["inkflow"], medians["bare"]
+        rps_ratio = ink["rps"] / bare["rps"] if bare["rps"] else float("nan")
+        p50_ratio = ink["p50"] / bare["p50"] if bare["p50"] else float("nan")
+        p99_ratio = ink["p99"] / bare["p99"] if bare["p99"] else float("nan")
+        cpu_ratio = ink["cpu"] / bare["cpu"] if bare["cpu"] else float("nan")
+        lines.append(
+            f"| {row} | **ratio** | **{fmt(rps_ratio * 100, 0)} %** | {fmt(p50_ratio, 2)}× "
+            f"| **{fmt(p99_ratio, 2)}×** | | {fmt(cpu_ratio, 2)}× | |"
+        )
+        verdicts.append((row, rps_ratio, p99_ratio, ink["errors"] + bare["errors"]))
+    lines += ["", "per round, Inkflow / bare req/s:"]
+    for row in WRK_ROWS:
+        ratios = [
+            fmt(i.rps / b.rps * 100, 0) + " %"
+            for i, b in zip(results[(row, "inkflow")], results[(row, "bare")], strict=True)
+            if b.rps
+        ]
+        lines.append(f"  {row}: {', '.join(ratios)}")
+    lines += [
+        "",
+        "| target | measured | verdict |",
+        "| --- | --- | --- |",
+    ]
+    for row, rps_ratio, p99_ratio, errors in verdicts:
+        lines.append(
+            f"| {row} req/s ≥ {TARGET_RPS_RATIO:.0%} of bare | {fmt(rps_ratio * 100, 0)} % "
+            f"| {verdict(rps_ratio >= TARGET_RPS_RATIO)} |"
+        )
+        lines.append(
+            f"| {row} p99 ≤ {TARGET_P99_RATIO}× bare | {fmt(p99_ratio, 2)}× "
+            f"| {verdict(p99_ratio <= TARGET_P99_RATIO)} |"
+        )
+        lines.append(f"| {row}: no errors under load | {errors} | {verdict(errors == 0)} |")
+    lines.append(
+        f"| bulk_status {BULK_IDS:,} ids < {TARGET_BULK_MS:.0f} ms | {fmt(bulk_median, 1)} ms "
+        f"(max {fmt(max(bulk_all), 1)}) | {verdict(bulk_median < TARGET_BULK_MS)} |"
+    )
+    busiest = max(r.busy_cores for runs in results.values() for r in runs)
+    lines += [
+        "",
+        "server CPU: user+system time of the target's server process per request (/proc); machine busy: "
+        f"all processes, out of {machine['nproc']} cores (wrk, both servers, PostgreSQL, Redis and anything else).",
+    ]
+    if busiest > float(machine["nproc"]) * 0.98:
+        lines.append("note: the machine was saturated in some runs; only the ratios of alternating rounds compare.")
+    return "\n".join(lines)
 
 
 async def _cleanup(ctx: Context) -> None:
@@ -844,6 +1197,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="Redis for the rate limiter")
     parser.add_argument("--quick", action="store_true", help="3-second smoke run with 10,000 keywords")
     parser.add_argument(
+        "--load",
+        choices=["wrk", "aiohttp"],
+        help="the load generator: wrk (list, detail and write rows, alternating rounds; the default when "
+        "wrk is installed) or the aiohttp client (the list only, one target after the other)",
+    )
+    parser.add_argument("--rounds", type=int, help="alternating rounds with wrk (default 3; 2 quick)")
+    parser.add_argument(
         "--wait-idle",
         type=float,
         default=0,
@@ -860,12 +1220,20 @@ def main(argv: list[str] | None = None) -> None:
         args.duration = 3.0 if args.quick else 20.0
     if args.keywords is None:
         args.keywords = 10_000 if args.quick else 100_000
+    if args.rounds is None:
+        args.rounds = 2 if args.quick else 3
+    if args.load is None:
+        args.load = "wrk" if shutil.which("wrk") else "aiohttp"
+        if args.load == "aiohttp":
+            print(f"wrk is not installed, using the aiohttp client instead; to install it: {WRK_INSTALL}", flush=True)
+    elif args.load == "wrk" and not shutil.which("wrk"):
+        raise SystemExit(f"error: wrk is not installed; to install it: {WRK_INSTALL}")
     if args.profile_server:
         args.profile_server = str(Path(args.profile_server).resolve())
     if args.database_url is None:
         args.database_url = f"postgres://postgres@127.0.0.1:5432/inkflow_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    if args.duration <= 0 or args.connections < 1 or args.keywords < PAGE_SIZE:
-        raise SystemExit("error: --duration must be > 0, --connections >= 1, --keywords >= 100")
+    if args.duration <= 0 or args.connections < 1 or args.keywords < PAGE_SIZE or args.rounds < 1:
+        raise SystemExit("error: --duration must be > 0, --connections >= 1, --keywords >= 100, --rounds >= 1")
     print(asyncio.run(_main(args)), flush=True)
 
 

@@ -1,0 +1,83 @@
+"""The PostgreSQL fast path of lists and detail reads (server/crud.py `FastPath`) answers exactly
+what the ORM path answers, for every filter, ordering, page and tenancy case it takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models.planner import Keyword
+from schemas.planner import KeywordOut, KeywordQuery
+from server import crud
+from tests.conftest import BACKEND
+from tests.helpers import Api
+from tests.server.test_planner import CLUSTERS, IDEAS, KEYWORDS, _keyword, _planner_rows
+
+pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="the fast path runs on PostgreSQL only")
+
+
+def _without_request_id(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key != "request_id"}
+
+
+async def test_lists_and_details_answer_as_the_orm_does(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    owner, stranger = await api.register(), await api.register()
+    r = await _planner_rows(api, owner)
+    for n in range(30):  # enough for three pages of 12 under every ordering
+        await _keyword(api, owner, r["site"], keyword=f"filler {n:02d}", volume=n * 37 % 11, difficulty=n % 7)
+    theirs = await _keyword(api, stranger, (await api.site(stranger))["id"], keyword="not yours")
+    lists = [
+        (KEYWORDS, {}),
+        (KEYWORDS, {"site_id": r["site"], "volume_min": 3, "ordering": "-volume", "page_size": 12}),
+        (KEYWORDS, {"site_id": r["site"], "volume_min": 3, "ordering": "-volume", "page_size": 12, "page": 2}),
+        (KEYWORDS, {"ordering": "volume", "page_size": 12, "page": 3}),
+        (KEYWORDS, {"ordering": "keyword", "page_size": 5, "page": 99}),  # past the end: count, no rows
+        (KEYWORDS, {"ordering": "-difficulty", "difficulty_max": 4, "intent": "informational"}),
+        (KEYWORDS, {"ordering": "created_at", "status": "new", "volume_max": 5}),
+        (KEYWORDS, {"cluster_id": r["trail"], "sector_id": r["sector"]}),
+        (KEYWORDS, {"site_id": r["site"] + 100_000}),  # nothing matches
+        (KEYWORDS, {"search": "filler 1", "ordering": "-volume"}),  # search: the ORM path
+        (CLUSTERS, {"ordering": "-volume"}),
+        (IDEAS, {"site_id": r["site"]}),
+    ]
+    taken: list[str] = []
+    page = crud.FastPath.page
+
+    async def counting(self: crud.FastPath, *args: Any) -> Any:
+        response = await page(self, *args)
+        taken.append(self.table if response is not None else "orm")
+        return response
+
+    monkeypatch.setattr(crud.FastPath, "page", counting)
+    fast = [_without_request_id(await api.call("GET", path, as_=owner, params=params)) for path, params in lists]
+    ids = {row["id"] for row in fast[0]["results"]}
+    details = [await api.call("GET", f"{KEYWORDS}{i}/", as_=owner) for i in sorted(ids)]
+    hidden = await api.call("GET", f"{KEYWORDS}{theirs['id']}/", as_=owner, status=404)
+    assert taken[:9] == ['"keyword"'] * 9 and taken[9] == "orm", taken
+    assert fast[4]["count"] == 33 and fast[4]["results"] == [] and fast[8]["count"] == 0
+
+    monkeypatch.setattr(crud, "on_postgres", lambda: False)
+    orm = [_without_request_id(await api.call("GET", path, as_=owner, params=params)) for path, params in lists]
+    for (path, params), mine, reference in zip(lists, fast, orm, strict=True):
+        assert mine == reference, f"{path} {params}"
+    for i, body in zip(sorted(ids), details, strict=True):
+        assert _without_request_id(body) == _without_request_id(await api.call("GET", f"{KEYWORDS}{i}/", as_=owner))
+    reference_404 = await api.call("GET", f"{KEYWORDS}{theirs['id']}/", as_=owner, status=404)
+    assert _without_request_id(hidden) == _without_request_id(reference_404)
+
+
+def test_the_keyword_resource_compiles_its_declarations() -> None:
+    keyword = crud.fast_path(
+        crud.Resource(
+            name="keyword",
+            path=KEYWORDS,
+            tag="planner",
+            model=Keyword,
+            out_schema=KeywordOut(),
+            query_schema=KeywordQuery,
+        )
+    )
+    assert keyword is not None
+    assert keyword.filters["volume_min"] == ("volume", ">=") and keyword.filters["site_id"] == ("site_id", "=")
+    assert keyword.default_order == '"created_at" DESC, "id" DESC'
