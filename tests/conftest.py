@@ -26,7 +26,8 @@ from aiohttp.test_utils import TestClient
 from config.settings import Settings
 from models.db import MIGRATIONS_ROOT
 from server.app import create_app
-from tests.helpers import Api
+from tests.fakes.wordpress_server import FakeWordPress
+from tests.helpers import Api, Caller
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("INKFLOW_TEST_BACKEND", "sqlite")
@@ -165,6 +166,19 @@ async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
 @pytest.fixture
 async def api(client: TestClient) -> AsyncIterator[Api]:
     yield Api(client)
+
+
+@pytest.fixture
+async def owner(api: Api) -> Caller:
+    """A freshly registered account's owner."""
+    return await api.register()
+
+
+@pytest.fixture
+async def wp() -> AsyncIterator[FakeWordPress]:
+    """The fake WordPress on a free loopback port (tests/fakes/wordpress_server.py)."""
+    async with FakeWordPress() as fake:
+        yield fake
 
 
 __all__ = ["MIGRATIONS_ROOT"]

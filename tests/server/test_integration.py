@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,17 +22,6 @@ from tests.helpers import Api, Caller
 
 BASE = "/api/v1/integration/"
 CRYPTO = Crypto(TEST_SECRET, TEST_FERNET, 900)
-
-
-@pytest.fixture
-async def wp() -> AsyncIterator[FakeWordPress]:
-    async with FakeWordPress() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def owner(api: Api) -> Caller:
-    return await api.register()
 
 
 async def create(api: Api, caller: Caller, site_id: int, wp: FakeWordPress, **overrides: Any) -> dict[str, Any]:

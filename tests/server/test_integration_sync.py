@@ -5,10 +5,8 @@ one sync at a time, and the progress events on `integration:<id>` and `site:<id>
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from models.integration import Integration, SyncRun
@@ -20,17 +18,6 @@ from tests.helpers import Api, Caller
 
 BASE = "/api/v1/integration/"
 EMPTY = {"created": 0, "updated": 0, "deleted": 0, "failed": 0}
-
-
-@pytest.fixture
-async def wp() -> AsyncIterator[FakeWordPress]:
-    async with FakeWordPress() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def owner(api: Api) -> Caller:
-    return await api.register()
 
 
 async def connect(api: Api, owner: Caller, wp: FakeWordPress) -> dict[str, Any]:

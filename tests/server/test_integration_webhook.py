@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,12 +23,6 @@ from tests.helpers import Api
 BASE = "/api/v1/integration/"
 HOOK = f"{BASE}webhook/wordpress/"
 _ids = iter(range(1, 10**6))
-
-
-@pytest.fixture
-async def wp() -> AsyncIterator[FakeWordPress]:
-    async with FakeWordPress() as fake:
-        yield fake
 
 
 @pytest.fixture

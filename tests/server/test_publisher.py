@@ -6,7 +6,6 @@ and the save, two publishes at once) each leaving exactly one post; every fault 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,17 +44,6 @@ def publish_path(content_id: int) -> str:
 def settings(make_settings: Any) -> Settings:
     # Short WordPress timeouts so the timeout faults take a second, not thirty.
     return make_settings(wordpress_timeout=1.0)
-
-
-@pytest.fixture
-async def wp() -> AsyncIterator[FakeWordPress]:
-    async with FakeWordPress() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def owner(api: Api) -> Caller:
-    return await api.register()
 
 
 @dataclass

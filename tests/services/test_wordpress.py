@@ -39,12 +39,6 @@ async def outbound() -> AsyncIterator[Outbound]:
 
 
 @pytest.fixture
-async def wp() -> AsyncIterator[FakeWordPress]:
-    async with FakeWordPress() as fake:
-        yield fake
-
-
-@pytest.fixture
 def make_client(outbound: Outbound, wp: FakeWordPress) -> MakeClient:
     def make(**overrides: Any) -> WordPressClient:
         values: dict[str, Any] = {
