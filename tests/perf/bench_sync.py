@@ -43,6 +43,7 @@ from tests.perf.common import (
     report_date,
     run_and_clean,
     run_seed,
+    serve_fake_until_sigterm,
     start_server,
     stop_process,
     stop_server,
@@ -64,28 +65,14 @@ class Context(RunContext):
 
 def fake_wordpress_process(conn: Any, posts: int, terms: int) -> None:
     """Serve a FakeWordPress with `posts` posts and `terms` terms until SIGTERM; send its port."""
-    import contextlib
-    import signal
-
     from tests.fakes.wordpress_server import FakeWordPress
 
-    async def serve() -> None:
+    def make() -> FakeWordPress:
         fake = FakeWordPress()
         fake.add_many(posts=posts, categories=terms // 2, tags=terms - terms // 2)
-        await fake.start()
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        conn.send(fake.port)
-        conn.close()
-        try:
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 2.0)
-                fake.calls.clear()
-        finally:
-            await fake.stop()
+        return fake
 
-    asyncio.run(serve())
+    serve_fake_until_sigterm(conn, make)
 
 
 def peak_rss_mb(pid: int) -> float | None:

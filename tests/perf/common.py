@@ -268,14 +268,13 @@ def report_date() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def fake_openai_process(conn: Any) -> None:
-    """Serve a FakeOpenAI on a free loopback port until SIGTERM; send the port on `conn`."""
+def serve_fake_until_sigterm(conn: Any, make_fake: Callable[[], Any]) -> None:
+    """In a benchmark's child process: start the fake `make_fake()` builds (FakeOpenAI,
+    FakeWordPress) on a free loopback port, send the port on `conn`, serve until SIGTERM."""
     import signal
 
-    from tests.fakes.openai_server import FakeOpenAI
-
     async def serve() -> None:
-        fake = FakeOpenAI(access_log=False)
+        fake = make_fake()
         await fake.start()
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -284,12 +283,19 @@ def fake_openai_process(conn: Any) -> None:
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 5.0)
-                fake.calls.clear()  # it records every request; keep its memory flat
+                    await asyncio.wait_for(stop.wait(), 2.0)
+                fake.calls.clear()  # the fakes record every request; keep their memory flat
         finally:
             await fake.stop()
 
     asyncio.run(serve())
+
+
+def fake_openai_process(conn: Any) -> None:
+    """Serve a FakeOpenAI until SIGTERM; send the port on `conn`."""
+    from tests.fakes.openai_server import FakeOpenAI
+
+    serve_fake_until_sigterm(conn, lambda: FakeOpenAI(access_log=False))
 
 
 # The benchmarks' own Fernet key: their throw-away databases hold nothing worth protecting.
