@@ -32,7 +32,7 @@ from server.crud import Resource, add_crud, path_id
 from server.jobs import add_operation
 from server.keys import ACTORS, EVENTS, SETTINGS
 from services import jobs, publishing
-from services.errors import Conflict, ValidationFailed
+from services.errors import Conflict, NotFound, ValidationFailed
 from services.principal import Principal
 from services.security import utcnow
 from services.tenancy import get_owned
@@ -139,7 +139,11 @@ async def start_due_records(app: web.Application) -> int:
 
 async def _create_record(request: web.Request, data: dict[str, Any]) -> PublishingRecord:
     caller: Principal = principal(request)
-    content = await publishing.content_of(caller, data["content_id"])
+    try:
+        content = await publishing.content_of(caller, data["content_id"])
+    except NotFound:
+        # An id in a create's body names another object: 400 naming the field, as every create does.
+        raise ValidationFailed(errors={"content_id": ["No such content."]}) from None
     scheduled_at = data.get("scheduled_at")
     if scheduled_at is not None and scheduled_at <= utcnow():
         raise ValidationFailed(

@@ -506,8 +506,8 @@ async def test_bad_records_are_refused(api: Api, owner: Caller, wp: FakeWordPres
         ({"content_id": content["id"], "scheduled_at": past}, 400, "validation_error"),
         ({"content_id": content["id"], "scheduled_at": "tomorrow"}, 400, "validation_error"),
         ({"content_id": content["id"], "status": "live"}, 400, "validation_error"),
-        ({"content_id": theirs["id"]}, 404, "not_found"),
-        ({"content_id": 999_999}, 404, "not_found"),
+        ({"content_id": theirs["id"]}, 400, "validation_error"),
+        ({"content_id": 999_999}, 400, "validation_error"),
         ({}, 400, "validation_error"),
     ]:
         answer = await api.call("POST", f"{PUBLISHER}/records/", json=body, as_=owner, status=status)
