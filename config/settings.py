@@ -67,6 +67,9 @@ class Settings:
     migrate_on_start: bool = True
     # Seconds between two looks of the automation scheduler for due runs.
     automation_interval: float = 30.0
+    # Seconds a site's lease outlives its owner's last renewal (several processes, with Redis):
+    # the longest a dead process's sites wait before another takes them over.
+    lease_ttl: float = 4.0
     version: str = "0.1.0"
 
     @property
@@ -209,6 +212,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         allow_private_urls=_bool(env, "INKFLOW_ALLOW_PRIVATE_URLS", True),
         max_body_size=_int(env, "INKFLOW_MAX_BODY_SIZE", 10 * 1024 * 1024, minimum=1024),
         automation_interval=_int(env, "INKFLOW_AUTOMATION_INTERVAL", 30, minimum=1),
+        lease_ttl=_int(env, "INKFLOW_LEASE_TTL", 4, minimum=1),
     )
     if overrides:
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
