@@ -91,9 +91,11 @@ class Placement:
         if self.leases is None:
             await self.system.close()
             return
+        log.info("stopping: finishing the items in flight of %d site actors", len(self.system.keys()))
         await self.system.drain(self.drain_timeout)
         await self.system.close()
         released = await self.leases.release_all()
+        log.info("stopped; leases given up: %s", ", ".join(released) or "none")
         if released and self.wake is not None:
             await self.wake.send({"released": released})
         if self.wake is not None:

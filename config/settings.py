@@ -148,6 +148,15 @@ def _redis_url(raw: str | None) -> str | None:
     return raw
 
 
+def _redis_prefix(raw: str | None) -> str:
+    """Every Redis key starts with it: deployments (or test runs) sharing one Redis differ by it."""
+    if not raw:
+        return "inkflow"
+    if not all(c.isalnum() or c in "-_.:" for c in raw):
+        raise SettingsError(f"INKFLOW_REDIS_PREFIX must be letters, digits and - _ . :, got {raw!r}")
+    return raw
+
+
 def _persistent_secret(data_dir: Path, filename: str, make: Callable[[], str]) -> str:
     """Return the secret kept in the data folder, making it on first start."""
     path = data_dir / filename
@@ -200,6 +209,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         encryption_key=encryption_key,
         database_url=_database_url(env.get("DATABASE_URL") or f"sqlite://{data_dir / 'inkflow.sqlite3'}"),
         redis_url=_redis_url(env.get("REDIS_URL")),
+        redis_prefix=_redis_prefix(env.get("INKFLOW_REDIS_PREFIX")),
         openai_api_key=env.get("OPENAI_API_KEY") or None,
         openai_base_url=env.get("OPENAI_BASE_URL") or None,
         rate_limits=_rate_limits(env.get("INKFLOW_RATE_LIMITS")),
