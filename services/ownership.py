@@ -233,12 +233,10 @@ class WakeChannel:
         self.channel = f"{prefix}:wake"
         self.handle = handle
         self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
 
     async def start(self) -> None:
+        # Not waiting for the subscription: a wake-up missed meanwhile is made good by the sweep.
         self._task = asyncio.create_task(self._read(), name="wake-channel")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), 5)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -261,7 +259,6 @@ class WakeChannel:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
-                self._ready.set()
                 delay = 0.1
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
