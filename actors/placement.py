@@ -158,9 +158,23 @@ class Placement:
         assert self.leases is not None
         if self.leases.degraded:
             return
+        by_site: dict[int, list[int]] = {}
         for site_id, job_id in await jobs.unfinished_jobs():
+            by_site.setdefault(site_id, []).append(job_id)
+        # One round trip says which of the other sites have a live owner: only the free ones are tried.
+        others = [site_id for site_id in by_site if not self.leases.holds(site_lease(site_id))]
+        owned_elsewhere = {
+            site_id
+            for site_id, owner in zip(others, await self.leases.owners([site_lease(s) for s in others]), strict=True)
+            if owner is not None
+        }
+        for site_id, job_ids in by_site.items():
+            if site_id in owned_elsewhere:
+                continue
             ref = await self._local(site_id, take=True)
-            if ref is not None:
+            if ref is None:
+                continue
+            for job_id in job_ids:
                 with contextlib.suppress(ActorStopped):
                     await ref.tell(Submit(job_id))
 

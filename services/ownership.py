@@ -156,6 +156,19 @@ class Leases:
             return None
         return (value.decode() if isinstance(value, bytes) else str(value)).rpartition("|")[0]
 
+    async def owners(self, names: list[str]) -> list[str | None]:
+        """The process holding each lease (None: free; "?" when Redis does not answer), in one round trip."""
+        if not names:
+            return []
+        try:
+            values = await self.redis.mget([self._key(name) for name in names])
+        except Exception as exc:  # unknown owners: take nothing
+            self._down(exc)
+            return ["?"] * len(names)
+        return [
+            None if v is None else (v.decode() if isinstance(v, bytes) else str(v)).rpartition("|")[0] for v in values
+        ]
+
     async def release(self, name: str) -> None:
         """Give the lease up now (graceful stop, idle actor): another process may take it at once."""
         if name not in self.held:

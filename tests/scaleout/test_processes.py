@@ -306,3 +306,95 @@ async def test_with_three_processes_the_scheduler_runs_in_one_and_starts_one_run
     runs = await remote.db.fetch("SELECT trigger, scheduled_for FROM automation_run WHERE site_id = $1", site_id)
     assert [(r["trigger"], r["scheduled_for"]) for r in runs] == [("scheduled", due)]
     assert await remote.db.fetchval("SELECT next_run_at > now() FROM automation_config WHERE site_id = $1", site_id)
+
+
+TAILS = ("running shoes", "for beginners", "at home", "mistakes", "equipment")
+
+
+async def _pipeline_site(remote: Remote, i: int, fake: FakeOpenAI) -> tuple[str, int, int]:
+    """A site with ten new keywords in two groups (two clusters by the fake model)."""
+    token, account_id, site_id, _ = await remote.world(i, fake, clusters=0)
+    for word in ("trail", "yoga"):
+        for n, tail in enumerate(TAILS):
+            keyword = {"site_id": site_id, "keyword": f"{word} {tail}", "volume": 100 - n}
+            await remote.call(i, "POST", "/api/v1/planner/keywords/", token=token, json=keyword, status=201)
+    return token, account_id, site_id
+
+
+async def _site_rows(remote: Remote, site_id: int) -> dict[str, int]:
+    counts = {}
+    for table in ("cluster", "content_idea", "task", "content", "image"):
+        counts[table] = int(await remote.db.fetchval(f"SELECT COUNT(*) FROM {table} WHERE site_id = $1", site_id))
+    return counts
+
+
+async def test_kill_9_of_the_owner_mid_automation_run_resumes_elsewhere_and_ends_as_an_undisturbed_run_would(
+    remote: Remote, cluster: Cluster, fake: FakeOpenAI
+) -> None:
+    # The undisturbed run, for reference: what a run of such a site makes, uses and calls.
+    token, _, reference_site = await _pipeline_site(remote, 2, fake)
+    run = (
+        await remote.call(
+            2, "POST", "/api/v1/automation/run_now/", token=token, params={"site_id": reference_site}, status=201
+        )
+    )["data"]["run"]
+    await until(
+        lambda: remote.db.fetchval("SELECT status = 'succeeded' FROM job WHERE id = $1", run["job_id"]),
+        90,
+        "reference run",
+    )
+    reference = await remote.job(run["job_id"])
+    reference_rows = await _site_rows(remote, reference_site)
+    reference_calls = fake.count("/chat/completions") + fake.count("/images/generations")
+    assert reference["progress_done"] >= 6, "the run has enough items to be killed in the middle"
+
+    fake.calls.clear()
+    fake.always("slow", seconds=0.4)
+    token, account_id, site_id = await _pipeline_site(remote, 0, fake)
+    run = (
+        await remote.call(
+            0, "POST", "/api/v1/automation/run_now/", token=token, params={"site_id": site_id}, status=201
+        )
+    )["data"]["run"]
+    job_id = run["job_id"]
+    await until(lambda: remote.db.fetchval("SELECT progress_done >= 3 FROM job WHERE id = $1", job_id), 60, "3 items")
+    (owner,) = await remote.owners(site_id)
+    watcher = next(i for i in range(3) if i != owner)
+    killed = cluster.signal(owner, signal.SIGKILL)
+    await until(lambda: asyncio.sleep(0, killed.poll() is not None), 10, "the process dies")
+    try:
+        took = await until(lambda: remote.owners(site_id), LEASE_TTL + 5, "takeover")
+        assert took < 15, f"takeover took {took:.1f} s"
+        # Watched from another process over a websocket: the whole run, replayed from its start.
+        async with remote.session.ws_connect(cluster.url(watcher) + "/api/v1/ws/", params={"token": token}) as ws:
+            await ws.send_json({"id": 1, "type": "subscribe", "channel": f"run:{run['id']}", "last_seq": 0})
+            events = []
+            while not events or events[-1]["event"] not in ("automation.completed", "automation.failed"):
+                message = await ws.receive_json(timeout=90)
+                if message.get("type") == "event":
+                    events.append(message)
+    finally:
+        cluster.start(owner)
+    job = await remote.job(job_id)
+    assert job["status"] == "succeeded" and events[-1]["event"] == "automation.completed"
+    names = [e["event"] for e in events]
+    assert names.count("automation.run_started") == 1, "resumed, not started again"
+    processed = [
+        (e["data"]["stage"], e["data"]["item"]["id"]) for e in events if e["event"] == "automation.item_processed"
+    ]
+    assert len(processed) == len(set(processed)), "no item processed twice"
+    twice = await remote.db.fetch(
+        "SELECT stage, item_id FROM automation_log WHERE run_id = $1 AND item_id IS NOT NULL"
+        " GROUP BY stage, item_id HAVING COUNT(*) > 1",
+        run["id"],
+    )
+    assert twice == []
+    # Ends as the undisturbed run did: the same rows, the same credits, charged once.
+    assert await _site_rows(remote, site_id) == reference_rows
+    assert (job["progress_done"], job["credits_used"]) == (reference["progress_done"], reference["credits_used"])
+    reserved, used = job["credits_reserved"], job["credits_used"]
+    refund = [("refund", reserved - used)] if reserved > used else []
+    assert await remote.ledger(job_id) == [("usage", -reserved), *refund]
+    await remote.balance(account_id)
+    calls = fake.count("/chat/completions") + fake.count("/images/generations")
+    assert reference_calls <= calls <= reference_calls + 1  # at most the item in flight at the kill, again
