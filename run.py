@@ -295,6 +295,7 @@ BENCHMARKS = {
     "ai": "tests.perf.bench_ai",
     "ws": "tests.perf.bench_ws",
     "pipeline": "tests.perf.bench_pipeline",
+    "scale": "tests.perf.bench_scale",
 }
 
 
