@@ -7,7 +7,7 @@ owner among three processes.
 
 On PostgreSQL + Redis (loopback): a fresh database (dropped at the end), a Redis prefix of its
 own per phase. The clients and the fake model run in this process, the servers in theirs.
-Takeover: a 40-item job (model answering in 1 s) runs on the site's owner; one second in, the
+Takeover: a 20-item job (model answering in 1 s) runs on the site's owner; one second in, the
 owner is killed; the time is until another process's health lists the site (then the job is
 cancelled and the killed process started again). The lease time is the default
 (`INKFLOW_LEASE_TTL`, 4 s) unless set.
