@@ -20,6 +20,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	@# PHP syntax of the WordPress plugin and the tests' PHP helpers (php comes with ../shared/wp/wp_up.sh).
+	@if command -v php >/dev/null 2>&1; then \
+	  find wordpress tests -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null && echo "php -l: the plugin's PHP files are fine"; \
+	else echo "php -l skipped: php is not installed (../shared/wp/wp_up.sh installs it)"; fi
 
 sqlite-tests: $(STAMP)
 	INKFLOW_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q -rs

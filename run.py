@@ -296,6 +296,7 @@ BENCHMARKS = {
     "ws": "tests.perf.bench_ws",
     "pipeline": "tests.perf.bench_pipeline",
     "scale": "tests.perf.bench_scale",
+    "sync": "tests.perf.bench_sync",
 }
 
 

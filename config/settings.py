@@ -70,6 +70,8 @@ class Settings:
     # Seconds a site's lease outlives its owner's last renewal (several processes, with Redis):
     # the longest a dead process's sites wait before another takes them over.
     lease_ttl: float = 4.0
+    # Seconds one WordPress request of a publish job may take (reads are retried, writes are not).
+    wordpress_timeout: float = 30.0
     version: str = "0.1.0"
 
     @property

@@ -202,7 +202,9 @@ class IndexOut(Schema):
     links = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
-        metadata={"description": "docs (Swagger UI), redoc, openapi (this document), health"},
+        metadata={
+            "description": "app (the operations page), docs (Swagger UI), redoc, openapi (this document), health"
+        },
     )
 
 

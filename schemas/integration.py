@@ -9,8 +9,10 @@ from urllib.parse import urlsplit, urlunsplit
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from schemas.common import (
+    INT64_MAX,
     Bool,
     Id,
+    Int,
     ListQuery,
     QueryBool,
     QueryId,
@@ -22,6 +24,7 @@ from schemas.common import (
     search_field,
     trimmed,
 )
+from schemas.jobs import JobOut, OperationResult
 
 PLATFORMS = ("wordpress",)
 SYNC_STATUSES = ("idle", "syncing", "error")
@@ -184,3 +187,173 @@ class ContentTypesOut(_CheckOut):
     refreshed = optional(
         fields.Boolean(metadata={"description": "Whether the structure was read from WordPress just now"})
     )
+
+
+# --- sync ------------------------------------------------------------------------------------------
+
+
+class Counts(Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    deleted = fields.Integer(metadata={"description": "Posts/pages: archived locally; terms: removed"})
+    failed = fields.Integer()
+
+
+class SyncResult(OperationResult):
+    integration_id = fields.Integer()
+    sync_run_id = fields.Integer()
+    modified_after = fields.String(
+        allow_none=True, metadata={"description": "The incremental window's start (null on a first, full sync)"}
+    )
+    items = fields.Nested(Counts, metadata={"description": "Posts and pages (CONTRACT §16.18)"})
+    terms = fields.Nested(Counts, metadata={"description": "Categories and tags"})
+    pages = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "WordPress list pages read, by list"}
+    )
+    done = fields.Integer(metadata={"description": "WordPress objects processed"})
+    total = fields.Integer(metadata={"description": "WordPress objects found (X-WP-Total of each list)"})
+
+
+class SyncStatusOut(Schema):
+    integration_id = fields.Integer()
+    status = fields.String(metadata={"description": "idle | syncing | error"})
+    stage = fields.String(
+        metadata={"description": "queued, categories, tags, posts, pages, deletions, done, failed or cancelled"}
+    )
+    done = fields.Integer(metadata={"description": "WordPress objects processed by the latest sync"})
+    total = fields.Integer(metadata={"description": "WordPress objects the latest sync has found so far"})
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    last_sync_at = fields.DateTime(allow_none=True, metadata={"description": "End of the last successful sync"})
+    items = fields.Nested(Counts, metadata={"description": "Posts and pages of the latest sync"})
+    terms = fields.Nested(Counts, metadata={"description": "Categories and tags of the latest sync"})
+    last_error = fields.String(allow_none=True, metadata={"description": "Why the latest sync failed"})
+    job_id = fields.Integer(allow_none=True)
+    sync_run_id = fields.Integer(allow_none=True)
+
+
+class SyncHealthOut(Schema):
+    integration_id = fields.Integer()
+    days = fields.Integer()
+    syncs = fields.Integer(metadata={"description": "Syncs finished in the window"})
+    succeeded = fields.Integer()
+    failed = fields.Integer()
+    success_rate = fields.Float(allow_none=True, metadata={"description": "0..1; null without finished syncs"})
+    mean_duration_s = fields.Float(allow_none=True)
+    p95_duration_s = fields.Float(allow_none=True)
+    items_synced = fields.Integer(metadata={"description": "Posts, pages and terms created, updated or deleted"})
+    last_success_at = fields.DateTime(allow_none=True)
+    last_failure_at = fields.DateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    webhooks_received = fields.Integer(metadata={"description": "Deliveries processed (duplicates excluded)"})
+    webhooks_rejected = fields.Integer(metadata={"description": "Bad signature or timestamp out of tolerance"})
+
+
+class SiteSyncIn(StrictSchema):
+    site_id = Id(required=True)
+
+
+class SiteSyncOut(Schema):
+    site_id = fields.Integer()
+    jobs = fields.List(fields.Nested(JobOut), metadata={"description": "One sync job per active integration"})
+    skipped = fields.List(fields.Dict(), metadata={"description": "`{integration_id, reason}`: a sync already running"})
+
+
+# --- webhook ---------------------------------------------------------------------------------------
+
+WP_POST_TYPES = ("post", "page")
+WP_TAXONOMIES = ("category", "post_tag")
+WEBHOOK_EVENT_NAMES = (
+    "post.created",
+    "post.updated",
+    "post.published",
+    "post.deleted",
+    "term.created",
+    "term.updated",
+    "term.deleted",
+)
+
+
+def _wp_id() -> Int:
+    return Int(minimum=1, maximum=INT64_MAX, strict=True, required=True, metadata={"description": "WordPress id"})
+
+
+def _ids() -> fields.List:
+    item = Int(minimum=1, maximum=INT64_MAX, strict=True)
+    return fields.List(item, load_default=list, validate=validate.Length(max=1000))
+
+
+class WebhookPostData(StrictSchema):
+    id = _wp_id()
+    type = Text(required=True, validate=validate.OneOf(WP_POST_TYPES))
+    status = Text(required=True, validate=validate.Length(min=1, max=20))
+    slug = Text(load_default="", validate=validate.Length(max=200))
+    link = Text(load_default="", validate=validate.Length(max=2000))
+    title = Text(load_default="", validate=validate.Length(max=1000))
+    content = Text(load_default="")
+    excerpt = Text(load_default="")
+    modified_gmt = Text(load_default="", validate=validate.Length(max=40))
+    categories = _ids()
+    tags = _ids()
+
+
+class WebhookPostDeletedData(StrictSchema):
+    id = _wp_id()
+    type = Text(required=True, validate=validate.OneOf(WP_POST_TYPES))
+
+
+class WebhookTermData(StrictSchema):
+    id = _wp_id()
+    taxonomy = Text(required=True, validate=validate.OneOf(WP_TAXONOMIES))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    slug = Text(load_default="", validate=validate.Length(max=200))
+    parent = Int(minimum=0, maximum=INT64_MAX, strict=True, load_default=0)
+    description = Text(load_default="")
+
+
+class WebhookTermDeletedData(StrictSchema):
+    id = _wp_id()
+    taxonomy = Text(required=True, validate=validate.OneOf(WP_TAXONOMIES))
+
+
+WEBHOOK_DATA: dict[str, type[Schema]] = {
+    "post.created": WebhookPostData,
+    "post.updated": WebhookPostData,
+    "post.published": WebhookPostData,
+    "post.deleted": WebhookPostDeletedData,
+    "term.created": WebhookTermData,
+    "term.updated": WebhookTermData,
+    "term.deleted": WebhookTermDeletedData,
+}
+
+
+class WebhookIn(StrictSchema):
+    """What the WordPress plugin posts (signed the Standard Webhooks way, see CONTRACT §9.2)."""
+
+    event = Text(required=True, validate=validate.OneOf(WEBHOOK_EVENT_NAMES))
+    site_url = Text(required=True, validate=validate.Length(max=2000))
+    occurred_at = fields.AwareDateTime(required=True, metadata={"description": "ISO-8601 with a timezone"})
+    data = fields.Dict(
+        required=True,
+        metadata={
+            "description": "post.*: {id, type, status, slug, link, title, content, excerpt, modified_gmt, "
+            "categories, tags}; post.deleted: {id, type}; term.*: {id, taxonomy, name, slug, parent, "
+            "description}; term.deleted: {id, taxonomy}"
+        },
+    )
+
+    @post_load
+    def _data_of_event(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        try:
+            data["data"] = WEBHOOK_DATA[data["event"]]().load(data["data"])
+        except ValidationError as exc:
+            raise ValidationError({"data": exc.messages}) from None
+        return data
+
+
+class WebhookOut(Schema):
+    duplicate = fields.Boolean(metadata={"description": "True: this webhook-id was already processed; nothing changed"})
+    event = optional(fields.String())
+    outcome = optional(fields.String(metadata={"description": "created, updated, deleted or unchanged"}))
+    content_id = optional(fields.Integer(allow_none=True))
+    taxonomy_id = optional(fields.Integer(allow_none=True))

@@ -29,7 +29,9 @@ from server import (
     linker,
     optimizer,
     planner,
+    publisher,
     system,
+    webapp,
     writer,
     ws,
 )
@@ -70,7 +72,20 @@ from services.security import Crypto
 log = logging.getLogger("inkflow.app")
 # aiohttp-apigami stores validated data under string request keys; that is its API, not a bug.
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_apigami")
-ROUTE_MODULES = (auth, planner, writer, billing, optimizer, linker, automation, integration, jobs, system, ws)
+ROUTE_MODULES = (
+    auth,
+    planner,
+    writer,
+    billing,
+    optimizer,
+    linker,
+    automation,
+    integration,
+    publisher,
+    jobs,
+    system,
+    ws,
+)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -158,6 +173,7 @@ async def index(request: web.Request) -> web.Response:
             "name": "Inkflow API",
             "version": request.app[SETTINGS].version,
             "links": {
+                "app": webapp.APP_PATH,
                 "docs": "/api/docs/",
                 "redoc": "/api/redoc/",
                 "openapi": SPEC_URL,
@@ -205,6 +221,7 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
             ai_clients_ctx,
             actors_ctx,
             automation.scheduler_ctx,
+            publisher.scheduler_ctx,
         ]
     )
     app.router.add_get("/", index)
@@ -214,5 +231,6 @@ def create_app(settings: Settings, *, docs: bool = True) -> web.Application:
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.router.add_static("/media/", settings.media_dir)
     ws.setup(app)
+    webapp.setup(app)
     setup_docs(app, settings.version, generate=docs)
     return app

@@ -10,16 +10,25 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import docs, request_schema, response_schema
+from aiohttp_apigami.constants import SCHEMAS_ATTR
+from marshmallow import ValidationError
 
+from actors.operations.sync import SyncIntegration
+from actors.site import Submit
 from models.integration import Integration
 from schemas import integration as s
 from schemas.common import envelope as envelope_schema
 from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import Resource, add_crud, delete_row, with_path_id
-from server.keys import CRYPTO, OUTBOUND, SETTINGS
+from server.crud import Resource, add_crud, delete_row, path_id, with_path_id
+from server.errors import PayloadTooLarge
+from server.jobs import add_operation
+from server.keys import ACTORS, CRYPTO, EVENTS, OUTBOUND, SETTINGS
 from services import integration as service
+from services import jobs, wp_sync, wp_webhook
+from services.errors import Conflict, ValidationFailed
+from services.tenancy import site_or_400
 
 routes = web.RouteTableDef()
 TAG = "integration"
@@ -153,6 +162,137 @@ async def content_types(request: web.Request) -> web.Response:
     integration = await INTEGRATION.get_object(request)
     result = await service.content_types(integration, request.app[CRYPTO], request.app[OUTBOUND])
     return envelope.ok(request, result)
+
+
+# --- sync ------------------------------------------------------------------------------------------
+
+add_operation(
+    routes,
+    f"{BASE}/{{id:\\d+}}/sync/",
+    SyncIntegration,
+    tag=TAG,
+    module=MODULE,
+    summary="Sync categories, tags, posts and pages from WordPress into Taxonomy and Content (source=wordpress)",
+    params=lambda request: {"integration_id": path_id(request)},
+    scope="general",
+    errors=error_responses(409, s409="conflict: a sync of this integration is already on, or it is inactive"),
+)
+
+
+@routes.get(f"{BASE}/{{id:\\d+}}/sync_status/")
+@endpoint(role="viewer", module=MODULE)
+@docs(
+    tags=[TAG],
+    summary="The latest sync's state and counts: one indexed read, never a call to WordPress (poll it freely)",
+    description="`status` idle | syncing | error; `items` counts posts and pages, `terms` categories and tags "
+    "(CONTRACT §16.18); `last_error` says why the latest sync failed.",
+    responses=ERRORS,
+)
+@response_schema(envelope_schema(s.SyncStatusOut, "SyncStatusEnvelope"), 200)
+@with_path_id
+async def sync_status(request: web.Request) -> web.Response:
+    return envelope.ok(request, await wp_sync.sync_status(principal(request), path_id(request)))
+
+
+@routes.get(f"{BASE}/{{id:\\d+}}/sync_health/")
+@endpoint(role="viewer", module=MODULE)
+@docs(
+    tags=[TAG],
+    summary="Sync statistics over the last 30 days, with webhooks received and rejected",
+    responses=ERRORS,
+)
+@response_schema(envelope_schema(s.SyncHealthOut, "SyncHealthEnvelope"), 200)
+@with_path_id
+async def sync_health(request: web.Request) -> web.Response:
+    return envelope.ok(request, await wp_sync.sync_health(principal(request), path_id(request)))
+
+
+@routes.post(f"{BASE}/site_sync/")
+@endpoint(role="editor", module=MODULE)
+@docs(
+    tags=[TAG],
+    summary="Start a sync of every active integration of a site; answers the jobs at once",
+    description="202 with one job per integration synced (follow them at `/api/v1/jobs/{id}/` or on "
+    "`integration:<id>`); integrations whose sync is already on are listed in `skipped`.",
+    responses=error_responses(400, 401, 403),
+)
+@request_schema(s.SiteSyncIn)
+@response_schema(envelope_schema(s.SiteSyncOut, "SiteSyncEnvelope"), 202)
+async def site_sync(request: web.Request) -> web.Response:
+    caller = principal(request)
+    site = await site_or_400(caller, request["data"]["site_id"])
+    started, skipped = [], []
+    for integration in await Integration.filter(site_id=site.id, is_active=True).order_by("id"):
+        try:
+            plan = await SyncIntegration.plan_for(integration)
+        except Conflict as exc:
+            skipped.append({"integration_id": integration.id, "reason": exc.message})
+            continue
+        job = await jobs.create(
+            request.app[EVENTS],
+            account_id=caller.account_id,
+            site_id=plan.site_id,
+            user_id=caller.user_id,
+            kind=SyncIntegration.kind,
+            params=plan.params,
+            total=0,
+            reserve=0,
+        )
+        await request.app[ACTORS].tell(plan.site_id, Submit(job.id))
+        started.append(jobs.job_dict(job))
+    return envelope.ok(request, {"site_id": site.id, "jobs": started, "skipped": skipped}, status=202)
+
+
+# --- webhook ---------------------------------------------------------------------------------------
+
+
+def _documented_only(handler: Any) -> Any:
+    """Keep the body schema in the OpenAPI document but out of the validation middleware: the
+    signature is checked on the raw body first, then the handler loads the schema itself."""
+    getattr(handler, SCHEMAS_ATTR).clear()
+    return handler
+
+
+@routes.post(f"{BASE}/webhook/wordpress/")
+@endpoint(role="editor", apikey=True, scope="general", module=MODULE)
+@docs(
+    tags=[TAG],
+    summary="Receive a WordPress event (the plugin), signed the Standard Webhooks way",
+    description="`Authorization: ApiKey ink_…` of the integration, and the headers `webhook-id`, "
+    "`webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256(key, id.timestamp.body)>`, key: the "
+    "base64-decoded part of the `whsec_` secret). Valid events update Content/Taxonomy and publish "
+    "`content.updated` (posts, pages) or `taxonomy.updated` (terms) on `site:<id>` and `integration:<id>`. "
+    "A `webhook-id` already processed answers 200 `{duplicate: true}` and changes nothing.",
+    responses=error_responses(
+        400,
+        401,
+        403,
+        409,
+        413,
+        s400="an unknown event type, or `data` without a field the event needs (named in `errors`)",
+        s401="wrong API key; or `invalid_signature`: bad signature or a timestamp more than 300 s away "
+        "(counted as rejected in sync_health/)",
+        s403="not an integration's API key",
+        s409="the integration is inactive",
+        s413="the body is over 1 MiB",
+    ),
+)
+@response_schema(envelope_schema(s.WebhookOut, "WebhookEnvelope"), 200)
+@_documented_only
+@request_schema(s.WebhookIn)
+async def wordpress_webhook(request: web.Request) -> web.Response:
+    if (request.content_length or 0) > wp_webhook.MAX_BODY:
+        raise PayloadTooLarge("The webhook body is over 1 MiB.")
+    body = await request.read()
+    if len(body) > wp_webhook.MAX_BODY:
+        raise PayloadTooLarge("The webhook body is over 1 MiB.")
+    integration = await wp_webhook.integration_of(principal(request))
+    webhook_id = await wp_webhook.verify(integration, request.app[CRYPTO], body, request.headers)
+    try:
+        payload = s.WebhookIn().load(await request.json())
+    except ValidationError as exc:
+        raise ValidationFailed("Invalid webhook payload.", errors=exc.messages) from None
+    return envelope.ok(request, await wp_webhook.receive(request.app[EVENTS], integration, webhook_id, payload))
 
 
 add_crud(routes, INTEGRATION)

@@ -49,7 +49,21 @@ JOB_ERRORS = error_responses(
 )
 
 # Failures the account can fix (its key, its quota, its settings): a 4xx, not a provider outage.
-ACCOUNT_PROBLEMS = frozenset({"ai_not_configured", "ai_auth_failed", "ai_quota_exceeded", "url_not_allowed"})
+ACCOUNT_PROBLEMS = frozenset(
+    {
+        "ai_not_configured",
+        "ai_auth_failed",
+        "ai_quota_exceeded",
+        "url_not_allowed",
+        # publishing: the integration's credentials or the content's files
+        "integration_not_configured",
+        "image_file_missing",
+        "wordpress_auth_failed",
+        "wordpress_app_passwords_unavailable",
+        "wordpress_forbidden",
+        "app_password_unreadable",
+    }
+)
 
 
 class JobFailed(ApiError):
@@ -79,6 +93,7 @@ async def run_operation(request: web.Request, operation: type[Operation], params
         params=plan.params,
         total=plan.total,
         reserve=plan.estimate,
+        attach=operation.attach,
     )
     with events.subscribe([f"job:{job.id}"], queue_size=64) as subscription:
         await request.app[ACTORS].tell(plan.site_id, Submit(job.id))
@@ -112,13 +127,15 @@ def add_operation(
     params: Callable[[web.Request], dict[str, Any]] | None = None,
     scope: RateScope = "ai",
     errors: dict[int, dict[str, Any]] | None = None,
+    apikey: bool = False,
 ) -> None:
     """Add `POST path`, which starts `operation` as a job and waits for it (CONTRACT §8).
 
     The body (validated by `body`) is the operation's parameters unless `params` derives them
     from the request (e.g. the id in the path). Both answers are documented: 200 with the
     operation's `result_schema` and 202 with the job; `errors` (from `error_responses`) adds
-    the operation's own error statuses to those every job-starting endpoint has.
+    the operation's own error statuses to those every job-starting endpoint has; `apikey` lets
+    the WordPress plugin's site key start it (for its own site).
     """
     name = _camel(path)
     parameters = params or (lambda request: request["data"])
@@ -136,7 +153,7 @@ def add_operation(
         decorated = request_schema(body)(decorated)
     responses = JOB_ERRORS | (errors or {})
     decorated = docs(tags=[tag], summary=summary, description=JOB_DOC, responses=responses)(decorated)
-    decorated = endpoint(role="editor", scope=scope, module=module, idempotent=True)(decorated)
+    decorated = endpoint(role="editor", scope=scope, module=module, idempotent=True, apikey=apikey)(decorated)
     routes.post(path)(decorated)
 
 

@@ -22,7 +22,7 @@ from models.automation import STAGES, AutomationConfig, AutomationLog, Automatio
 from models.jobs import Job
 from models.planner import Cluster, ContentIdea, Keyword
 from models.writer import Content, Image, Task
-from services import ai_settings, jobs, ledger
+from services import ai_settings, jobs, ledger, publishing
 from services.costs import IDEAS_PER_CLUSTER, cluster_cost, content_cost
 from services.errors import Conflict, InsufficientCredits
 from services.events import EventBus
@@ -329,15 +329,24 @@ async def _closed(events: EventBus, job: Job) -> None:
 jobs.FINISH_HOOKS[KIND] = jobs.FinishHooks(closing=_closing, closed=_closed)
 
 
-async def deliver(content_id: int, publish_status: str) -> str:
-    """Stage 7 for one finished content; answers the status it ends in.
+async def deliver(
+    context: publishing.PublishContext, job_id: int, content_id: int, publish_status: str
+) -> publishing.Delivery:
+    """Stage 7 for one finished content; `Delivery.write` (run in the item's transaction) stores it.
 
-    The WordPress publishing call is the one missing piece: until the integration lands, the
-    content goes to `review` whatever `publish_status` says (with `draft` that is where it
-    belongs: a person publishes it). With the integration, `publish_status == "publish"` calls
-    it here and the content becomes `published`; nothing else in the stage changes."""
-    await Content.filter(id=content_id, status="draft").update(status="review")
-    return "review"
+    With `publish_status == "publish"` and an active WordPress integration on the site, the
+    content is published through services.publishing as an item of the run's job (a publishing
+    record, the post created or updated — never twice — and read back) and ends `published`; if
+    that fails the item fails and the content stays `draft`, so the next run tries again.
+    Otherwise (`draft` asked for, or no integration) it goes to `review`: a person publishes it."""
+    content = await Content.get_or_none(id=content_id)
+    if content is not None and publish_status == "publish" and await publishing.has_integration(content.site_id):
+        return await publishing.deliver_content(context, job_id, content, "publish")
+
+    async def to_review() -> None:
+        await Content.filter(id=content_id, status="draft").update(status="review")
+
+    return publishing.Delivery("review", to_review, {"content_id": content_id, "status": "review"})
 
 
 # --- what the pipeline would do: the estimate and the overview ---------------------------------------

@@ -1,7 +1,7 @@
 """The operations a site actor runs as jobs, one module per group; importing the package
 registers every kind in `OPERATIONS`."""
 
-from actors.operations import automation, images, linker, optimizer, planner, writer
+from actors.operations import automation, images, linker, optimizer, planner, publish, sync, writer
 from actors.operations.base import Operation, OperationContext, Plan
 
 OPERATIONS = Operation.operations
@@ -16,5 +16,7 @@ __all__ = [
     "linker",
     "optimizer",
     "planner",
+    "publish",
+    "sync",
     "writer",
 ]

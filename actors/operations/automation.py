@@ -28,7 +28,7 @@ from models.planner import Cluster, ContentIdea
 from models.writer import Content, Image, Task
 from schemas.automation import RunResult
 from services import automation as service
-from services import jobs, planner
+from services import jobs, planner, publishing
 from services.ai_client import AiError, Usage
 from services.costs import cluster_cost, content_cost
 from services.errors import ValidationFailed
@@ -67,21 +67,26 @@ class CreateTask(Operation):
 
 
 class Publish(Operation):
-    """Stage 7: a finished content (draft, no image pending) is delivered (`service.deliver`)."""
+    """Stage 7: a finished content (draft, no image pending) is delivered (`service.deliver`):
+    published to WordPress when the config says `publish` and the site has an integration, else
+    moved to review. Publishing talks to WordPress before the item's transaction, never in it."""
 
     def items(self) -> list[str]:
         return [str(i) for i in self.params["content_ids"]]
 
     async def run_item(self, item: str) -> None:
-        outcome: dict[str, str] = {}
-
-        async def write() -> None:
-            outcome["status"] = await service.deliver(int(item), self.params["publish_status"])
+        context = self.context
+        delivery = await service.deliver(
+            publishing.PublishContext(context.settings, context.crypto, context.clients.outbound),
+            self.job.id,
+            int(item),
+            self.params["publish_status"],
+        )
 
         def results(into: dict[str, Any]) -> None:
-            into.setdefault(outcome["status"], []).append(int(item))
+            into.setdefault(delivery.status, []).append(int(item))
 
-        await self.commit(item, cost=0, usage=Usage(), write=write, results=results)
+        await self.commit(item, cost=0, usage=Usage(), write=delivery.write, results=results, error=delivery.error)
 
 
 SUB_OPERATIONS: dict[str, type[Operation]] = {

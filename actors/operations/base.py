@@ -92,6 +92,10 @@ class Operation:
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
         raise NotImplementedError
 
+    @classmethod
+    async def attach(cls, job: Job) -> None:
+        """Rows that belong to a new job of this kind, made in the job's creating transaction."""
+
     # --- running, in the site actor -------------------------------------------------------------
 
     async def begin(self) -> None:

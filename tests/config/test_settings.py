@@ -22,6 +22,7 @@ def test_defaults_are_the_embedded_setup() -> None:
     assert settings.rate_limits == {"ai": 60, "content": 100, "auth": 20, "general": 300}
     assert settings.access_ttl == 900 and settings.refresh_ttl == 7 * 24 * 3600
     assert settings.access_log is False
+    assert settings.redis_prefix == "inkflow"
 
 
 def test_environment_overrides() -> None:
@@ -34,7 +35,7 @@ def test_environment_overrides() -> None:
             "INKFLOW_ALLOW_PRIVATE_URLS": "false",
             "INKFLOW_DATA_DIR": "/srv/ink",
             "INKFLOW_ACCESS_LOG": "true",
-            "INKFLOW_REDIS_PREFIX": "ink-prod",
+            "INKFLOW_REDIS_PREFIX": "inkflow-staging",
             "INKFLOW_LEASE_TTL": "9",
         }
     )
@@ -46,7 +47,7 @@ def test_environment_overrides() -> None:
     assert settings.allow_private_urls is False
     assert str(settings.media_dir) == "/srv/ink/media"
     assert settings.access_log is True
-    assert settings.redis_prefix == "ink-prod" and settings.lease_ttl == 9
+    assert settings.redis_prefix == "inkflow-staging" and settings.lease_ttl == 9
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,17 @@ site), ``paging_headers`` (False: a proxy that strips ``X-WP-*``).
 
 Faults: ``fail_next(kind, times=1, **opts)`` queues one-shot faults, consumed one per REST request
 in order; ``always(kind, **opts)`` sets one for every request when the queue is empty;
-``reset_faults()`` clears both. Kinds: ``slow`` (``seconds``, then the normal answer), ``500``
-(WordPress's fatal-error answer), ``503``, ``429`` (``retry_after``), ``drop`` (the connection is
-closed before any answer), ``drop_after_write`` (the request is carried out, then the connection
-is closed: the write happened but its answer is lost), ``html`` (200 with an HTML page, as a
-captive proxy answers).
+``fail_on(method, route, kind, times=1, **opts)`` aims one at a route (e.g. the create of a post
+while publishing), ahead of the others; ``reset_faults()`` clears them all. Kinds: ``slow``
+(``seconds``, then the normal answer), ``500`` (WordPress's fatal-error answer), ``503``,
+``429`` (``retry_after``), ``drop`` (the connection is closed before any answer),
+``drop_after_write`` (the request is carried out, then the connection is closed: the write
+happened but its answer is lost), ``slow_after_write`` (``seconds``: the
+request is carried out, then the answer waits, so a client times out after the write), ``html``
+(200 with an HTML page, as a captive proxy answers).
+
+SEO plugins: ``seo_plugins`` (``{"yoast", "rankmath"}``) adds their namespaces to the index and
+Rank Math's ``POST /rankmath/v1/updateMeta`` (its meta kept in ``rank_math_meta``).
 
 Standalone: ``python -m tests.fakes.wordpress_server --port 8090`` (Ctrl-C to stop).
 """
@@ -41,6 +47,7 @@ import json
 import math
 import re
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,8 +55,10 @@ from aiohttp import web
 
 __all__ = ["FAULT_KINDS", "FakeWordPress", "main"]
 
-FAULT_KINDS = frozenset({"slow", "500", "503", "429", "drop", "drop_after_write", "html"})
+SEO_NAMESPACES = {"yoast": "yoast/v1", "rankmath": "rankmath/v1"}
+FAULT_KINDS = frozenset({"slow", "500", "503", "429", "drop", "drop_after_write", "slow_after_write", "html"})
 DEFAULT_USERNAME = "admin"
+OLD_DATE = "2025-01-01T00:00:00"  # add_many: content last edited long before any sync
 DEFAULT_APP_PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
 JSON_TYPE = "application/json; charset=UTF-8"
 HOME_PAGE = (
@@ -103,6 +112,11 @@ class FakeWordPress:
         self.add_term("categories", "Uncategorized", slug="uncategorized")
         self._faults: list[tuple[str, dict[str, Any]]] = []
         self._persistent: tuple[str, dict[str, Any]] | None = None
+        # Faults aimed at one route (the publish paths): see `fail_on`.
+        self._route_faults: list[list[Any]] = []
+        # SEO plugins the site has ("yoast", "rankmath"): their namespaces and Rank Math's route.
+        self.seo_plugins: set[str] = set()
+        self.rank_math_meta: dict[int, dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._stopping = asyncio.Event()
@@ -163,6 +177,8 @@ class FakeWordPress:
     def reset_faults(self) -> None:
         self._faults.clear()
         self._persistent = None
+        self._outage_countdown = -1
+        self._route_faults.clear()
 
     def rest_calls(self, route: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
         """Recorded REST requests, optionally only those to `route` (exact) and/or with `method`."""
@@ -173,6 +189,57 @@ class FakeWordPress:
             and (route is None or call["route"] == route)
             and (method is None or call["method"] == method)
         ]
+
+    # --- sync: bulk content and an outage mid-sync ---
+
+    def add_many(self, *, posts: int = 0, pages: int = 0, categories: int = 0, tags: int = 0) -> None:
+        """A big site for sync tests and the benchmark: numbered posts, pages and terms; every
+        fifth category is a child of the one before it, each post names one category and two tags."""
+        category_ids = [self.add_term("categories", f"Category {n}", parent=0)["id"] for n in range(1, categories + 1)]
+        for n, term_id in enumerate(category_ids):
+            if n % 5 == 4:
+                self.terms["categories"][term_id]["parent"] = category_ids[n - 1]
+        tag_ids = [self.add_term("tags", f"Tag {n}")["id"] for n in range(1, tags + 1)]
+        for n in range(1, posts + 1):
+            self.add_post(
+                "posts",
+                title=f"Post {n}",
+                slug=f"post-{n}",
+                content=f"<p>Body of post {n}.</p>",
+                modified_gmt=OLD_DATE,
+                categories=[category_ids[n % len(category_ids)]] if category_ids else [1],
+                tags=[tag_ids[n % len(tag_ids)], tag_ids[(n + 7) % len(tag_ids)]] if len(tag_ids) > 1 else [],
+            )
+        for n in range(1, pages + 1):
+            self.add_post(
+                "pages", title=f"Page {n}", slug=f"page-{n}", content=f"<p>Page {n}.</p>", modified_gmt=OLD_DATE
+            )
+
+    def outage_after(self, requests: int) -> None:
+        """WordPress goes down mid-sync: after `requests` more REST requests, every one is a 500
+        (WordPress's fatal-error answer) until `reset_faults()` or `outage_after(-1)`."""
+        self._outage_countdown = requests
+
+    def touch(self, collection: str, object_id: int, **fields: Any) -> dict[str, Any]:
+        """Edit a post or page as WordPress's editor would: new fields and a later `modified_gmt`."""
+        post = self.objects[collection][object_id]
+        for name in ("title", "content"):
+            if name in fields:
+                value = fields.pop(name)
+                post[name] = {**post[name], "raw": value, "rendered": value}
+        post.update(fields)
+        later = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        post["modified"] = post["modified_gmt"] = max(later, post["modified_gmt"])
+        return post
+
+    def _sync_outage(self) -> tuple[str, dict[str, Any]] | None:
+        countdown = getattr(self, "_outage_countdown", -1)
+        if countdown < 0:
+            return None
+        if countdown == 0:
+            return ("500", {})
+        self._outage_countdown = countdown - 1
+        return None
 
     # --- content builders ---
 
@@ -290,7 +357,11 @@ class FakeWordPress:
             if request.method == "GET" and not request.path.endswith("/"):
                 raise web.HTTPMovedPermanently(f"{request.path}/", headers={"X-Redirect-By": "WordPress"})
             return self._home(request)
-        fault = self._faults.pop(0) if self._faults else self._persistent
+        fault = self._route_fault(request.method, route)
+        if fault is None:
+            fault = self._faults.pop(0) if self._faults else self._persistent
+        if fault is None:
+            fault = self._sync_outage()
         if fault is not None:
             kind, opts = fault
             if kind == "slow":
@@ -298,11 +369,13 @@ class FakeWordPress:
                     await asyncio.wait_for(self._stopping.wait(), opts.get("seconds", 5.0))
             elif kind == "drop":
                 return self._drop(request)
-            elif kind != "drop_after_write":
+            elif kind not in ("drop_after_write", "slow_after_write"):
                 return self._fault_response(request, kind, opts)
         response = self._handle(request, route, body)
         if fault is not None and fault[0] == "drop_after_write":
             return self._drop(request)
+        if fault is not None and fault[0] == "slow_after_write":
+            await self._after_write_delay(fault[1])
         return response
 
     def _drop(self, request: web.Request) -> web.StreamResponse:
@@ -339,6 +412,8 @@ class FakeWordPress:
         method = request.method
         if route == "/" and method == "GET":
             return self._json(request, self._index(request))
+        if route.startswith("/rankmath/") and "rankmath" in self.seo_plugins:
+            return self._rank_math(request, route, body, auth)
         if route == "/wp/v2/users/me" and method == "GET":
             if not auth:
                 return self._error(request, 401, "rest_not_logged_in", "You are not currently logged in.")
@@ -382,7 +457,7 @@ class FakeWordPress:
             "home": root,
             "gmt_offset": "0",
             "timezone_string": "",
-            "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1"],
+            "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1", *self._seo_namespaces()],
             "authentication": authentication,
             "routes": {},
             "site_logo": 0,
@@ -439,7 +514,13 @@ class FakeWordPress:
             return self._error(request, 400, "rest_invalid_param", "Invalid parameter(s): page")
         return per_page, page
 
-    def _list(self, request: web.Request, items: list[dict[str, Any]], posts_table: bool) -> web.Response:
+    def _list(
+        self,
+        request: web.Request,
+        items: list[dict[str, Any]],
+        posts_table: bool,
+        view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> web.Response:
         paging = self._page_params(request)
         if isinstance(paging, web.Response):
             return paging
@@ -454,6 +535,7 @@ class FakeWordPress:
                 "The page number requested is larger than the number of pages available.",
             )
         window = items[(page - 1) * per_page : page * per_page]
+        window = _only_fields(request, [view(item) for item in window] if view is not None else window)
         headers: dict[str, str] = {}
         if self.paging_headers:
             headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)}
@@ -485,10 +567,14 @@ class FakeWordPress:
             statuses = request.query.get("status", default).split(",")
             if not auth and any(status not in ("publish", "inherit") for status in statuses):
                 return self._forbidden_status(request)
-            items = [p for p in store.values() if "any" in statuses or p["status"] in statuses]
-            items = self._filter_posts(request, items)
-            items.sort(key=lambda p: (p["date_gmt"], p["id"]), reverse=True)
-            return self._list(request, [self._view(p, edit) for p in items], posts_table=True)
+            # `any` is every status but trash and auto-draft (WordPress's exclude_from_search ones).
+            items = [
+                p
+                for p in store.values()
+                if ("any" in statuses and p["status"] not in ("trash", "auto-draft")) or p["status"] in statuses
+            ]
+            items = _ordered(request, self._filter_posts(request, items))
+            return self._list(request, items, posts_table=True, view=lambda p: self._view(p, edit))
         if object_id is None and method == "POST":
             if not auth:
                 return self._error(
@@ -663,7 +749,11 @@ class FakeWordPress:
                     # Recorded: a duplicate name → 400 term_exists naming the existing term.
                     body = {
                         "code": "term_exists",
-                        "message": "A term with the name provided already exists in this taxonomy.",
+                        "message": (
+                            "A term with the name provided already exists with this parent."
+                            if taxonomy == "categories"
+                            else "A term with the name provided already exists in this taxonomy."
+                        ),
                         "data": {"status": 400, "term_id": term["id"]},
                         "additional_data": [term["id"], term["id"]],
                     }
@@ -693,6 +783,67 @@ class FakeWordPress:
             return self._json(request, {"deleted": True, "previous": dict(term)})
         term.update({k: payload[k] for k in ("name", "slug", "description", "parent") if k in payload})
         return self._json(request, dict(term))
+
+    # --- publish paths: faults aimed at one route, and the SEO plugins' routes ---
+    # Publishing makes several requests (lookups, media, terms, the post); these let a test break
+    # exactly one of them, e.g. `fail_on("POST", "/wp/v2/posts", "drop_after_write")`.
+
+    def fail_on(self, method: str, route: str, kind: str, times: int = 1, **opts: Any) -> None:
+        """Queue `kind` for the next `times` requests `method route` (route: a regular expression
+        matched against the whole REST route, e.g. ``/wp/v2/posts`` or ``/wp/v2/media(/\\d+)?``).
+        Kinds as `fail_next`, plus ``slow_after_write`` (``seconds``): the request is carried out,
+        then its answer waits — a client that times out never learns the write happened."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; kinds: {sorted(FAULT_KINDS)}")
+        self._route_faults.append([method.upper(), re.compile(route), kind, opts, times])
+
+    def _route_fault(self, method: str, route: str) -> tuple[str, dict[str, Any]] | None:
+        for entry in self._route_faults:
+            wanted_method, pattern, kind, opts, left = entry
+            if left > 0 and method == wanted_method and pattern.fullmatch(route.rstrip("/") or "/"):
+                entry[4] = left - 1
+                return kind, opts
+        return None
+
+    async def _after_write_delay(self, opts: dict[str, Any]) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), opts.get("seconds", 5.0))
+
+    def _seo_namespaces(self) -> list[str]:
+        return [namespace for plugin, namespace in SEO_NAMESPACES.items() if plugin in self.seo_plugins]
+
+    def _rank_math(self, request: web.Request, route: str, body: bytes, auth: bool) -> web.Response:
+        """Rank Math's `POST /rankmath/v1/updateMeta` `{objectType, objectID, meta}`. Not recorded (the
+        test WordPress has no Rank Math): modelled on its editor's use — the meta stored on the post
+        (in ``rank_math_meta`` by post id, for tests to read) and ``true`` answered; a post that doesn't exist → 404."""
+        if route.rstrip("/") != "/rankmath/v1/updateMeta" or request.method != "POST":
+            return self._error(request, 404, "rest_no_route", "No route was found matching the URL and request method.")
+        if not auth:
+            return self._error(request, 401, "rest_forbidden", "Sorry, you are not allowed to do that.")
+        payload = json.loads(body or b"{}")
+        post = self.objects["posts"].get(int(payload.get("objectID") or 0)) or self.objects["pages"].get(
+            int(payload.get("objectID") or 0)
+        )
+        if post is None:
+            return self._error(request, 404, "rest_post_invalid_id", "Invalid post ID.")
+        self.rank_math_meta.setdefault(post["id"], {}).update(payload.get("meta") or {})
+        return self._json(request, True)
+
+
+def _ordered(request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`orderby` (date, the default, or id) and `order` (desc, the default, or asc), as WordPress sorts."""
+    descending = request.query.get("order", "desc") != "asc"
+    if request.query.get("orderby") == "id":
+        return sorted(items, key=lambda p: p["id"], reverse=descending)
+    return sorted(items, key=lambda p: (p["date_gmt"], p["id"]), reverse=descending)
+
+
+def _only_fields(request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`_fields=id,slug`: WordPress answers only those top-level fields of each item."""
+    wanted = [name for name in request.query.get("_fields", "").split(",") if name]
+    if not wanted:
+        return items
+    return [{name: item[name] for name in wanted if name in item} for item in items]
 
 
 # Trimmed from the real `types?context=edit` and `taxonomies?context=edit` answers (labels left out).

@@ -24,6 +24,7 @@ import schemas
 from models.accounts import Account, Site, SiteSector, User
 from models.jobs import Job
 from models.planner import Cluster, ContentIdea, Keyword
+from models.publisher import Deployment, PublishingRecord
 from models.system import AccountSetting, Prompt
 from models.writer import Content, ContentVersion, Task
 from schemas.common import Bool, Int, StrictSchema, Text
@@ -83,6 +84,9 @@ ROWS = [
     Row("POST", "/api/v1/optimizer/batch_optimize/", {"content_ids": ["{content}"]}),
     Row("POST", "/api/v1/linker/process/", {"content_id": "{content}"}),
     Row("POST", "/api/v1/linker/batch_process/", {"content_ids": ["{content}"]}),
+    Row("POST", "/api/v1/writer/content/{content}/publish_to_wordpress/", {"status": "draft"}, first_is_required=False),
+    Row("POST", "/api/v1/publisher/publish/", {"content_ids": ["{content}"], "status": "draft"}),
+    Row("POST", "/api/v1/publisher/records/", {"content_id": "{content}", "status": "draft"}),
     Row("PUT", "/api/v1/system/settings/integrations/openai/", {"model": "m"}, first_is_required=False),
     Row("PUT", "/api/v1/system/settings/integrations/image_generation/", {"model": "m"}, first_is_required=False),
     Row("POST", "/api/v1/system/settings/integrations/test/", {"integration": "openai"}),
@@ -103,6 +107,8 @@ STORED = (
     Job,
     AccountSetting,
     Prompt,
+    PublishingRecord,
+    Deployment,
 )
 
 
@@ -232,6 +238,8 @@ PRIVATE_READS = [
     "/api/v1/billing/usage/",
     "/api/v1/billing/transactions/",
     "/api/v1/jobs/",
+    "/api/v1/publisher/records/",
+    "/api/v1/publisher/deployments/",
     "/api/v1/system/prompts/",
     "/api/v1/system/modules/",
 ]

@@ -13,7 +13,8 @@ async def test_the_root_url_is_a_public_index_whose_links_work(aiohttp_client: A
     body = await api.call("GET", "/")
     data = body["data"]
     assert data["name"] == "Inkflow API" and data["version"]
-    assert set(data["links"]) == {"docs", "redoc", "openapi", "health"}
+    assert set(data["links"]) == {"app", "docs", "redoc", "openapi", "health"}
+    assert data["links"]["app"] == "/app/"
     for link in data["links"].values():
         response = await api.client.get(link)
         assert response.status == 200, link

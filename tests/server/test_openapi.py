@@ -22,6 +22,7 @@ PUBLIC = {
     ("post", "/api/v1/auth/password/reset/confirm/"),
     ("get", "/api/v1/system/health/"),
     ("get", "/api/v1/ws/"),
+    ("get", "/api/v1/publisher/site-definition/"),
 }
 
 

@@ -1,0 +1,257 @@
+"""WordPress sync: categories, tags, posts and pages into the site's Taxonomy and Content.
+
+One job of the site actor per sync; its items are `categories`, `tags`, each WordPress list page
+of posts and of pages (`posts:1`, `posts:2`, … — the list grows as `X-WP-TotalPages` is learnt),
+then `deletions`. Each item's rows, counts and checkpoint commit together, so a resumed job (a
+restarted server) goes on from the next page, and progress is published after each item.
+
+Incremental: after a successful sync, posts and pages are asked for with `modified_after` (the
+last successful sync's start, see services/wp_sync.py); the `deletions` item then lists every id
+WordPress still has (`_fields=id`) and archives the mirrored rows it no longer lists.
+
+A WordPress failure (after the client's retries) ends the job `failed` with the reason; the next
+sync starts from the same watermark (nothing of a failed sync moves it), and what the failed one
+already mirrored is found unchanged and not counted again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.operations.base import Operation, Plan
+from config.settings import Settings
+from models.integration import Integration, SyncRun
+from schemas.integration import SyncResult
+from services import wp_sync
+from services.ai_client import Usage
+from services.integration import client_for, remember_api_style
+from services.principal import Principal
+from services.security import utcnow
+from services.tenancy import get_owned
+from services.wordpress import WordPressClient, WordPressError
+from services.wp_mirror import (
+    COLLECTION_KINDS,
+    MirrorSite,
+    Tally,
+    apply_posts,
+    apply_terms,
+    archive_missing_posts,
+    remove_missing_terms,
+)
+
+SYNC_TIMEOUT = 30.0  # seconds per WordPress request
+SYNC_ATTEMPTS = 3
+PER_PAGE = 100
+POST_COLLECTIONS = ("posts", "pages")
+TERM_COLLECTIONS = ("categories", "tags")
+
+
+class SyncIntegration(Operation):
+    kind = wp_sync.KIND
+    result_schema = SyncResult
+    error: dict[str, Any] | None = None  # set when WordPress failed: the job ends failed with it
+
+    @classmethod
+    async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
+        integration = await get_owned(Integration, caller, params["integration_id"], "integration")
+        return await cls.plan_for(integration)
+
+    @classmethod
+    async def plan_for(cls, integration: Integration) -> Plan:
+        """Claim the integration's sync (409 when one is on) and fix the incremental window."""
+        since = await wp_sync.watermark(integration.id)
+        run = await wp_sync.claim(integration)
+        return Plan(
+            site_id=integration.site_id,
+            params={
+                "integration_id": integration.id,
+                "sync_run_id": run.id,
+                "modified_after": wp_sync.modified_after(since),
+            },
+            total=0,
+            estimate=0,
+            uses_ai=False,
+        )
+
+    # --- running ---------------------------------------------------------------------------------
+
+    async def begin(self) -> None:
+        self.error = None
+        self.site = MirrorSite(self.job.account_id, self.job.site_id or 0)
+        self.integration = await Integration.get_or_none(id=self.params["integration_id"])
+        self.run = await SyncRun.get_or_none(id=self.params["sync_run_id"])
+        if self.integration is None or self.run is None:
+            self.error = {"code": "not_found", "message": "The integration was deleted before its sync ran."}
+            return
+        try:
+            self.client: WordPressClient = client_for(
+                self.integration,
+                self.context.crypto,
+                self.context.clients.outbound,
+                timeout=SYNC_TIMEOUT,
+                max_attempts=SYNC_ATTEMPTS,
+            )
+        except WordPressError as exc:
+            self.error = self._wordpress_error("connect", exc)
+            return
+        if self.run.status == "queued":
+            self.run.status, self.run.job_id, self.run.started_at = "running", self.job.id, utcnow()
+            await self.run.save(update_fields=["status", "job_id", "started_at"])
+
+    def _state(self) -> dict[str, Any]:
+        return dict(self.job.checkpoint.get("results", {}))
+
+    def items(self) -> list[str]:
+        pages = self._state().get("pages", {})
+        every = [
+            *TERM_COLLECTIONS,
+            *(f"{name}:{n}" for name in POST_COLLECTIONS for n in range(1, max(1, pages.get(name, 1)) + 1)),
+            "deletions",
+        ]
+        if self.error is not None:  # stop here: what ran stays done, nothing else is left
+            done = set(self.job.checkpoint.get("done", []))
+            return [item for item in every if item in done]
+        return every
+
+    def failure(self) -> dict[str, Any] | None:
+        return self.error
+
+    def _wordpress_error(self, stage: str, exc: WordPressError) -> dict[str, Any]:
+        return {"code": exc.code, "message": f"WordPress sync failed at {stage}: {exc.message}"}
+
+    async def run_item(self, item: str) -> None:
+        name, _, number = item.partition(":")
+        try:
+            if name in TERM_COLLECTIONS:
+                await self._terms(item, name)
+            elif name in POST_COLLECTIONS:
+                await self._posts(item, name, int(number))
+            else:
+                await self._deletions(item)
+        except WordPressError as exc:
+            self.error = self._wordpress_error(item, exc)
+            return
+        assert self.integration is not None
+        await remember_api_style(self.integration, self.client)
+
+    async def _terms(self, item: str, collection: str) -> None:
+        kind = COLLECTION_KINDS[collection]
+        terms: list[dict[str, Any]] = []
+        listed = 0
+        async for page in self.client.pages(f"/wp/v2/{collection}", {"context": "edit"}, per_page=PER_PAGE):
+            terms.extend(page.items)
+            listed = page.total if page.total is not None else len(terms)
+        present = {str(term["id"]) for term in terms if isinstance(term.get("id"), int)}
+
+        async def write(tally: Tally) -> None:
+            for applied in await apply_terms(self.site, kind, [t for t in terms if isinstance(t.get("id"), int)]):
+                tally.add(applied.outcome)
+            tally.add("deleted", await remove_missing_terms(self.site, kind, present))
+
+        await self._commit(item, collection, write, part="terms", found=listed, processed=len(terms))
+
+    async def _posts(self, item: str, collection: str, number: int) -> None:
+        params: dict[str, Any] = {
+            "context": "edit",
+            "status": "any",
+            "orderby": "id",
+            "order": "asc",
+            "per_page": PER_PAGE,
+            "page": number,
+        }
+        if self.params.get("modified_after"):
+            params["modified_after"] = self.params["modified_after"]
+        try:
+            response = await self.client.request("GET", f"/wp/v2/{collection}", params=params)
+            posts = [p for p in response.data if isinstance(p, dict) and isinstance(p.get("id"), int)]
+        except WordPressError as exc:
+            # Posts deleted while paging can leave this page past the end: the list is done.
+            if number == 1 or exc.wp_code != "rest_post_invalid_page_number":
+                raise
+            posts, response = [], None
+        found = 0
+        pages = dict(self._state().get("pages", {}))
+        if number == 1 and response is not None:
+            found = response.total if response.total is not None else len(posts)
+            total_pages = response.total_pages
+            if total_pages is None:  # a proxy stripped X-WP-*: one more page while pages are full
+                total_pages = 2 if len(posts) == PER_PAGE else 1
+            pages[collection] = max(1, total_pages)
+        elif response is not None and response.total_pages is None and len(posts) == PER_PAGE:
+            pages[collection] = number + 1
+
+        async def write(tally: Tally) -> None:
+            for applied in await apply_posts(self.site, posts):
+                tally.add(applied.outcome)
+
+        await self._commit(item, collection, write, part="items", found=found, processed=len(posts), pages=pages)
+
+    async def _deletions(self, item: str) -> None:
+        present: set[str] = set()
+        for collection in POST_COLLECTIONS:
+            query = {"status": "any", "context": "edit", "_fields": "id", "orderby": "id", "order": "asc"}
+            async for page in self.client.pages(f"/wp/v2/{collection}", query, per_page=PER_PAGE):
+                present.update(str(p["id"]) for p in page.items if isinstance(p.get("id"), int))
+
+        async def write(tally: Tally) -> None:
+            tally.add("deleted", len(await archive_missing_posts(self.site, present)))
+
+        await self._commit(item, "deletions", write, part="items", found=0, processed=0)
+
+    async def _commit(
+        self,
+        item: str,
+        stage: str,
+        write_rows: Any,
+        *,
+        part: str,
+        found: int,
+        processed: int,
+        pages: dict[str, int] | None = None,
+    ) -> None:
+        """Commit one item: its rows, the counts in the job's results and the run row, together."""
+        state = self._state()
+        tally = Tally.of(state.get(part))
+        run = self.run
+        assert run is not None
+
+        async def write() -> None:
+            await write_rows(tally)
+            run.stage = stage
+            run.total = int(state.get("total", 0)) + found
+            run.done = int(state.get("done", 0)) + processed
+            counts = {name: Tally.of(state.get(name)).as_dict() for name in ("items", "terms")}
+            counts[part] = tally.as_dict()
+            run.items = counts
+            await run.save(update_fields=["stage", "total", "done", "items"])
+
+        def results(into: dict[str, Any]) -> None:
+            into.update(
+                {
+                    "integration_id": self.params["integration_id"],
+                    "sync_run_id": self.params["sync_run_id"],
+                    "modified_after": self.params.get("modified_after"),
+                    "items": Tally.of(into.get("items")).as_dict(),
+                    "terms": Tally.of(into.get("terms")).as_dict(),
+                    "pages": pages if pages is not None else into.get("pages", {}),
+                    "total": run.total,
+                    "done": run.done,
+                }
+            )
+            into[part] = tally.as_dict()
+
+        await self.commit(item, cost=0, usage=Usage(), write=write, results=results)
+        await self.context.events.publish(
+            wp_sync.channels(self.params["integration_id"], self.site.site_id),
+            "sync.progress",
+            {
+                "integration_id": self.params["integration_id"],
+                "sync_run_id": run.id,
+                "job_id": self.job.id,
+                "stage": stage,
+                "done": run.done,
+                "total": run.total,
+                "items": run.items.get("items"),
+                "terms": run.items.get("terms"),
+            },
+        )

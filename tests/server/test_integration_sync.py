@@ -1,0 +1,240 @@
+"""WordPress sync (a job of the site actor), sync_status/, sync_health/ and site_sync/ against the
+fake WordPress: first and incremental syncs, deletions, an outage mid-sync then a resumed sync,
+one sync at a time, and the progress events on `integration:<id>` and `site:<id>`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from models.integration import Integration, SyncRun
+from models.writer import Content, Taxonomy
+from server.keys import EVENTS
+from services.events import Subscription
+from tests.fakes.wordpress_server import FakeWordPress
+from tests.helpers import Api, Caller
+
+BASE = "/api/v1/integration/"
+EMPTY = {"created": 0, "updated": 0, "deleted": 0, "failed": 0}
+
+
+@pytest.fixture
+async def wp() -> AsyncIterator[FakeWordPress]:
+    async with FakeWordPress() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def owner(api: Api) -> Caller:
+    return await api.register()
+
+
+async def connect(api: Api, owner: Caller, wp: FakeWordPress) -> dict[str, Any]:
+    site = await api.site(owner)
+    payload = {"site_id": site["id"], "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
+    return (await api.call("POST", BASE, json=payload, as_=owner, status=201))["data"]
+
+
+async def sync(api: Api, owner: Caller, integration: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    return await api.call("POST", f"{BASE}{integration['id']}/sync/", as_=owner, params={"wait": 30}, status=status)
+
+
+async def status_of(api: Api, owner: Caller, integration: dict[str, Any]) -> dict[str, Any]:
+    return (await api.call("GET", f"{BASE}{integration['id']}/sync_status/", as_=owner))["data"]
+
+
+def drain(subscription: Subscription) -> list[Any]:
+    events = []
+    while (event := subscription.get_nowait()) is not None:
+        events.append(event)
+    return events
+
+
+def small_site(wp: FakeWordPress) -> None:
+    """A parent and a child category, two tags, 250 posts (three list pages) and 3 pages."""
+    wp.add_many(posts=250, pages=3, categories=5, tags=2)
+
+
+async def test_first_sync_mirrors_terms_with_parents_and_posts_and_pages(
+    api: Api, owner: Caller, wp: FakeWordPress, client: TestClient
+) -> None:
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    with client.app[EVENTS].subscribe([f"integration:{integration['id']}", f"site:{integration['site_id']}"]) as sub:
+        body = (await sync(api, owner, integration))["data"]
+        events = drain(sub)
+    assert body["job"]["status"] == "succeeded" and body["modified_after"] is None
+    assert body["items"] == {**EMPTY, "created": 253}
+    assert body["terms"] == {**EMPTY, "created": 8}  # Uncategorized + 5 categories, 2 tags
+    assert body["pages"] == {"posts": 3, "pages": 1}
+
+    site_id = integration["site_id"]
+    contents = await Content.filter(site_id=site_id).order_by("id")
+    assert len(contents) == 253 and {c.source for c in contents} == {"wordpress"}
+    first = next(c for c in contents if c.external_id == "1")
+    wp_post = wp.objects["posts"][1]
+    assert (first.title, first.slug, first.status) == ("Post 1", "post-1", "published")
+    assert first.html == "<p>Body of post 1.</p>" and first.external_url == wp_post["link"]
+    local_terms = {t.external_id: t for t in await Taxonomy.filter(site_id=site_id)}
+    assert sorted(first.taxonomy_ids) == sorted(
+        local_terms[str(ext)].id for ext in [*wp_post["categories"], *wp_post["tags"]]
+    )
+    child_ext = next(t["id"] for t in wp.terms["categories"].values() if t.get("parent"))
+    parent_ext = wp.terms["categories"][child_ext]["parent"]
+    assert local_terms[str(child_ext)].parent_id == local_terms[str(parent_ext)].id
+    assert (await Content.get(site_id=site_id, external_id=str(max(wp.objects["pages"])))).title == "Page 3"
+
+    progress = [e for e in events if e.event == "sync.progress"]
+    # Each item is announced on both channels: categories, tags, 3 + 1 list pages, deletions.
+    assert len(progress) == 2 * 7
+    assert {e.channel for e in progress} == {f"integration:{integration['id']}", f"site:{site_id}"}
+    last = [e for e in progress if e.channel == f"site:{site_id}"][-1]
+    assert last.data["stage"] == "deletions" and last.data["done"] == last.data["total"] == 261
+    assert [e.event for e in events if e.channel == f"integration:{integration['id']}"][-1] == "sync.succeeded"
+
+    status = await status_of(api, owner, integration)
+    assert status["status"] == "idle" and status["stage"] == "done" and status["last_error"] is None
+    assert status["items"]["created"] == 253 and status["terms"]["created"] == 8
+    assert status["last_sync_at"] is not None and status["job_id"] == body["job"]["id"]
+
+
+async def test_incremental_sync_asks_for_what_changed_and_archives_deleted_posts(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    await sync(api, owner, integration)
+    wp.calls.clear()
+    edited = wp.touch("posts", 5, title="Edited in WordPress", content="<p>new</p>")
+    deleted_id = 7
+    del wp.objects["posts"][deleted_id]
+    wp.add_post("posts", title="Brand new", slug="brand-new")
+    wp.add_term("tags", "Fresh tag")
+
+    body = (await sync(api, owner, integration))["data"]
+    assert body["modified_after"] is not None
+    listed = [c["query"] for c in wp.rest_calls("/wp/v2/posts") if "_fields" not in c["query"]]
+    assert listed and all(q.get("modified_after") == body["modified_after"] for q in listed)
+    assert body["pages"] == {"posts": 1, "pages": 1}  # only the changed posts were read in full
+    assert body["items"] == {**EMPTY, "created": 1, "updated": 1, "deleted": 1}
+    assert body["terms"] == {**EMPTY, "created": 1}
+
+    site_id = integration["site_id"]
+    row = await Content.get(site_id=site_id, external_id=str(edited["id"]))
+    assert row.title == "Edited in WordPress" and row.html == "<p>new</p>" and row.version == 2
+    gone = await Content.get(site_id=site_id, external_id=str(deleted_id))
+    assert gone.status == "archived"  # kept, marked
+    assert await Content.filter(site_id=site_id, slug="brand-new", source="wordpress").exists()
+
+    # Nothing changed since: a third sync changes nothing.
+    again = (await sync(api, owner, integration))["data"]
+    assert again["items"] == EMPTY and again["terms"] == EMPTY
+
+
+async def test_outage_mid_sync_fails_the_job_and_the_next_sync_resumes(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    # discover + categories + tags + posts page 1 answer; posts page 2 and its retries are 500s.
+    wp.outage_after(4)
+    failed = await sync(api, owner, integration, status=502)
+    assert failed["job"]["status"] == "failed"
+    assert "posts:2" in failed["error"] and "HTTP 500" in failed["error"]
+    site_id = integration["site_id"]
+    assert await Content.filter(site_id=site_id).count() == 100  # page 1 was committed
+
+    status = await status_of(api, owner, integration)
+    assert status["status"] == "error" and status["stage"] == "failed"
+    assert status["last_error"] == failed["error"] and status["items"]["created"] == 100
+    assert (await Integration.get(id=integration["id"])).sync_status == "error"
+
+    wp.reset_faults()
+    resumed = (await sync(api, owner, integration))["data"]
+    assert resumed["modified_after"] is None  # no successful sync yet: the whole site again
+    assert resumed["items"] == {**EMPTY, "created": 153}  # the first 100 are found unchanged
+    assert await Content.filter(site_id=site_id).count() == 253
+    status = await status_of(api, owner, integration)
+    assert status["status"] == "idle" and status["last_error"] is None
+
+
+async def test_one_sync_per_integration_at_a_time(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    wp.fail_next("slow", seconds=1.0)
+    first = await api.call("POST", f"{BASE}{integration['id']}/sync/", as_=owner, params={"wait": 0}, status=202)
+    second = await api.call("POST", f"{BASE}{integration['id']}/sync/", as_=owner, params={"wait": 0}, status=409)
+    assert second["code"] == "conflict"
+    assert await SyncRun.filter(integration_id=integration["id"]).count() == 1
+    assert (await status_of(api, owner, integration))["status"] == "syncing"
+    for _ in range(300):
+        job = (await api.call("GET", f"/api/v1/jobs/{first['data']['job']['id']}/", as_=owner))["data"]
+        if job["status"] == "succeeded":
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "succeeded"
+    await sync(api, owner, integration)  # free again
+
+
+async def test_sync_status_and_health_shapes_and_tenancy(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    never = await status_of(api, owner, integration)
+    assert never == {
+        "integration_id": integration["id"],
+        "status": "idle",
+        "stage": "",
+        "done": 0,
+        "total": 0,
+        "started_at": None,
+        "finished_at": None,
+        "last_sync_at": None,
+        "items": EMPTY,
+        "terms": EMPTY,
+        "last_error": None,
+        "job_id": None,
+        "sync_run_id": None,
+    }
+    await sync(api, owner, integration)
+    wp.always("500")
+    await sync(api, owner, integration, status=502)
+    wp.reset_faults()
+    health = (await api.call("GET", f"{BASE}{integration['id']}/sync_health/", as_=owner))["data"]
+    assert health["syncs"] == 2 and health["succeeded"] == 1 and health["failed"] == 1
+    assert health["success_rate"] == 0.5 and health["items_synced"] == 253 + 8
+    assert health["mean_duration_s"] is not None and health["p95_duration_s"] >= health["mean_duration_s"] / 2
+    assert "HTTP 500" in health["last_error"] and health["last_success_at"] is not None
+    assert health["webhooks_received"] == 0 and health["webhooks_rejected"] == 0
+
+    stranger = await api.register()
+    for path in ("sync_status/", "sync_health/"):
+        await api.call("GET", f"{BASE}{integration['id']}/{path}", as_=stranger, status=404)
+    await api.call("POST", f"{BASE}{integration['id']}/sync/", as_=stranger, status=404)
+
+
+async def test_site_sync_starts_a_job_per_active_integration(
+    api: Api, owner: Caller, wp: FakeWordPress, client: TestClient
+) -> None:
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    payload = {"site_id": integration["site_id"], "base_url": wp.base_url, "username": "admin", "app_password": "x"}
+    inactive = (await api.call("POST", BASE, json={**payload, "is_active": False}, as_=owner, status=201))["data"]
+    site_id = integration["site_id"]
+    started = await api.call("POST", f"{BASE}site_sync/", json={"site_id": site_id}, as_=owner, status=202)
+    body = started["data"]
+    assert [job["kind"] for job in body["jobs"]] == ["wordpress_sync"] and body["skipped"] == []
+    assert await SyncRun.filter(integration_id=inactive["id"]).count() == 0
+    again = await api.call("POST", f"{BASE}site_sync/", json={"site_id": integration["site_id"]}, as_=owner, status=202)
+    if again["data"]["jobs"] == []:  # the first one was still on
+        assert again["data"]["skipped"][0]["integration_id"] == integration["id"]
+    stranger = await api.register()
+    await api.call("POST", f"{BASE}site_sync/", json={"site_id": integration["site_id"]}, as_=stranger, status=400)
+    for _ in range(400):
+        if await SyncRun.filter(integration_id=integration["id"], status__in=("queued", "running")).count() == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await Content.filter(site_id=integration["site_id"]).count() == 253

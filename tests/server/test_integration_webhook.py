@@ -1,0 +1,224 @@
+"""POST /api/v1/integration/webhook/wordpress/: the Standard Webhooks signature, its faults (each
+answered and changing nothing), de-duplication, and valid events applied to Content/Taxonomy and
+published to subscribers of `site:<id>`."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from standardwebhooks.webhooks import Webhook
+
+from models.integration import WebhookEvent
+from models.writer import Content, Taxonomy
+from server.keys import EVENTS
+from tests.fakes.wordpress_server import FakeWordPress
+from tests.helpers import Api
+
+BASE = "/api/v1/integration/"
+HOOK = f"{BASE}webhook/wordpress/"
+_ids = iter(range(1, 10**6))
+
+
+@pytest.fixture
+async def wp() -> AsyncIterator[FakeWordPress]:
+    async with FakeWordPress() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def integration(api: Api, wp: FakeWordPress) -> dict[str, Any]:
+    owner = await api.register()
+    site = await api.site(owner)
+    payload = {"site_id": site["id"], "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
+    created = (await api.call("POST", BASE, json=payload, as_=owner, status=201))["data"]
+    created["owner"] = owner
+    return created
+
+
+def post_event(event: str = "post.updated", **data: Any) -> dict[str, Any]:
+    body = {
+        "id": 41,
+        "type": "post",
+        "status": "publish",
+        "slug": "hello-from-wp",
+        "link": "https://wp.example/hello-from-wp/",
+        "title": "Hello from WordPress",
+        "content": "<p>Written in WordPress.</p>",
+        "excerpt": "",
+        "modified_gmt": "2026-11-29T10:00:00",
+        "categories": [],
+        "tags": [],
+    }
+    body.update(data)
+    return {
+        "event": event,
+        "site_url": "https://wp.example",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": body,
+    }
+
+
+def signed(
+    integration: dict[str, Any],
+    payload: Any,
+    *,
+    webhook_id: str | None = None,
+    timestamp: float | None = None,
+    secret: str | None = None,
+    key: str | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    msg_id = webhook_id or f"msg_{next(_ids)}"
+    when = datetime.fromtimestamp(timestamp if timestamp is not None else time.time(), tz=UTC)
+    signature = Webhook(secret or integration["webhook_secret"]).sign(msg_id, when, raw.decode())
+    headers = {
+        "Authorization": f"ApiKey {key or integration['api_key']}",
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": signature,
+    }
+    return raw, headers
+
+
+async def deliver(api: Api, integration: dict[str, Any], payload: Any, status: int = 200, **kw: Any) -> dict[str, Any]:
+    raw, headers = signed(integration, payload, **kw)
+    return await api.call("POST", HOOK, data=raw, headers=headers, status=status)
+
+
+async def snapshot(site_id: int) -> tuple[Any, ...]:
+    contents = await Content.filter(site_id=site_id).order_by("id").values()
+    terms = await Taxonomy.filter(site_id=site_id).order_by("id").values()
+    processed = await WebhookEvent.filter(status="processed").count()
+    return (contents, terms, processed)
+
+
+async def test_a_valid_post_event_updates_content_and_is_pushed_to_site_subscribers(
+    api: Api, integration: dict[str, Any], client: TestClient
+) -> None:
+    site_id = integration["site_id"]
+    with client.app[EVENTS].subscribe([f"site:{site_id}", f"integration:{integration['id']}"]) as sub:
+        body = (await deliver(api, integration, post_event("post.created")))["data"]
+        first = await sub.get()
+        second = await sub.get()
+    assert body["duplicate"] is False and body["outcome"] == "created"
+    row = await Content.get(id=body["content_id"])
+    assert (row.title, row.slug, row.status, row.source, row.external_id) == (
+        "Hello from WordPress",
+        "hello-from-wp",
+        "published",
+        "wordpress",
+        "41",
+    )
+    assert row.html == "<p>Written in WordPress.</p>" and row.external_url == "https://wp.example/hello-from-wp/"
+    assert {first.channel, second.channel} == {f"site:{site_id}", f"integration:{integration['id']}"}
+    assert first.event == second.event == "content.updated"
+    assert first.data["content_id"] == row.id and first.data["action"] == "created"
+
+    updated = (await deliver(api, integration, post_event(title="Retitled", status="draft")))["data"]
+    assert updated["outcome"] == "updated" and updated["content_id"] == row.id
+    await row.refresh_from_db()
+    assert (row.title, row.status, row.version) == ("Retitled", "draft", 2)
+
+    gone = (await deliver(api, integration, {**post_event("post.deleted"), "data": {"id": 41, "type": "post"}}))["data"]
+    assert gone["outcome"] == "deleted"
+    await row.refresh_from_db()
+    assert row.status == "archived"
+
+
+async def test_term_events_create_update_and_delete_terms(api: Api, integration: dict[str, Any]) -> None:
+    def term(event: str, **data: Any) -> dict[str, Any]:
+        body = {"id": 9, "taxonomy": "category", "name": "Mammals", "slug": "mammals", "parent": 0, "description": ""}
+        return {
+            "event": event,
+            "site_url": "https://wp.example",
+            "occurred_at": "2026-11-29T10:00:00Z",
+            "data": {**body, **data},
+        }
+
+    parent = (await deliver(api, integration, term("term.created")))["data"]
+    child = (await deliver(api, integration, term("term.created", id=10, name="Whales", slug="whales", parent=9)))[
+        "data"
+    ]
+    assert parent["outcome"] == child["outcome"] == "created"
+    row = await Taxonomy.get(id=child["taxonomy_id"])
+    assert (row.kind, row.name, row.external_id, row.parent_id) == ("category", "Whales", "10", parent["taxonomy_id"])
+    renamed = (await deliver(api, integration, term("term.updated", name="Sea mammals")))["data"]
+    assert renamed["outcome"] == "updated"
+    assert (await Taxonomy.get(id=parent["taxonomy_id"])).name == "Sea mammals"
+    deleted = {
+        "event": "term.deleted",
+        "site_url": "x",
+        "occurred_at": "2026-11-29T10:00:00Z",
+        "data": {"id": 10, "taxonomy": "category"},
+    }
+    assert (await deliver(api, integration, deleted))["data"]["outcome"] == "deleted"
+    assert not await Taxonomy.filter(id=child["taxonomy_id"]).exists()
+
+
+async def test_a_replayed_webhook_id_is_a_duplicate_and_changes_nothing(api: Api, integration: dict[str, Any]) -> None:
+    await deliver(api, integration, post_event(), webhook_id="msg_replay")
+    before = await snapshot(integration["site_id"])
+    again = await deliver(api, integration, post_event(title="Changed by a replay"), webhook_id="msg_replay")
+    assert again["data"] == {"duplicate": True}
+    assert await snapshot(integration["site_id"]) == before
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code", "rejected"),
+    [
+        ("wrong_key", 401, "invalid_token", 0),
+        ("bad_signature", 401, "invalid_signature", 1),
+        ("other_secret", 401, "invalid_signature", 1),
+        ("old_timestamp", 401, "invalid_signature", 1),
+        ("future_timestamp", 401, "invalid_signature", 1),
+        ("missing_headers", 401, "invalid_signature", 1),
+        ("unknown_event", 400, "validation_error", 0),
+        ("missing_field", 400, "validation_error", 0),
+        ("too_large", 413, "payload_too_large", 0),
+        ("bearer_token", 403, "permission_denied", 0),
+    ],
+)
+async def test_each_fault_is_refused_and_changes_nothing(
+    api: Api, integration: dict[str, Any], fault: str, status: int, code: str, rejected: int
+) -> None:
+    await deliver(api, integration, post_event(id=5, slug="existing"))  # something to leave alone
+    before = await snapshot(integration["site_id"])
+    payload: Any = post_event(title="Must not land")
+    options: dict[str, Any] = {}
+    if fault == "wrong_key":
+        options["key"] = "ink_not_a_key"
+    elif fault == "other_secret":
+        options["secret"] = "whsec_" + "QUFB" * 11
+    elif fault == "old_timestamp":
+        options["timestamp"] = time.time() - 301
+    elif fault == "future_timestamp":
+        options["timestamp"] = time.time() + 400
+    elif fault == "unknown_event":
+        payload["event"] = "comment.created"
+    elif fault == "missing_field":
+        del payload["data"]["type"]
+    elif fault == "too_large":
+        payload["data"]["content"] = "x" * (1024 * 1024)
+    raw, headers = signed(integration, payload, **options)
+    if fault == "bad_signature":
+        headers["webhook-signature"] = "v1," + "A" * 43 + "="
+    elif fault == "missing_headers":
+        del headers["webhook-signature"]
+    elif fault == "bearer_token":
+        headers["Authorization"] = integration["owner"].headers["Authorization"]
+    body = await api.call("POST", HOOK, data=io.BytesIO(raw), headers=headers, status=status)
+    assert body["code"] == code
+    if fault == "missing_field":
+        assert "type" in body["errors"]["data"]
+    assert await snapshot(integration["site_id"]) == before
+    assert await WebhookEvent.filter(integration_id=integration["id"], status="rejected").count() == rejected
+    health = (await api.call("GET", f"{BASE}{integration['id']}/sync_health/", as_=integration["owner"]))["data"]
+    assert health["webhooks_rejected"] == rejected and health["webhooks_received"] == 1
