@@ -254,8 +254,8 @@ class WakeChannel:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: a connection stuck closing must not hold the process's shutdown.
+            await asyncio.wait({self._task}, timeout=5)
 
     async def send(self, message: dict[str, Any]) -> bool:
         """Publish; False when Redis is unreachable (the job row stays for the sweep)."""
