@@ -8,6 +8,7 @@ import asyncio
 import errno
 import getpass
 import logging
+import os
 import socket
 import sqlite3
 import sys
@@ -36,6 +37,11 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
 
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
+    if args.workers > 1:
+        supervise(settings, host, port, args.workers)
+        return
+    if args.worker:  # one of `--workers N`: the supervisor migrated; the port is shared
+        settings = settings.with_overrides(migrate_on_start=False)
     app = create_app(settings)
 
     def announce(_: str) -> None:
@@ -43,7 +49,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         print(f"Inkflow listening on http://{host}:{port}/  docs: http://{host}:{port}/api/docs/", flush=True)
 
     access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
-    web.run_app(app, host=host, port=port, print=announce, access_log=access_log, loop=_event_loop())
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=announce,
+        access_log=access_log,
+        reuse_port=True if args.worker else None,
+        loop=_event_loop(),
+    )
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -54,6 +68,63 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
+
+
+def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
+    """`serve --workers N`: migrate once, then run N `serve` processes sharing the port through
+    SO_REUSEPORT (the kernel spreads connections over them), restart any that dies, and pass a
+    SIGTERM or Ctrl-C on to them as one SIGTERM each (each finishes its items in flight and
+    gives its sites up). A worker failing at start-up (exit 2: port in use, bad configuration)
+    stops them all with its message, rather than restarting in a loop."""
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    asyncio.run(_with_database(settings, _nothing))
+    command = [sys.executable, str(Path(__file__).resolve()), "serve", "--worker", "--host", host, "--port", str(port)]
+    log = logging.getLogger("inkflow.supervisor")
+    # Each worker in its own session, so a Ctrl-C reaches the supervisor only and each worker
+    # gets exactly one SIGTERM from it.
+    spawn = lambda: (subprocess.Popen(command, start_new_session=True), time.monotonic())  # noqa: E731
+    children = [spawn() for _ in range(workers)]
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            for child, _ in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"Inkflow: {workers} workers on http://{host}:{port}/ (supervisor pid {os.getpid()})", flush=True)
+    failed = 0
+    while True:
+        time.sleep(0.2)
+        for slot, (child, started) in enumerate(children):
+            code = child.poll()
+            if code is None or stopping:
+                continue
+            if code == 2:
+                log.error("worker %s could not start (exit 2); stopping", child.pid)
+                failed = 2
+                stop(signal.SIGTERM, None)
+                break
+            log.warning("worker %s exited (code %s); starting another", child.pid, code)
+            if time.monotonic() - started < 5:
+                time.sleep(1)  # dying at once again and again: do not spin
+            children[slot] = spawn()
+        if stopping and all(child.poll() is not None for child, _ in children):
+            break
+    if failed:
+        raise SystemExit(failed)
+
+
+async def _nothing() -> None:
+    """`_with_database` migrates and loads reference data; nothing more to do."""
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -170,12 +241,35 @@ def cmd_makemigrations(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(database(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _positive(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
+
+
+def workers_problem(settings: Settings, workers: int) -> str | None:
+    """Several processes share the database and their sites' leases: SQLite and no Redis can't."""
+    if workers > 1 and not (settings.is_postgres and settings.redis_url):
+        return (
+            f"--workers {workers} needs PostgreSQL and Redis: set DATABASE_URL=postgres://… and REDIS_URL=redis://…"
+            " (or run one process)"
+        )
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     p_serve = sub.add_parser("serve", help="run the HTTP server (the default)")
     p_serve.add_argument("--host", help="address to listen on (default: INKFLOW_HOST, else 127.0.0.1)")
     p_serve.add_argument("--port", type=int, help="port to listen on (default: INKFLOW_PORT, else 8000)")
+    p_serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="server processes sharing the port (default 1); more than 1 needs PostgreSQL and Redis",
+    )
+    p_serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p_serve.set_defaults(func=serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="load industries, sectors and seed keywords").set_defaults(func=cmd_seed)
@@ -217,6 +311,7 @@ BENCHMARKS = {
     "ai": "tests.perf.bench_ai",
     "ws": "tests.perf.bench_ws",
     "pipeline": "tests.perf.bench_pipeline",
+    "scale": "tests.perf.bench_scale",
     "sync": "tests.perf.bench_sync",
 }
 
@@ -280,7 +375,11 @@ def main(argv: list[str] | None = None) -> None:
     _configure_logging(settings)
     func = getattr(args, "func", serve)
     if func is serve and not hasattr(args, "host"):
-        args.host, args.port = None, None
+        args.host, args.port, args.workers, args.worker = None, None, 1, False
+    problem = workers_problem(settings, args.workers) if func is serve else None
+    if problem is not None:
+        print(f"configuration error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     try:
         func(settings, args)
     except Exception as exc:

@@ -95,6 +95,8 @@ class _Cell(Generic[K]):
         self.mailbox: asyncio.Queue[_Envelope] = asyncio.Queue(maxsize=system.mailbox_size)
         self.actor: Actor[K] = system.factory(key)
         self.stopped = False
+        # True while a message or an item is being handled (a drain waits for it, not for idling).
+        self.working = False
         self.job: aiojobs.Job[None] | None = None
 
     async def put(self, envelope: _Envelope) -> None:
@@ -105,11 +107,13 @@ class _Cell(Generic[K]):
     async def run(self) -> None:
         try:
             await self._start()
-            while True:
+            while not self.system._draining:  # a drain stops the loop between items
                 if self.actor.busy:
                     # Messages that arrived during the last item go first, then the next item.
                     while not self.mailbox.empty():
                         await self._handle(self.mailbox.get_nowait())
+                    if self.system._draining:
+                        break
                     self.actor._step_requested = False
                     await self._guarded(None, self.actor.step)
                     continue
@@ -139,6 +143,7 @@ class _Cell(Generic[K]):
         await self._guarded(envelope, call)
 
     async def _guarded(self, envelope: _Envelope | None, call: Callable[[], Any]) -> None:
+        self.working = True
         try:
             await call()
         except asyncio.CancelledError:
@@ -156,6 +161,8 @@ class _Cell(Generic[K]):
                 await self.actor.on_failure(message, exc)
             self.actor = self.system.factory(self.key)
             await self._start()
+        finally:
+            self.working = False
 
     def _fail_pending(self) -> None:
         while not self.mailbox.empty():
@@ -185,6 +192,7 @@ class ActorSystem(Generic[K]):
         )
         self._cells: dict[K, _Cell[K]] = {}
         self._closing = False
+        self._draining = False
 
     async def ref(self, key: K) -> ActorRef[K]:
         """The actor of `key`, started now if it isn't running."""
@@ -207,6 +215,29 @@ class ActorSystem(Generic[K]):
     def stats(self) -> dict[str, int]:
         cells = list(self._cells.values())
         return {"running": len(cells), "busiest_mailbox": max((c.mailbox.qsize() for c in cells), default=0)}
+
+    def running(self, key: K) -> bool:
+        cell = self._cells.get(key)
+        return cell is not None and not cell.stopped
+
+    def keys(self) -> list[K]:
+        return [key for key, cell in self._cells.items() if not cell.stopped]
+
+    async def stop(self, key: K) -> None:
+        """Stop one actor now, even mid-item (this process lost the right to run it)."""
+        cell = self._cells.get(key)
+        if cell is not None and cell.job is not None:
+            await cell.job.close(timeout=5.0)
+
+    async def drain(self, timeout: float) -> None:
+        """A graceful stop: take no new work, let each actor finish the item in flight (for up to
+        `timeout` seconds, then it is cancelled uncommitted), and stop the idle ones at once."""
+        self._closing = self._draining = True
+        cells = list(self._cells.values())
+        busy = [c.job for c in cells if c.working and c.job is not None]
+        idle = [c.job for c in cells if not c.working and c.job is not None]
+        await asyncio.gather(*(job.close(timeout=timeout) for job in idle), return_exceptions=True)
+        await asyncio.gather(*(job.wait(timeout=timeout) for job in busy), return_exceptions=True)
 
     async def close(self) -> None:
         """Stop every actor; their pending asks fail with `ActorStopped`."""

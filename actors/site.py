@@ -7,6 +7,12 @@ process; the actor reads it after every item, so an item in flight finishes and 
 the job then ends `cancelled` (CONTRACT §16.15). A `pause` works the same way: after the item
 in flight the job becomes `paused` (no actor holds it) and the actor moves on to its other jobs;
 `resume` queues it again and it continues from its checkpoint.
+
+With several processes the actor runs in the process holding the site's lease, and `fence` is
+that lease's token: the actor writes it on every job it takes (`jobs.claim`) and its commits and
+settlements apply only while the row still holds it. A process that lost the lease (it was
+paused, cut off, or presumed dead) is refused with `LeaseLost`: the job is then not failed or
+refunded here, since the new owner goes on with it from its checkpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from actors.runtime import Actor
 from models.jobs import Job
 from services import jobs
 from services.ai_client import AiError
+from services.ownership import LeaseLost
 from services.security import utcnow
 
 log = logging.getLogger("inkflow.actors.site")
@@ -40,10 +47,16 @@ class Control:
     job_id: int
 
 
+# How a message crosses to the owning process (services/ownership.WakeChannel): ids only.
+MESSAGES: dict[str, type[Submit] | type[Control]] = {"submit": Submit, "control": Control}
+
+
 class SiteActor(Actor[int]):
-    def __init__(self, site_id: int, context: OperationContext) -> None:
+    def __init__(self, site_id: int, context: OperationContext, fence: int | None = None) -> None:
+        """`fence`: the token of this process's lease on the site; None in a single process."""
         super().__init__(site_id)
         self.context = context
+        self.fence = fence
         self.queue: deque[int] = deque()
         self._current: Operation | None = None
         # Jobs whose row the control plane changed (a `Control` came): read it before going on.
@@ -63,12 +76,16 @@ class SiteActor(Actor[int]):
             self.schedule_step()
 
     async def on_failure(self, message: Any, exc: BaseException) -> None:
-        """A crash fails the job in hand and refunds what it had not used."""
+        """A crash fails the job in hand and refunds what it had not used — unless the crash is
+        the fence refusing a write: the job then belongs to the site's new owner."""
+        if isinstance(exc, LeaseLost):
+            log.warning("site %s: another process owns it now; this process stops working on it", self.key)
+            return
         if self.current is not None:
             job = self.current.job
             await self.current.on_failed()
             error = {"code": "server_error", "message": "The job crashed; see the log."}
-            await jobs.finish(self.context.events, job, "failed", error=error)
+            await jobs.finish(self.context.events, job, "failed", error=error, fence=job.fence)
 
     async def receive(self, message: Any) -> None:
         if isinstance(message, Submit):
@@ -136,14 +153,15 @@ class SiteActor(Actor[int]):
     async def _take_next(self) -> bool:
         """Start the next job of the queue that is still active; False when none is."""
         while self.queue:
-            job = await Job.get_or_none(id=self.queue.popleft())
+            job = await jobs.claim(self.queue.popleft(), self.fence)
             if job is None or job.status not in jobs.ACTIVE:
                 continue
             if job.status == "queued":
                 # Conditional: a cancel of the queued job may have won the race.
                 now = utcnow()
                 started = job.started_at or now  # a resumed (once paused) job keeps its start
-                if not await Job.filter(id=job.id, status="queued").update(status="running", started_at=started):
+                queued = Job.filter(id=job.id, status="queued", fence=job.fence)
+                if not await queued.update(status="running", started_at=started):
                     continue
                 job.status, job.started_at = "running", started
             operation = OPERATIONS[job.kind](job, self.context)
@@ -160,7 +178,7 @@ class SiteActor(Actor[int]):
         return False
 
     async def _close(self, operation: Operation, status: str, **outcome: Any) -> None:
-        await jobs.finish(self.context.events, operation.job, status, **outcome)
+        await jobs.finish(self.context.events, operation.job, status, fence=operation.job.fence, **outcome)
         self.current = None
 
     @property

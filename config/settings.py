@@ -67,6 +67,9 @@ class Settings:
     migrate_on_start: bool = True
     # Seconds between two looks of the automation scheduler for due runs.
     automation_interval: float = 30.0
+    # Seconds a site's lease outlives its owner's last renewal (several processes, with Redis):
+    # the longest a dead process's sites wait before another takes them over.
+    lease_ttl: float = 4.0
     # Seconds one WordPress request of a publish job may take (reads are retried, writes are not).
     wordpress_timeout: float = 30.0
     version: str = "0.1.0"
@@ -147,6 +150,15 @@ def _redis_url(raw: str | None) -> str | None:
     return raw
 
 
+def _redis_prefix(raw: str | None) -> str:
+    """Every Redis key starts with it: deployments (or test runs) sharing one Redis differ by it."""
+    if not raw:
+        return "inkflow"
+    if not all(c.isalnum() or c in "-_.:" for c in raw):
+        raise SettingsError(f"INKFLOW_REDIS_PREFIX must be letters, digits and - _ . :, got {raw!r}")
+    return raw
+
+
 def _persistent_secret(data_dir: Path, filename: str, make: Callable[[], str]) -> str:
     """Return the secret kept in the data folder, making it on first start."""
     path = data_dir / filename
@@ -199,7 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         encryption_key=encryption_key,
         database_url=_database_url(env.get("DATABASE_URL") or f"sqlite://{data_dir / 'inkflow.sqlite3'}"),
         redis_url=_redis_url(env.get("REDIS_URL")),
-        redis_prefix=env.get("INKFLOW_REDIS_PREFIX") or "inkflow",
+        redis_prefix=_redis_prefix(env.get("INKFLOW_REDIS_PREFIX")),
         openai_api_key=env.get("OPENAI_API_KEY") or None,
         openai_base_url=env.get("OPENAI_BASE_URL") or None,
         rate_limits=_rate_limits(env.get("INKFLOW_RATE_LIMITS")),
@@ -212,6 +224,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         allow_private_urls=_bool(env, "INKFLOW_ALLOW_PRIVATE_URLS", True),
         max_body_size=_int(env, "INKFLOW_MAX_BODY_SIZE", 10 * 1024 * 1024, minimum=1024),
         automation_interval=_int(env, "INKFLOW_AUTOMATION_INTERVAL", 30, minimum=1),
+        lease_ttl=_int(env, "INKFLOW_LEASE_TTL", 4, minimum=1),
     )
     if overrides:
         settings = replace(settings, **overrides)  # type: ignore[arg-type]

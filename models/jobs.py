@@ -34,6 +34,10 @@ class Job(AccountOwned):
     # Control plane: `cancel` (or `pause`) asked for by any process; the owning actor reads it
     # between items, so the request never waits behind an item in flight.
     requested = fields.CharField(max_length=16, null=True)
+    # Fencing token of the process that owns the job's site (services/ownership.py): the owner
+    # writes it when it takes the job, and its item commits and settlement only apply while the
+    # row still holds it, so a stale owner's late write is refused. 0 in a single process.
+    fence = fields.BigIntField(default=0)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
 

@@ -20,7 +20,10 @@ class HealthOut(Schema):
     checks = fields.Dict(
         metadata={
             "description": "database {ok, latency_ms}; redis {ok, latency_ms} or 'not configured'; "
-            "actors {running, busiest_mailbox}; jobs {queued, running}"
+            "actors {running, busiest_mailbox}; jobs {queued, running}; ownership 'single process', or with "
+            "Redis {process, sites, scheduler, leases, degraded, lease_ttl_s, problems}: this process's id, the "
+            "sites whose actors it owns, whether it holds the scheduler, and lease problems (degraded: Redis lost, "
+            "no site is taken over until it is back)"
         }
     )
 

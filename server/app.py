@@ -6,7 +6,6 @@ import logging
 import time
 import warnings
 from collections.abc import AsyncIterator
-from typing import cast
 
 from aiohttp import web
 from aiohttp_apigami import docs, response_schema, validation_middleware
@@ -14,11 +13,10 @@ from redis.asyncio import Redis
 from tortoise.exceptions import OperationalError
 
 from actors.operations import OperationContext
-from actors.runtime import ActorSystem
+from actors.placement import Placement
 from actors.site import SiteActor
 from config.settings import Settings, ensure_secrets
 from models.db import load_reference_data, migrate, open_database
-from models.jobs import Job
 from schemas.common import IndexOut
 from schemas.common import envelope as envelope_schema
 from server import (
@@ -56,9 +54,9 @@ from server.middlewares import access_middleware, idempotency_middleware, reques
 from server.routing import SlashTolerantRouter
 from services.ai_client import AiClients
 from services.events import make_bus
-from services.jobs import ACTIVE
 from services.mail import Mailer
 from services.outbound import Outbound
+from services.ownership import Leases
 from services.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from services.security import Crypto
 
@@ -130,24 +128,21 @@ async def ai_clients_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Site actors; sites with unfinished jobs are started so their jobs resume."""
+    """Site actors, placed by site ownership (actors/placement.py): every site here in one
+    process; with Redis, the sites whose lease this process holds. Unfinished jobs resume."""
     settings = app[SETTINGS]
     context = OperationContext(settings=settings, crypto=app[CRYPTO], events=app[EVENTS], clients=app[AI_CLIENTS])
-    system: ActorSystem[int] = ActorSystem(lambda site_id: SiteActor(site_id, context), idle_timeout=60.0)
-    app[ACTORS] = system
+    redis = app[REDIS]
+    leases = Leases(redis, settings.redis_prefix, ttl=settings.lease_ttl) if redis is not None else None
+    placement = Placement(lambda site_id, fence: SiteActor(site_id, context, fence), leases, idle_timeout=60.0)
+    app[ACTORS] = placement
     try:
-        unfinished = cast(
-            "list[int | None]", await Job.filter(status__in=ACTIVE).distinct().values_list("site_id", flat=True)
-        )
+        await placement.start()
     except (OperationalError, OSError):
         # The database is down: serve anyway so health can say so; jobs resume on the next start.
         log.exception("could not look for unfinished jobs")
-        unfinished = []
-    for site_id in unfinished:
-        if site_id is not None:
-            await system.ref(site_id)
     yield
-    await system.close()
+    await placement.close()
 
 
 async def rate_limiter_ctx(app: web.Application) -> AsyncIterator[None]:

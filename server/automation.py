@@ -62,7 +62,7 @@ async def _run(request: web.Request) -> tuple[AutomationRun, Job]:
 
 
 async def _tell(request: web.Request, site_id: int, message: Submit | Control) -> None:
-    await (await request.app[ACTORS].ref(site_id)).tell(message)
+    await request.app[ACTORS].tell(site_id, message)
 
 
 def _run_response(request: web.Request, run: AutomationRun, job: Job) -> web.Response:
@@ -338,7 +338,7 @@ async def start_due_runs(app: web.Application) -> int:
         except DomainError as exc:  # e.g. 402: the balance does not cover the estimate
             log.warning("site %s: scheduled run not started: %s", row.site_id, exc.message)
         else:
-            await (await app[ACTORS].ref(row.site_id)).tell(Submit(job.id))
+            await app[ACTORS].tell(row.site_id, Submit(job.id))
             log.info("site %s: scheduled run %s started", row.site_id, run.id)
             started += 1
         await service.advance_schedule(row, now)
@@ -348,15 +348,18 @@ async def start_due_runs(app: web.Application) -> int:
 async def _schedule_forever(app: web.Application, interval: float) -> None:
     while True:
         try:
-            await start_due_runs(app)
+            # With several processes only the holder of the `scheduler` lease looks (the
+            # database's unique keys would refuse a second run anyway; this saves the work).
+            if await app[ACTORS].singleton("scheduler"):
+                await start_due_runs(app)
         except Exception:  # one failed look (e.g. the database restarting) must not end the loop
             log.exception("automation scheduler: a look for due runs failed")
         await asyncio.sleep(interval)
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The scheduler: one supervised task per process, looking every `automation_interval`
-    seconds (the database decides which process starts each run)."""
+    """The scheduler: one task per process, looking every `automation_interval` seconds in the
+    process holding the scheduler lease (the database still decides which run starts)."""
     task = asyncio.create_task(_schedule_forever(app, app[SETTINGS].automation_interval), name="automation-scheduler")
     yield
     task.cancel()

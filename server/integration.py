@@ -238,7 +238,7 @@ async def site_sync(request: web.Request) -> web.Response:
             total=0,
             reserve=0,
         )
-        await (await request.app[ACTORS].ref(plan.site_id)).tell(Submit(job.id))
+        await request.app[ACTORS].tell(plan.site_id, Submit(job.id))
         started.append(jobs.job_dict(job))
     return envelope.ok(request, {"site_id": site.id, "jobs": started, "skipped": skipped}, status=202)
 

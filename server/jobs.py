@@ -96,8 +96,7 @@ async def run_operation(request: web.Request, operation: type[Operation], params
         attach=operation.attach,
     )
     with events.subscribe([f"job:{job.id}"], queue_size=64) as subscription:
-        actor = await request.app[ACTORS].ref(plan.site_id)
-        await actor.tell(Submit(job.id))
+        await request.app[ACTORS].tell(plan.site_id, Submit(job.id))
         finished = await jobs.wait(subscription, job, request["querystring"]["wait"])
     return job_response(request, finished)
 
@@ -182,7 +181,7 @@ async def cancel(request: web.Request) -> web.Response:
     if job.status in jobs.UNFINISHED:  # a paused job (an automation run) ends at once
         job = await jobs.request_cancel(request.app[EVENTS], job)
         if job.site_id is not None:
-            await (await request.app[ACTORS].ref(job.site_id)).tell(Control(job.id))
+            await request.app[ACTORS].tell(job.site_id, Control(job.id))
     return envelope.ok(request, jobs.job_dict(job))
 
 

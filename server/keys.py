@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
     from redis.asyncio import Redis  # noqa: F401
     from tortoise.context import TortoiseContext  # noqa: F401
 
-    from actors.runtime import ActorSystem  # noqa: F401
+    from actors.placement import Placement  # noqa: F401
     from config.settings import Settings  # noqa: F401
     from services.ai_client import AiClients  # noqa: F401
     from services.events import EventBus  # noqa: F401
@@ -29,11 +29,12 @@ RATE_LIMITER = web.AppKey["RateLimiter"]("rate_limiter")
 CRYPTO = web.AppKey["Crypto"]("crypto")
 MAILER = web.AppKey["Mailer"]("mailer")
 STARTED_AT = web.AppKey[float]("started_at")
-ACTORS = web.AppKey["ActorSystem[int]"]("actors")
+# The site actors, reached by site id from any process (`await app[ACTORS].tell(site_id, message)`).
+ACTORS = web.AppKey["Placement"]("actors")
 EVENTS = web.AppKey["EventBus"]("events")
 OUTBOUND = web.AppKey["Outbound"]("outbound")
 AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
-# Open websockets, so shutdown can close them with 1001 (going away).
+# Open websockets, so shutdown can close them (1001 going away; 1012 when other processes serve on).
 WEBSOCKETS = web.AppKey["weakref.WeakSet[web.WebSocketResponse]"]("websockets")
 
 # Per-request values set by the middlewares.

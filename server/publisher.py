@@ -127,7 +127,7 @@ async def start_record_jobs(app: web.Application, records: list[PublishingRecord
         except (Conflict, IntegrityError):
             log.info("site %s: due records already taken by another job", site_id)
             continue
-        await (await app[ACTORS].ref(site_id)).tell(Submit(job.id))
+        await app[ACTORS].tell(site_id, Submit(job.id))
         started += 1
     return started
 

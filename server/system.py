@@ -63,12 +63,15 @@ async def health(request: web.Request) -> web.Response:
     redis = app[REDIS]
     checks["redis"] = await _timed(redis.ping()) if redis is not None else "not configured"
     checks["actors"] = app[ACTORS].stats()
+    checks["ownership"] = ownership = app[ACTORS].health()
     if database["ok"]:
         try:
             checks["jobs"] = await asyncio.wait_for(_job_counts(), CHECK_TIMEOUT)
         except Exception:
             checks["jobs"] = {"ok": False}
     redis_ok = not isinstance(checks["redis"], dict) or checks["redis"]["ok"]
+    # A process that lost Redis takes no site over until it is back: it says so.
+    redis_ok = redis_ok and not (isinstance(ownership, dict) and ownership["degraded"])
     status = "down" if not database["ok"] else ("ok" if redis_ok else "degraded")
     body = {
         "status": status,

@@ -37,7 +37,7 @@ from schemas.common import error_responses
 from schemas.ws import MAX_ID, AuthMessage, PingMessage, SubscribeMessage, UnsubscribeMessage, parse_channel
 from server.access import endpoint
 from server.errors import ApiError
-from server.keys import CRYPTO, EVENTS, WEBSOCKETS
+from server.keys import CRYPTO, EVENTS, SETTINGS, WEBSOCKETS
 from services import auth as auth_service
 from services.errors import DomainError, NotAuthenticated
 from services.events import Event, EventBus, Subscription
@@ -59,6 +59,7 @@ CLOSE_TIMEOUT_S = 5.0  # a close that can't be written by then drops the connect
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_TOO_SLOW = WSCloseCode.TRY_AGAIN_LATER  # 1013
 CLOSE_GOING_AWAY = WSCloseCode.GOING_AWAY  # 1001, at server shutdown
+CLOSE_SERVICE_RESTART = WSCloseCode.SERVICE_RESTART  # 1012, at shutdown while other processes serve
 # 1009 (message too big) is sent by aiohttp itself, from `max_msg_size`.
 
 # Error codes of `error` answers.
@@ -436,7 +437,8 @@ the answer; fetch the state over REST), and events
 with `seq` rising by one per channel.
 
 **Close codes**: 4401 not authenticated, 1009 a message over {MAX_MESSAGE_BYTES // 1024} KiB, 1013 the
-client fell more than {QUEUE_SIZE} events behind, 1001 the server is shutting down. The server pings
+client fell more than {QUEUE_SIZE} events behind, 1001 the server is shutting down (1012 when other
+processes serve on: reconnect and replay with `last_seq`). The server pings
 every {HEARTBEAT_S:.0f} s. A plain GET without the upgrade answers 426.
 """
 
@@ -494,10 +496,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def close_all(app: web.Application) -> None:
-    """At shutdown: close every open websocket with 1001 (going away)."""
+    """At shutdown: close every open websocket with 1001 (going away) — or, when other
+    processes share Redis and serve on, 1012 (service restart): reconnect, and replay with
+    `last_seq` from any of them."""
     open_sockets = app[WEBSOCKETS]
     sockets = [ws for ws in open_sockets]  # a copy: closing sockets leave the set meanwhile
-    await asyncio.gather(*(close_socket(ws, CLOSE_GOING_AWAY, "server shutdown") for ws in sockets))
+    code = CLOSE_SERVICE_RESTART if app[SETTINGS].redis_url else CLOSE_GOING_AWAY
+    await asyncio.gather(*(close_socket(ws, code, "server shutdown") for ws in sockets))
 
 
 def setup(app: web.Application) -> None:

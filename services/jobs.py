@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
@@ -16,6 +16,7 @@ from models.jobs import Job
 from services import ledger
 from services.errors import InsufficientCredits
 from services.events import EventBus, Subscription
+from services.ownership import LeaseLost
 from services.security import utcnow
 
 ACTIVE = ("queued", "running")
@@ -129,13 +130,17 @@ async def finish(
     result: Any = None,
     error: dict[str, Any] | None = None,
     only_from: tuple[str, ...] = ACTIVE,
+    fence: int | None = None,
 ) -> Job:
     """Close the job (if it is still in one of `only_from`) and refund what it reserved but did
-    not use; publish `job.<status>` and the refund."""
+    not use; publish `job.<status>` and the refund. `fence`: the owning actor's token, which the
+    row must still hold (else `LeaseLost`: another process owns the site now)."""
     row = None
     hooks = None
     async with in_transaction():
         fresh = await Job.filter(id=job.id).select_for_update().first()
+        if fresh is not None and fence is not None and fresh.fence != fence:
+            raise LeaseLost(f"job {job.id}: fenced by token {fresh.fence}, ours is {fence}")
         if fresh is None or fresh.status not in only_from:
             return fresh or job
         row = await ledger.settle(
@@ -192,7 +197,9 @@ async def request_pause(job: Job) -> bool:
 
 async def mark_paused(job: Job) -> bool:
     """The actor's half of a pause, between items: `running` with `pause` asked → `paused`."""
-    changed = await Job.filter(id=job.id, status="running", requested="pause").update(status="paused", requested=None)
+    changed = await Job.filter(id=job.id, status="running", requested="pause", fence=job.fence).update(
+        status="paused", requested=None
+    )
     if changed:
         job.status, job.requested = "paused", None
     return bool(changed)
@@ -208,6 +215,46 @@ async def resume(job: Job) -> str | None:
         job.requested = None
         return "running"
     return None
+
+
+# --- ownership (several processes): the fencing token on the row ---------------------------------
+
+
+async def claim(job_id: int, fence: int | None) -> Job | None:
+    """The unfinished job, with the owning actor's token written on it; None when it is finished
+    or a newer owner's token is already there. Read after the claim, so a new owner sees every
+    item the previous one committed. `fence` None: one process, nothing to claim."""
+    if fence is not None and not await Job.filter(id=job_id, status__in=UNFINISHED, fence__lte=fence).update(
+        fence=fence
+    ):
+        return None
+    return await Job.get_or_none(id=job_id)
+
+
+async def save_fenced(job: Job, fields: list[str]) -> None:
+    """Save `fields` of a job its actor runs, only while the row holds the actor's token; else
+    `LeaseLost` (inside a transaction: the item's other writes roll back with it)."""
+    values = {name: getattr(job, name) for name in fields}
+    if not await Job.filter(id=job.id, fence=job.fence).update(**values, updated_at=utcnow()):
+        raise LeaseLost(f"job {job.id}: another process owns its site now")
+
+
+async def sites_with_unfinished_work() -> list[int]:
+    """Sites with queued or running jobs: the work a process looks for at start and after a takeover."""
+    rows = await Job.filter(status__in=ACTIVE, site_id__isnull=False).distinct().values_list("site_id", flat=True)
+    return [int(cast("int", site_id)) for site_id in rows]
+
+
+async def unfinished_jobs() -> list[tuple[int, int]]:
+    """`(site_id, job_id)` of every queued or running job, oldest first (the sweep's view)."""
+    rows = await Job.filter(status__in=ACTIVE, site_id__isnull=False).order_by("id").values_list("site_id", "id")
+    return [(int(site_id), int(job_id)) for site_id, job_id in rows]
+
+
+async def highest_fence(site_id: int) -> int:
+    """The largest token any job of the site holds (the floor for the next lease's token)."""
+    rows = await Job.filter(site_id=site_id).order_by("-fence").limit(1).values_list("fence", flat=True)
+    return int(cast("int", rows[0])) if rows else 0
 
 
 async def requested(job_id: int) -> str | None:

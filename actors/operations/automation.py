@@ -28,7 +28,7 @@ from models.planner import Cluster, ContentIdea
 from models.writer import Content, Image, Task
 from schemas.automation import RunResult
 from services import automation as service
-from services import planner, publishing
+from services import jobs, planner, publishing
 from services.ai_client import AiError, Usage
 from services.costs import cluster_cost, content_cost
 from services.errors import ValidationFailed
@@ -113,7 +113,7 @@ class Automation(Operation):
         self.run = await AutomationRun.get(job_id=self.job.id)
         if not self.job.checkpoint.get("started"):
             self.job.checkpoint = {**self.job.checkpoint, "started": True, "stage": 1}
-            await self.job.save(update_fields=["checkpoint", "updated_at"])
+            await jobs.save_fenced(self.job, ["checkpoint"])
             await service.log(self.run.id, None, "Run started.")
             await self._publish("run_started", service.run_dict(self.run, self.job))
 
@@ -206,7 +206,7 @@ class Automation(Operation):
         async with in_transaction():
             self.job.checkpoint = checkpoint
             self.job.progress_total += len(items)
-            await self.job.save(update_fields=["checkpoint", "progress_total", "updated_at"])
+            await jobs.save_fenced(self.job, ["checkpoint", "progress_total"])
             await self.run.save(update_fields=["stages", "current_stage", "current_item", "updated_at"])
             await AutomationLog.create(run_id=self.run.id, stage=number, message=message)
         await self._publish(
@@ -232,7 +232,7 @@ class Automation(Operation):
             }
         async with in_transaction():
             self.job.checkpoint = checkpoint
-            await self.job.save(update_fields=["checkpoint", "updated_at"])
+            await jobs.save_fenced(self.job, ["checkpoint"])
             await self.run.save(update_fields=["stages", "updated_at"])
             level = "error" if all_failed else "info"
             await AutomationLog.create(run_id=self.run.id, stage=number, message=summary, level=level)
@@ -240,7 +240,7 @@ class Automation(Operation):
     async def _stop(self, number: int, reason: str, message: str) -> None:
         self.job.checkpoint = {**self.job.checkpoint, "reason": reason}
         async with in_transaction():
-            await self.job.save(update_fields=["checkpoint", "updated_at"])
+            await jobs.save_fenced(self.job, ["checkpoint"])
             await AutomationLog.create(run_id=self.run.id, stage=number, message=message, level="warning")
 
     # --- one item --------------------------------------------------------------------------------

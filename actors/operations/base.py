@@ -17,7 +17,7 @@ from models.billing import UsageLog
 from models.jobs import Job
 from models.writer import Content
 from schemas.ai import ANSWERS
-from services import ai_client, ai_settings
+from services import ai_client, ai_settings, jobs
 from services.ai_client import AiError, Usage
 from services.errors import ValidationFailed
 from services.events import EventBus
@@ -205,9 +205,8 @@ class Operation:
                 job.progress_total = max(job.progress_total, len(self.items()))
             else:  # the parent keeps the progress and adds its own rows (log line, run stages)
                 await self.parent.child_committed(self, item, charge=charge, error=error)
-            await job.save(
-                update_fields=["credits_used", "checkpoint", "progress_done", "progress_total", "updated_at"]
-            )
+            # Fenced: refused (and the whole item rolled back) once another process owns the site.
+            await jobs.save_fenced(job, ["credits_used", "checkpoint", "progress_done", "progress_total"])
             if charge or usage.calls:
                 await UsageLog.create(
                     account_id=job.account_id,

@@ -36,6 +36,7 @@ def test_environment_overrides() -> None:
             "INKFLOW_DATA_DIR": "/srv/ink",
             "INKFLOW_ACCESS_LOG": "true",
             "INKFLOW_REDIS_PREFIX": "inkflow-staging",
+            "INKFLOW_LEASE_TTL": "9",
         }
     )
     assert settings.port == 9000
@@ -46,7 +47,7 @@ def test_environment_overrides() -> None:
     assert settings.allow_private_urls is False
     assert str(settings.media_dir) == "/srv/ink/media"
     assert settings.access_log is True
-    assert settings.redis_prefix == "inkflow-staging"
+    assert settings.redis_prefix == "inkflow-staging" and settings.lease_ttl == 9
 
 
 @pytest.mark.parametrize(
@@ -64,6 +65,8 @@ def test_environment_overrides() -> None:
         ("INKFLOW_ALLOW_PRIVATE_URLS", "maybe"),
         ("INKFLOW_ENCRYPTION_KEY", "short"),
         ("INKFLOW_LOG_LEVEL", "LOUD"),
+        ("INKFLOW_REDIS_PREFIX", "two words"),
+        ("INKFLOW_LEASE_TTL", "0"),
     ],
 )
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
