@@ -24,6 +24,7 @@ from actors.runtime import Actor, ActorRef, ActorStopped, ActorSystem
 from actors.site import MESSAGES, Control, Submit
 from services import jobs
 from services.ownership import Leases, WakeChannel
+from services.periodic import Periodic
 
 log = logging.getLogger("inkflow.actors.placement")
 
@@ -51,8 +52,8 @@ class Placement:
         self.drain_timeout = drain_timeout
         self.wake: WakeChannel | None = None
         self._lock = asyncio.Lock()  # taking, using and giving up leases, one at a time
-        self._tasks: list[asyncio.Task[None]] = []
-        self._sweep_now = asyncio.Event()
+        self._sweeper = Periodic("site-sweep", sweep_interval, self._sweep_once)
+        self._loops: list[Periodic] = []
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -75,19 +76,15 @@ class Placement:
         await self.wake.start()
         with contextlib.suppress(Exception):  # Redis or the database down: the loop tries again
             await self.sweep()
-        self._tasks = [
-            asyncio.create_task(self._renew_forever(), name="lease-renewal"),
-            asyncio.create_task(self._sweep_forever(), name="site-sweep"),
-        ]
+        self._loops = [Periodic("lease-renewal", self.leases.ttl_ms / 4000, self._renew_once), self._sweeper]
+        for loop in self._loops:
+            loop.start()
 
     async def close(self) -> None:
         """Stop: with leases, finish (or leave checkpointed) each item in flight, then give every
         lease up at once and tell the other processes, so they take the sites over now."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for loop in self._loops:
+            await loop.stop()
         if self.leases is None:
             await self.system.close()
             return
@@ -135,7 +132,7 @@ class Placement:
 
     async def _woken(self, message: dict[str, Any]) -> None:
         if "released" in message:
-            self._sweep_now.set()
+            self._sweeper.poke()
             return
         ref = await self._local(int(message["site"]), take=False)
         if ref is not None:
@@ -185,16 +182,10 @@ class Placement:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _renew_forever(self) -> None:
+    async def _renew_once(self) -> None:
         assert self.leases is not None
-        interval = self.leases.ttl_ms / 4000
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.leases.renew_all()
-                await self._release_idle()
-            except Exception:
-                log.exception("lease renewal failed")
+        await self.leases.renew_all()
+        await self._release_idle()
 
     async def _release_idle(self) -> None:
         """Give up the leases of sites whose actor stopped for idleness: another process may
@@ -205,15 +196,8 @@ class Placement:
                 if name.startswith("site:") and not self.system.running(int(name.removeprefix("site:"))):
                     await self.leases.release(name)
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._sweep_now.wait(), self.sweep_interval)
-            self._sweep_now.clear()
-            try:
-                await self.sweep()
-            except Exception:  # the database restarting: try again next time
-                log.exception("site sweep failed")
+    async def _sweep_once(self) -> None:
+        await self.sweep()
 
     # --- health -------------------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@ the `automation` module must be enabled (403 `module_disabled`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -33,6 +31,7 @@ from server.keys import ACTORS, CRYPTO, EVENTS, SETTINGS
 from services import ai_settings
 from services import automation as service
 from services.errors import Conflict, DomainError, NotFound
+from services.periodic import Periodic
 from services.security import utcnow
 
 log = logging.getLogger("inkflow.automation")
@@ -345,23 +344,17 @@ async def start_due_runs(app: web.Application) -> int:
     return started
 
 
-async def _schedule_forever(app: web.Application, interval: float) -> None:
-    while True:
-        try:
-            # With several processes only the holder of the `scheduler` lease looks (the
-            # database's unique keys would refuse a second run anyway; this saves the work).
-            if await app[ACTORS].singleton("scheduler"):
-                await start_due_runs(app)
-        except Exception:  # one failed look (e.g. the database restarting) must not end the loop
-            log.exception("automation scheduler: a look for due runs failed")
-        await asyncio.sleep(interval)
+async def _look(app: web.Application) -> None:
+    # With several processes only the holder of the `scheduler` lease looks (the database's
+    # unique keys would refuse a second run anyway; this saves the work).
+    if await app[ACTORS].singleton("scheduler"):
+        await start_due_runs(app)
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The scheduler: one task per process, looking every `automation_interval` seconds in the
+    """The scheduler: one loop per process, looking every `automation_interval` seconds in the
     process holding the scheduler lease (the database still decides which run starts)."""
-    task = asyncio.create_task(_schedule_forever(app, app[SETTINGS].automation_interval), name="automation-scheduler")
+    scheduler = Periodic("automation-scheduler", app[SETTINGS].automation_interval, lambda: _look(app), at_start=True)
+    scheduler.start()
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await scheduler.stop()

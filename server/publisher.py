@@ -8,8 +8,6 @@ route here, `publish_to_wordpress` included. `site-definition/` is public.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,6 +31,7 @@ from server.jobs import add_operation
 from server.keys import ACTORS, EVENTS, SETTINGS
 from services import jobs, publishing
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.periodic import Periodic
 from services.principal import Principal
 from services.security import utcnow
 from services.tenancy import get_owned
@@ -268,21 +267,13 @@ async def site_definition(request: web.Request) -> web.StreamResponse:
 # --- the scheduler ----------------------------------------------------------------------------------
 
 
-async def _schedule_forever(app: web.Application, interval: float) -> None:
-    while True:
-        try:
-            await start_due_records(app)
-        except Exception:  # one failed look (e.g. the database restarting) must not end the loop
-            log.exception("publish scheduler: a look for due records failed")
-        await asyncio.sleep(interval)
-
-
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Publishes records whose `scheduled_at` has come: one supervised task per process, looking
-    every `automation_interval` seconds (the records' conditional claim decides which process
+    """Publishes records whose `scheduled_at` has come: one loop per process, looking every
+    `automation_interval` seconds (the records' conditional claim decides which process
     publishes each)."""
-    task = asyncio.create_task(_schedule_forever(app, app[SETTINGS].automation_interval), name="publish-scheduler")
+    scheduler = Periodic(
+        "publish-scheduler", app[SETTINGS].automation_interval, lambda: start_due_records(app), at_start=True
+    )
+    scheduler.start()
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await scheduler.stop()
