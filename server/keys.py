@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
     from services.mail import Mailer  # noqa: F401
     from services.outbound import Outbound  # noqa: F401
     from services.principal import Principal  # noqa: F401
+    from services.principal_cache import PrincipalCache  # noqa: F401
     from services.ratelimit import RateLimiter  # noqa: F401
     from services.security import AccessClaims, Crypto  # noqa: F401
 
@@ -31,6 +32,7 @@ MAILER = web.AppKey["Mailer"]("mailer")
 STARTED_AT = web.AppKey[float]("started_at")
 ACTORS = web.AppKey["ActorSystem[int]"]("actors")
 EVENTS = web.AppKey["EventBus"]("events")
+PRINCIPALS = web.AppKey["PrincipalCache"]("principals")
 OUTBOUND = web.AppKey["Outbound"]("outbound")
 AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
 # Open websockets, so shutdown can close them with 1001 (going away).
