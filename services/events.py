@@ -176,7 +176,8 @@ class _Fanout:
         return Listener(self, channels, callback)
 
     def subscriber_count(self) -> int:
-        return sum(len(s) for s in self._subscribers.values())
+        """Readers with a queue (websockets and the like); in-process listeners don't count."""
+        return sum(1 for subs in self._subscribers.values() for s in subs if not isinstance(s, Listener))
 
 
 class MemoryEventBus(_Fanout):
