@@ -104,7 +104,10 @@ class RateLimiter:
         if self._down_until is not None and time.monotonic() < self._down_until:
             return await self._fallback.hit(key)
         try:
-            result = await asyncio.wait_for(self._counter.hit(key), STORAGE_TIMEOUT)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps the call in a new
+            # task, a cost on every request.
+            async with asyncio.timeout(STORAGE_TIMEOUT):
+                result = await self._counter.hit(key)
         except Exception as exc:  # any failure of the storage: count here rather than fail the request
             if self._down_until is None:
                 log.warning(
