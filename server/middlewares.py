@@ -155,14 +155,7 @@ async def _caller(request: web.Request) -> Principal:
     if header:
         if scheme.lower() == "bearer" and credential:
             claims = request.get(CLAIMS) or crypto.read_access(credential)
-            cache = request.app[PRINCIPALS]
-            cached = cache.get(claims.jti)
-            if cached is not None:
-                return cached
-            generation = cache.generation
-            caller = await auth_service.principal_from_bearer(claims)
-            cache.put(caller, generation)
-            return caller
+            return await request.app[PRINCIPALS].resolve(claims.jti, lambda: auth_service.principal_from_bearer(claims))
         if scheme.lower() == "apikey" and credential:
             return await auth_service.principal_from_api_key(credential)
         raise NotAuthenticated("Use 'Authorization: Bearer <token>' or 'Authorization: ApiKey <key>'.")

@@ -14,9 +14,10 @@ reconnect starts from an empty cache, since events published meanwhile were lost
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from services.events import Event, EventBus
@@ -41,6 +42,10 @@ class PrincipalCache:
         # which may predate the change.
         self.generation = 0
         self._listener = bus.listen([CHANNEL], self._on_event)
+        # Lookups under way, by (jti, generation): when an entry expires, the requests of that
+        # token arriving meanwhile wait for one query instead of each sending its own (a burst
+        # of identical queries at every expiry showed as a long latency tail).
+        self._pending: dict[tuple[str, int], asyncio.Future[Principal]] = {}
 
     def close(self) -> None:
         self._listener.close()
@@ -64,6 +69,25 @@ class PrincipalCache:
             del self._entries[jti]
             return None
         return entry[1]
+
+    async def resolve(self, jti: str, lookup: Callable[[], Awaitable[Principal]]) -> Principal:
+        """The cached principal of `jti`, or `lookup()`'s, shared with concurrent misses."""
+        cached = self.get(jti)
+        if cached is not None:
+            return cached
+        key = (jti, self.generation)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._lookup(lookup, key[1]))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        # Shielded: a waiter that gives up (client gone) doesn't cancel the others' lookup.
+        return await asyncio.shield(pending)
+
+    async def _lookup(self, lookup: Callable[[], Awaitable[Principal]], generation: int) -> Principal:
+        principal = await lookup()
+        self.put(principal, generation)
+        return principal
 
     def put(self, principal: Principal, generation: int) -> None:
         """Remember `principal` unless something was dropped since `generation` was read."""

@@ -3,6 +3,7 @@ very next request, in this process and (PostgreSQL + Redis pass) in another app 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -129,4 +130,32 @@ async def test_an_answer_read_before_a_drop_is_not_stored() -> None:
     assert cache.get("abc") == caller
     bus.dispatch_local("system:principals", "principal.changed", {"account_id": 1})
     assert cache.get("abc") is None
+    cache.close()
+
+
+async def test_concurrent_misses_share_one_lookup_but_not_across_a_drop() -> None:
+    bus = MemoryEventBus()
+    bus.epoch = 1
+    cache = PrincipalCache(bus)
+    roles = iter(["admin", "viewer"])
+    calls = 0
+    gate = asyncio.Event()
+
+    async def lookup() -> Principal:
+        nonlocal calls
+        calls += 1
+        role = next(roles)
+        await gate.wait()
+        return Principal(kind="user", account_id=1, role=role, user_id=1, jti="abc")
+
+    first = [asyncio.ensure_future(cache.resolve("abc", lookup)) for _ in range(5)]
+    await asyncio.sleep(0)
+    cache.drop(user_id=1)  # the role changed while the first lookup was under way
+    after = asyncio.ensure_future(cache.resolve("abc", lookup))
+    await asyncio.sleep(0)
+    gate.set()
+    assert {p.role for p in await asyncio.gather(*first)} == {"admin"}
+    assert (await after).role == "viewer"
+    assert calls == 2
+    assert cache.get("abc") is not None and cache.get("abc").role == "viewer"  # type: ignore[union-attr]
     cache.close()
