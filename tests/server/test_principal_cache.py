@@ -4,6 +4,7 @@ very next request, in this process and (PostgreSQL + Redis pass) in another app 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from models.accounts import User
 from server.app import create_app
-from server.keys import PRINCIPALS
+from server.keys import CRYPTO, PRINCIPALS
 from services.events import MemoryEventBus
 from services.principal import Principal
 from services.principal_cache import PrincipalCache
@@ -159,3 +160,19 @@ async def test_concurrent_misses_share_one_lookup_but_not_across_a_drop() -> Non
     assert calls == 2
     assert cache.get("abc") is not None and cache.get("abc").role == "viewer"  # type: ignore[union-attr]
     cache.close()
+
+
+async def test_while_redis_is_unreachable_nothing_is_cached_and_a_logout_still_works(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    api = Api(await aiohttp_client(create_app(make_settings(redis_url=f"redis://127.0.0.1:{port}/0"), docs=False)))
+    owner = await api.register()
+    await api.call("GET", ACCOUNT, as_=owner)
+    jti = api.client.app[CRYPTO].read_access(owner.access).jti
+    assert api.client.app[PRINCIPALS].get(jti) is None
+    # The announcement can't reach Redis: the logout answers anyway and holds at once.
+    await api.call("POST", "/api/v1/auth/logout/", json={}, as_=owner)
+    await api.call("GET", ACCOUNT, as_=owner, status=401)
