@@ -45,6 +45,7 @@ from server.keys import (
     MAILER,
     ORM,
     OUTBOUND,
+    PRINCIPALS,
     RATE_LIMITER,
     REDIS,
     SETTINGS,
@@ -57,6 +58,7 @@ from services.events import make_bus
 from services.mail import Mailer
 from services.outbound import Outbound
 from services.ownership import Leases
+from services.principal_cache import PrincipalCache
 from services.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from services.security import Crypto
 
@@ -107,7 +109,9 @@ async def events_ctx(app: web.Application) -> AsyncIterator[None]:
     bus = make_bus(app[REDIS], app[SETTINGS].redis_prefix)
     await bus.start()
     app[EVENTS] = bus
+    app[PRINCIPALS] = PrincipalCache(bus)
     yield
+    app[PRINCIPALS].close()
     await bus.close()
 
 

@@ -14,8 +14,17 @@ from schemas.common import ListQuery, error_responses, page_envelope
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import Resource, add_crud, delete_row, row_serializer, with_caller, with_settings, without_request
-from server.keys import CRYPTO, MAILER, SETTINGS
+from server.crud import (
+    Resource,
+    add_crud,
+    delete_row,
+    row_serializer,
+    with_caller,
+    with_events,
+    with_settings,
+    without_request,
+)
+from server.keys import CRYPTO, EVENTS, MAILER, SETTINGS
 from services import auth as auth_service
 from services import tenancy
 from services.errors import NotAuthenticated
@@ -84,7 +93,7 @@ async def logout(request: web.Request) -> web.Response:
         raise NotAuthenticated("API keys have no session to log out of.")
     if refresh and caller.user_id:
         await auth_service.revoke_refresh(caller.user_id, refresh)
-    await auth_service.deny_access_token(caller)
+    await auth_service.deny_access_token(request.app[EVENTS], caller)
     if caller.session_id:
         await auth_service.end_session(caller.session_id)
     response = envelope.ok(request, {"detail": "Logged out."})
@@ -114,8 +123,9 @@ async def password_change(request: web.Request) -> web.Response:
     if caller.user_id is None:
         raise NotAuthenticated("Log in as a user to change a password.")
     data = request["data"]
-    user = await auth_service.change_password(caller.user_id, data["old_password"], data["new_password"])
-    await auth_service.deny_access_token(caller)
+    events = request.app[EVENTS]
+    user = await auth_service.change_password(events, caller.user_id, data["old_password"], data["new_password"])
+    await auth_service.deny_access_token(events, caller)
     pair = await auth_service.issue_pair(request.app[CRYPTO], request.app[SETTINGS], user)
     return envelope.ok(request, pair.as_dict())
 
@@ -148,7 +158,7 @@ async def password_reset(request: web.Request) -> web.Response:
 @response_schema(envelope_schema(s.MessageOut, "ResetConfirmEnvelope"), 200)
 async def password_reset_confirm(request: web.Request) -> web.Response:
     data = request["data"]
-    await auth_service.confirm_password_reset(data["token"], data["new_password"])
+    await auth_service.confirm_password_reset(request.app[EVENTS], data["token"], data["new_password"])
     return envelope.ok(request, {"detail": "The password has been changed; log in again."})
 
 
@@ -218,8 +228,8 @@ add_crud(
         create_schema=s.UserCreateIn,
         update_schema=s.UserUpdateIn,
         create=with_settings(tenancy.create_user),
-        update=with_caller(tenancy.update_user),
-        delete=with_caller(tenancy.delete_user),
+        update=with_events(tenancy.update_user),
+        delete=with_events(tenancy.delete_user),
         write_role="admin",
         write_scope="general",
         site_owned=False,

@@ -27,7 +27,7 @@ from schemas.common import INT64_MAX, Bool, Int, ListQuery, NoContent, PathId, T
 from schemas.common import envelope as envelope_schema
 from server import envelope
 from server.access import RateScope, endpoint, principal
-from server.keys import SETTINGS
+from server.keys import EVENTS, SETTINGS
 from services.errors import ValidationFailed
 from services.principal import Principal
 from services.tenancy import not_found, row_or_404
@@ -67,6 +67,15 @@ def with_settings(service: Callable[..., Awaitable[Any]]) -> Callable[..., Await
 
     async def hook(request: web.Request, *args: Any) -> Any:
         return await service(request.app[SETTINGS], principal(request), *args)
+
+    return hook
+
+
+def with_events(service: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A hook calling `service(events, caller, *args)` (for changes other processes must hear of)."""
+
+    async def hook(request: web.Request, *args: Any) -> Any:
+        return await service(request.app[EVENTS], principal(request), *args)
 
     return hook
 

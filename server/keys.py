@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
     from services.mail import Mailer  # noqa: F401
     from services.outbound import Outbound  # noqa: F401
     from services.principal import Principal  # noqa: F401
+    from services.principal_cache import PrincipalCache  # noqa: F401
     from services.ratelimit import RateLimiter  # noqa: F401
     from services.security import AccessClaims, Crypto  # noqa: F401
 
@@ -32,6 +33,7 @@ STARTED_AT = web.AppKey[float]("started_at")
 # The site actors, reached by site id from any process (`await app[ACTORS].tell(site_id, message)`).
 ACTORS = web.AppKey["Placement"]("actors")
 EVENTS = web.AppKey["EventBus"]("events")
+PRINCIPALS = web.AppKey["PrincipalCache"]("principals")
 OUTBOUND = web.AppKey["Outbound"]("outbound")
 AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
 # Open websockets, so shutdown can close them (1001 going away; 1012 when other processes serve on).

@@ -17,7 +17,7 @@ from models.db import bind_orm
 from server import envelope, idempotency
 from server.access import EndpointRules, rules_of
 from server.errors import HTTP_STATUS_CODES, ApiError, ParseError, RateLimited, UnsupportedMediaType, status_of
-from server.keys import CLAIMS, CRYPTO, ORM, PRINCIPAL, RATE_HEADERS, RATE_LIMITER, REQUEST_ID
+from server.keys import CLAIMS, CRYPTO, ORM, PRINCIPAL, PRINCIPALS, RATE_HEADERS, RATE_LIMITER, REQUEST_ID
 from services import auth as auth_service
 from services import modules
 from services.errors import DomainError, ModuleDisabled, NotAuthenticated, PermissionDenied, ValidationFailed
@@ -155,7 +155,7 @@ async def _caller(request: web.Request) -> Principal:
     if header:
         if scheme.lower() == "bearer" and credential:
             claims = request.get(CLAIMS) or crypto.read_access(credential)
-            return await auth_service.principal_from_bearer(claims)
+            return await request.app[PRINCIPALS].resolve(claims.jti, lambda: auth_service.principal_from_bearer(claims))
         if scheme.lower() == "apikey" and credential:
             return await auth_service.principal_from_api_key(credential)
         raise NotAuthenticated("Use 'Authorization: Bearer <token>' or 'Authorization: ApiKey <key>'.")

@@ -18,7 +18,7 @@ from schemas.system import HealthOut
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import paginated_list
-from server.keys import ACTORS, AI_CLIENTS, CRYPTO, REDIS, SETTINGS, STARTED_AT
+from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, REDIS, SETTINGS, STARTED_AT
 from services import ai_client, ai_settings, modules
 
 routes = web.RouteTableDef()
@@ -245,4 +245,6 @@ async def modules_get(request: web.Request) -> web.Response:
 @request_schema(s.ModulesIn)
 @response_schema(envelope_schema(s.ModulesOut, "ModulesUpdateEnvelope"), 200)
 async def modules_put(request: web.Request) -> web.Response:
-    return envelope.ok(request, await modules.set_modules(principal(request).account_id, request["data"]))
+    return envelope.ok(
+        request, await modules.set_modules(request.app[EVENTS], principal(request).account_id, request["data"])
+    )

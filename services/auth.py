@@ -20,8 +20,9 @@ from models.accounts import (
     WebSession,
 )
 from models.db import raw_query
-from services import ledger
+from services import ledger, principal_cache
 from services.errors import Duplicate, InvalidCredentials, InvalidToken
+from services.events import EventBus
 from services.modules import modules_from
 from services.principal import Principal
 from services.security import (
@@ -152,10 +153,11 @@ async def rotate_refresh(crypto: Crypto, settings: Settings, refresh: str) -> To
     return await issue_pair(crypto, settings, user, family=row.family)
 
 
-async def deny_access_token(caller: Principal) -> None:
+async def deny_access_token(events: EventBus, caller: Principal) -> None:
     if caller.jti and caller.access_expires_at:
         await DeniedToken.get_or_create(jti=caller.jti, defaults={"expires_at": caller.access_expires_at})
         await DeniedToken.filter(expires_at__lt=utcnow()).delete()
+        await principal_cache.announce(events, jti=caller.jti)
 
 
 async def revoke_refresh(user_id: int, refresh: str) -> bool:
@@ -224,7 +226,7 @@ async def login(email: str, password: str) -> User:
     return user
 
 
-async def change_password(user_id: int, old_password: str, new_password: str) -> User:
+async def change_password(events: EventBus, user_id: int, old_password: str, new_password: str) -> User:
     user = await User.get(id=user_id)
     if not verify_password(user.password_hash, old_password):
         raise InvalidCredentials("The current password is wrong.", errors={"old_password": ["Wrong password."]})
@@ -232,6 +234,7 @@ async def change_password(user_id: int, old_password: str, new_password: str) ->
     user.password_hash = hash_password(new_password)
     await user.save(update_fields=["password_hash", "updated_at"])
     await revoke_everything(user.id)
+    await principal_cache.announce(events, user_id=user.id)
     return user
 
 
@@ -246,7 +249,7 @@ async def start_password_reset(email: str) -> str | None:
     return token
 
 
-async def confirm_password_reset(token: str, new_password: str) -> None:
+async def confirm_password_reset(events: EventBus, token: str, new_password: str) -> None:
     now = utcnow()
     row = await PasswordResetToken.get_or_none(
         token_hash=token_hash(token), used_at=None, expires_at__gt=now
@@ -260,6 +263,7 @@ async def confirm_password_reset(token: str, new_password: str) -> None:
     row.user.password_hash = hash_password(new_password)
     await row.user.save(update_fields=["password_hash", "updated_at"])
     await revoke_everything(row.user.id)
+    await principal_cache.announce(events, user_id=row.user.id)
 
 
 async def start_session(settings: Settings, user: User) -> tuple[str, str]:

@@ -128,6 +128,18 @@ class Subscription:
         self.close()
 
 
+class Listener(Subscription):
+    """A subscription that hands each event to a callback at once instead of queueing it."""
+
+    def __init__(self, bus: _Fanout, channels: Iterable[str], callback: Callable[[Event], None]) -> None:
+        self._callback = callback
+        super().__init__(bus, channels, 1)
+
+    def _deliver(self, event: Event) -> None:
+        if not self.closed:
+            self._callback(event)
+
+
 class _Fanout:
     """Local delivery of events to this process's subscribers, by channel."""
 
@@ -152,12 +164,27 @@ class _Fanout:
         """Start receiving the channels' events from now on (use `replay` for earlier ones)."""
         return Subscription(self, channels, queue_size)
 
+    def dispatch_local(self, channel: str, event: str, data: Mapping[str, Any]) -> None:
+        """Hand an event to this process's subscribers now, unnumbered and not kept: for
+        in-process state that must change before the publisher answers (its own copy through
+        Redis arrives a moment later)."""
+        self._dispatch(Event(channel, 0, event, data, _now()))
+
+    def listen(self, channels: Iterable[str], callback: Callable[[Event], None]) -> Listener:
+        """Call `callback` with each event of the channels as it is dispatched: no queue, so
+        it can't fall behind (for in-process state such as a cache that must drop entries)."""
+        return Listener(self, channels, callback)
+
     def subscriber_count(self) -> int:
-        return sum(len(s) for s in self._subscribers.values())
+        """Readers with a queue (websockets and the like); in-process listeners don't count."""
+        return sum(1 for subs in self._subscribers.values() for s in subs if not isinstance(s, Listener))
 
 
 class MemoryEventBus(_Fanout):
     """The bus of a single process."""
+
+    # It reaches no other process, so nothing may be cached on the strength of its events.
+    epoch: int | None = None
 
     def __init__(self, buffer_size: int = BUFFER_SIZE, max_channels: int = MAX_BUFFERED_CHANNELS) -> None:
         super().__init__()
@@ -248,6 +275,10 @@ class RedisEventBus(_Fanout):
         self._script = redis.register_script(_PUBLISH_LUA)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # Which connection of the reader is delivering events: a new number after each
+        # reconnect (events published meanwhile were lost), None while Redis is unreachable.
+        self.epoch: int | None = None
+        self._connections = 0
 
     def _seq_key(self, channel: str) -> str:
         return f"{self._prefix}:ev:seq:{channel}"
@@ -276,6 +307,8 @@ class RedisEventBus(_Fanout):
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._pubsub_channel)
+                self._connections += 1
+                self.epoch = self._connections
                 self._ready.set()
                 if down:
                     log.warning("event bus: Redis is reachable again")
@@ -286,12 +319,14 @@ class RedisEventBus(_Fanout):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.epoch = None
                 if not down:
                     log.warning("event bus: lost Redis (%s); retrying", exc)
                     down = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
+                self.epoch = None
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import Site, SiteSector
+from models.db import raw_query
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
@@ -88,18 +89,38 @@ async def _check_keyword_room(settings: Settings, site_id: int, adding: int) -> 
         raise PlanLimit(f"The plan allows {limit} keywords per site.")
 
 
+# What a new keyword needs checked, in one round trip: the site is the caller's, the keyword is
+# not already there, and the site's keywords so far — counted no further than the plan's limit,
+# which is all the check needs (a full count of a big site costs a scan of its index).
+NEW_KEYWORD_SQL = """
+SELECT s.id,
+       EXISTS (SELECT 1 FROM keyword k WHERE k.site_id = {0} AND k.keyword_key = {1}) AS duplicate,
+       (SELECT count(*) FROM (SELECT 1 FROM keyword k WHERE k.site_id = {2} LIMIT {3}) AS t) AS taken
+FROM site s
+WHERE s.id = {4} AND s.account_id = {5}
+"""
+
+
 async def create_keyword(settings: Settings, caller: Principal, data: dict[str, Any]) -> Keyword:
-    site = await site_and_refs_or_400(caller, data)
+    site_id: int = data["site_id"]
     text = normalise_keyword(data.pop("keyword"))
+    key = text.lower()
+    limit = settings.plan.keywords_per_site
+    rows = await raw_query(NEW_KEYWORD_SQL, [site_id, key, site_id, limit, site_id, caller.account_id])
+    # The same answers, in the same order, as site_and_refs_or_400 and the checks after it.
+    if not rows or (caller.site_id is not None and caller.site_id != site_id):
+        raise ValidationFailed("Site not found.", errors={"site_id": ["Site not found."]})
+    await check_refs(caller, site_id, data)
     if not text:
         raise ValidationFailed("The keyword is empty.", errors={"keyword": ["Must not be blank."]})
-    if await Keyword.exists(site_id=site.id, keyword_key=text.lower()):
+    if rows[0]["duplicate"]:
         raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
-    await _check_keyword_room(settings, site.id, 1)
+    if rows[0]["taken"] + 1 > limit:
+        raise PlanLimit(f"The plan allows {limit} keywords per site.")
     if data.get("status") is None:
         data["status"] = "new" if data.get("cluster_id") is None else "mapped"
     try:
-        keyword = await Keyword.create(account_id=caller.account_id, keyword=text, keyword_key=text.lower(), **data)
+        keyword = await Keyword.create(account_id=caller.account_id, keyword=text, keyword_key=key, **data)
     except IntegrityError:
         raise Duplicate("The site already has this keyword.") from None
     await recount_clusters([keyword.cluster_id])

@@ -7,7 +7,9 @@ went away and once that it came back; health reports `degraded` meanwhile.
 
 In memory the counting is the `limits` library's storage. In Redis it is one Lua script, so a
 hit costs one round trip: the `limits` strategy needs three (increment, read, expiry), and this
-runs on every request.
+runs on every request. The hits of the requests that reach the limiter in the same turn of the
+event loop go in one call of that script (each key still counted exactly, atomically): under
+load one command and one reply serve many requests.
 """
 
 from __future__ import annotations
@@ -29,11 +31,17 @@ WINDOW_SECONDS = 60
 RETRY_SECONDS = 5.0
 STORAGE_TIMEOUT = 2.0
 
-# KEYS[1]: the counter; ARGV[1]: the window in ms. Returns {count, ms until the window resets}.
+# KEYS: the counters (one per hit, a key may repeat); ARGV[1]: the window in ms. Returns per
+# hit, flat: count, ms until the window resets.
 HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('PTTL', KEYS[1])}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+  out[2 * i - 1] = count
+  out[2 * i] = redis.call('PTTL', key)
+end
+return out
 """
 
 
@@ -75,10 +83,43 @@ class RedisCounter:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._script = redis.register_script(HIT_SCRIPT)
         self._prefix = f"{prefix}:rl:"
+        self._waiting: list[tuple[str, asyncio.Future[tuple[int, float]]]] = []
 
     async def hit(self, key: str) -> tuple[int, float]:
-        count, ttl_ms = await self._script(keys=[self._prefix + key], args=[WINDOW_SECONDS * 1000])
-        return int(count), time.time() + max(0, int(ttl_ms)) / 1000
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, float]] = loop.create_future()
+        if not self._waiting:
+            # The first hit of this turn sends the batch once the turn's other hits joined it.
+            loop.call_soon(self._send)
+        self._waiting.append((self._prefix + key, future))
+        return await future
+
+    def _send(self) -> None:
+        batch, self._waiting = self._waiting, []
+        task = asyncio.ensure_future(self._run(batch))
+        task.add_done_callback(_retrieve)
+
+    async def _run(self, batch: list[tuple[str, asyncio.Future[tuple[int, float]]]]) -> None:
+        try:
+            # Bounded like each hit, so a stalled Redis leaves no batch behind.
+            async with asyncio.timeout(STORAGE_TIMEOUT):
+                flat = await self._script(keys=[key for key, _ in batch], args=[WINDOW_SECONDS * 1000])
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("cancelled"))
+            raise
+        now = time.time()
+        for i, (_, future) in enumerate(batch):
+            # A hit whose request gave up (timeout) was still counted, as a lone call would be.
+            if not future.done():
+                future.set_result((int(flat[2 * i]), now + max(0, int(flat[2 * i + 1])) / 1000))
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """The batch's failure was handed to each hit; don't log it again as unretrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class RateLimiter:
@@ -104,7 +145,10 @@ class RateLimiter:
         if self._down_until is not None and time.monotonic() < self._down_until:
             return await self._fallback.hit(key)
         try:
-            result = await asyncio.wait_for(self._counter.hit(key), STORAGE_TIMEOUT)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps the call in a new
+            # task, a cost on every request.
+            async with asyncio.timeout(STORAGE_TIMEOUT):
+                result = await self._counter.hit(key)
         except Exception as exc:  # any failure of the storage: count here rather than fail the request
             if self._down_until is None:
                 log.warning(

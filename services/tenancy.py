@@ -15,8 +15,10 @@ from config.settings import Settings
 from models.accounts import Site, SiteSector, User
 from models.base import scoped
 from models.reference import Industry, IndustrySector
+from services import principal_cache
 from services.auth import normalise_email
 from services.errors import Conflict, Duplicate, NotFound, PermissionDenied, PlanLimit, ValidationFailed
+from services.events import EventBus
 from services.principal import ROLE_RANK, Principal
 from services.security import check_password_rules, hash_password
 from services.slugs import create_with_unique_slug
@@ -116,7 +118,7 @@ async def create_user(settings: Settings, caller: Principal, data: dict[str, Any
         raise Duplicate("A user with this email already exists.") from None
 
 
-async def update_user(caller: Principal, user: User, data: dict[str, Any]) -> User:
+async def update_user(events: EventBus, caller: Principal, user: User, data: dict[str, Any]) -> User:
     if ROLE_RANK[user.role] > ROLE_RANK[caller.role]:
         raise PermissionDenied(f"A {caller.role} can't change a {user.role}.")
     role = data.get("role", user.role)
@@ -134,15 +136,18 @@ async def update_user(caller: Principal, user: User, data: dict[str, Any]) -> Us
         from services.auth import revoke_everything
 
         await revoke_everything(user.id)
+    # Its role or its being active may have changed: cached principals of it go now.
+    await principal_cache.announce(events, user_id=user.id)
     return user
 
 
-async def delete_user(caller: Principal, user: User) -> None:
+async def delete_user(events: EventBus, caller: Principal, user: User) -> None:
     if ROLE_RANK[user.role] > ROLE_RANK[caller.role]:
         raise PermissionDenied(f"A {caller.role} can't delete a {user.role}.")
     if user.role == "owner" and await _owners_left(user.account_id, user.id) == 0:
         raise Conflict("The last owner can't be deleted.")
     await user.delete()
+    await principal_cache.announce(events, user_id=user.id)
 
 
 # --- sites and sectors --------------------------------------------------------------------------

@@ -298,3 +298,23 @@ async def test_planner_writes_need_editor_and_respect_tenancy(api: Api) -> None:
         "PUT", f"{KEYWORDS}{kw['id']}/", json={"cluster_id": their_cluster["id"]}, as_=owner, status=400
     )
     assert "cluster_id" in body["errors"]
+
+
+async def test_a_full_site_refuses_a_new_keyword_but_a_duplicate_is_still_409(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    from config.settings import PlanLimits
+    from server.app import create_app
+
+    settings = make_settings(plan=PlanLimits(keywords_per_site=2))
+    api = Api(await aiohttp_client(create_app(settings, docs=False)))
+    owner = await api.register()
+    site, other = await api.site(owner), await api.site(owner)
+    await _keyword(api, owner, site["id"], keyword="one")
+    await _keyword(api, owner, site["id"], keyword="two")
+    full = await api.call("POST", KEYWORDS, json={"site_id": site["id"], "keyword": "three"}, as_=owner, status=403)
+    assert full["code"] == "plan_limit" and "2 keywords per site" in full["error"]
+    dup = await api.call("POST", KEYWORDS, json={"site_id": site["id"], "keyword": "ONE"}, as_=owner, status=409)
+    assert dup["code"] == "duplicate"
+    await _keyword(api, owner, other["id"], keyword="three")  # the limit is per site
+    assert await Keyword.filter(site_id=site["id"]).count() == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -81,3 +82,15 @@ async def test_counters_are_shared_by_two_app_instances_on_the_same_redis(
         await api.call("POST", LOGIN, json=payload, status=401)
     await one.call("POST", LOGIN, json=payload, status=429)
     await two.call("POST", LOGIN, json=payload, status=429)
+
+
+async def test_concurrent_requests_are_each_counted_once(aiohttp_client: Any, make_settings: Any) -> None:
+    """Hits that reach the limiter together (sent to Redis in one call) still count one each,
+    in order: five pass with 4…0 remaining, the other five are 429."""
+    limits = {"ai": 60, "content": 100, "auth": 20, "general": 5}
+    api = Api(await aiohttp_client(create_app(make_settings(rate_limits=limits), docs=False)))
+    owner = await api.register()
+    answers = await asyncio.gather(*(api.client.get("/api/v1/auth/sites/", headers=owner.headers) for _ in range(10)))
+    assert sorted(r.status for r in answers) == [200] * 5 + [429] * 5
+    remaining = sorted(int(r.headers["X-RateLimit-Remaining"]) for r in answers if r.status == 200)
+    assert remaining == [0, 1, 2, 3, 4]
