@@ -22,6 +22,7 @@ from marshmallow import Schema, fields, validate
 
 import schemas
 from models.accounts import Account, Site, SiteSector, User
+from models.integration import Integration, SyncRun
 from models.jobs import Job
 from models.planner import Cluster, ContentIdea, Keyword
 from models.publisher import Deployment, PublishingRecord
@@ -87,6 +88,13 @@ ROWS = [
     Row("POST", "/api/v1/writer/content/{content}/publish_to_wordpress/", {"status": "draft"}, first_is_required=False),
     Row("POST", "/api/v1/publisher/publish/", {"content_ids": ["{content}"], "status": "draft"}),
     Row("POST", "/api/v1/publisher/records/", {"content_id": "{content}", "status": "draft"}),
+    Row(
+        "POST",
+        "/api/v1/integration/",
+        {"site_id": "{site}", "base_url": "https://wp.example.com", "username": "u", "app_password": "p" * 24},
+    ),
+    Row("PUT", "/api/v1/integration/{integration}/", {"username": "v"}, first_is_required=False),
+    Row("POST", "/api/v1/integration/site_sync/", {"site_id": "{site}"}),
     Row("PUT", "/api/v1/system/settings/integrations/openai/", {"model": "m"}, first_is_required=False),
     Row("PUT", "/api/v1/system/settings/integrations/image_generation/", {"model": "m"}, first_is_required=False),
     Row("POST", "/api/v1/system/settings/integrations/test/", {"integration": "openai"}),
@@ -109,6 +117,8 @@ STORED = (
     Prompt,
     PublishingRecord,
     Deployment,
+    Integration,
+    SyncRun,
 )
 
 
@@ -193,6 +203,8 @@ async def world(api: Api) -> tuple[Caller, dict[str, int]]:
     ids["idea"] = await make("/api/v1/planner/ideas/", {"site_id": site, "title": "Idea"})
     ids["task"] = await make("/api/v1/writer/tasks/", {"site_id": site, "title": "Task"})
     ids["content"] = await make("/api/v1/writer/content/", {"site_id": site, "title": "Content"})
+    connection = {"site_id": site, "base_url": "https://wp.example.com", "username": "u", "app_password": "p" * 24}
+    ids["integration"] = await make("/api/v1/integration/", connection)
     return owner, ids
 
 
