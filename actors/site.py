@@ -28,7 +28,6 @@ from models.jobs import Job
 from services import jobs
 from services.ai_client import AiError
 from services.ownership import LeaseLost
-from services.security import utcnow
 
 log = logging.getLogger("inkflow.actors.site")
 
@@ -124,6 +123,9 @@ class SiteActor(Actor[int]):
             else:
                 if more:
                     await jobs.publish_job(self.context.events, operation.job, "job.progress")
+                elif operation.job.status in jobs.FINISHED:  # it ended with its last item
+                    self.control_asked.discard(operation.job.id)
+                    self.current = None
                 else:
                     self.concluding = True
         if self.current is not None or self.queue:
@@ -143,27 +145,19 @@ class SiteActor(Actor[int]):
         return False
 
     async def _conclude(self, operation: Operation) -> None:
-        failure = operation.failure()
-        if failure is not None:
+        status, error = operation.ending(None)  # a cancel was looked at before (`_obey_control`)
+        if status == "failed":
             await operation.on_failed()
-            await self._close(operation, "failed", result=operation.result(), error=failure)
-        else:
-            await self._close(operation, "succeeded", result=operation.result())
+        await self._close(operation, status, result=operation.result(), error=error)
 
     async def _take_next(self) -> bool:
         """Start the next job of the queue that is still active; False when none is."""
         while self.queue:
+            # Takes it in one statement: a queued job becomes running there, unless a cancel
+            # of the queued job won the race (then nothing matches).
             job = await jobs.claim(self.queue.popleft(), self.fence)
             if job is None or job.status not in jobs.ACTIVE:
                 continue
-            if job.status == "queued":
-                # Conditional: a cancel of the queued job may have won the race.
-                now = utcnow()
-                started = job.started_at or now  # a resumed (once paused) job keeps its start
-                queued = Job.filter(id=job.id, status="queued", fence=job.fence)
-                if not await queued.update(status="running", started_at=started):
-                    continue
-                job.status, job.started_at = "running", started
             operation = OPERATIONS[job.kind](job, self.context)
             self.current = operation
             if job.requested == "cancel":  # asked for while this process was down

@@ -11,9 +11,11 @@ from typing import Any
 
 from aerich import Command
 from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.context import TortoiseContext, _current_context
+from tortoise.transactions import in_transaction
 
 from models import MODEL_MODULES
 
@@ -53,6 +55,16 @@ def on_postgres() -> bool:
     return bool(connections.get("default").capabilities.dialect == "postgres")
 
 
+def atomic() -> contextlib.AbstractAsyncContextManager[Any]:
+    """A transaction, or the caller's when one is open.
+
+    Nested, Tortoise would open a savepoint: two more round trips, and nothing here needs one,
+    since an error inside rolls the caller's whole transaction back anyway."""
+    if isinstance(connections.get("default"), TransactionalDBClient):
+        return contextlib.nullcontext()
+    return in_transaction()
+
+
 async def raw_records(sql: str, values: list[Any]) -> list[Any]:
     """Run a SELECT written for PostgreSQL (`$1`… parameters) and return asyncpg's records as
     they come, with Tortoise's connection (so its transactions) and its error translation.
@@ -70,7 +82,8 @@ async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:
     """
     conn = connections.get("default")
     postgres = conn.capabilities.dialect == "postgres"
-    marks = [f"${n + 1}" if postgres else "?" for n in range(len(values))]
+    # Numbered on both (`?NNN` in SQLite), so a parameter may appear out of order or twice.
+    marks = [f"${n + 1}" if postgres else f"?{n + 1}" for n in range(len(values))]
     return list(await conn.execute_query_dict(sql.format(*marks), values))
 
 

@@ -12,6 +12,7 @@ from typing import Any, cast
 from tortoise.transactions import in_transaction
 
 from models.billing import CreditTransaction
+from models.db import raw_query
 from models.jobs import Job
 from services import ledger
 from services.errors import InsufficientCredits
@@ -135,35 +136,43 @@ async def finish(
     """Close the job (if it is still in one of `only_from`) and refund what it reserved but did
     not use; publish `job.<status>` and the refund. `fence`: the owning actor's token, which the
     row must still hold (else `LeaseLost`: another process owns the site now)."""
-    row = None
-    hooks = None
     async with in_transaction():
         fresh = await Job.filter(id=job.id).select_for_update().first()
         if fresh is not None and fence is not None and fresh.fence != fence:
             raise LeaseLost(f"job {job.id}: fenced by token {fresh.fence}, ours is {fence}")
         if fresh is None or fresh.status not in only_from:
             return fresh or job
-        row = await ledger.settle(
-            fresh.account_id,
-            fresh.credits_reserved,
-            fresh.credits_used,
-            operation=fresh.kind,
-            job_id=fresh.id,
-        )
-        fresh.status = status
-        fresh.result = result
-        fresh.error = error
-        fresh.requested = None
-        fresh.finished_at = utcnow()
-        await fresh.save(update_fields=["status", "result", "error", "requested", "finished_at", "updated_at"])
-        hooks = FINISH_HOOKS.get(fresh.kind)
-        if hooks is not None:
-            await hooks.closing(fresh)
-    await publish_credits(events, row)
-    await publish_job(events, fresh, f"job.{status}")
-    if hooks is not None:
-        await hooks.closed(events, fresh)
+        refund = await close(fresh, status, result=result, error=error)
+    await announce(events, fresh, refund)
     return fresh
+
+
+async def close(job: Job, status: str, *, result: Any, error: dict[str, Any] | None) -> CreditTransaction | None:
+    """The finishing writes, inside the caller's transaction with the job's row locked (by
+    `finish`, or by the fenced save of the job's last item): the settlement, the final status
+    and the kind's closing rows. Returns the refund's ledger row, for `announce`."""
+    refund = await ledger.settle(
+        job.account_id, job.credits_reserved, job.credits_used, operation=job.kind, job_id=job.id
+    )
+    job.status = status
+    job.result = result
+    job.error = error
+    job.requested = None
+    job.finished_at = utcnow()
+    await job.save(update_fields=["status", "result", "error", "requested", "finished_at", "updated_at"])
+    hooks = FINISH_HOOKS.get(job.kind)
+    if hooks is not None:
+        await hooks.closing(job)
+    return refund
+
+
+async def announce(events: EventBus, job: Job, refund: CreditTransaction | None) -> None:
+    """After `close` committed: the refund, `job.<status>` and the kind's closing events."""
+    await publish_credits(events, refund)
+    await publish_job(events, job, f"job.{job.status}")
+    hooks = FINISH_HOOKS.get(job.kind)
+    if hooks is not None:
+        await hooks.closed(events, job)
 
 
 async def request_cancel(events: EventBus, job: Job) -> Job:
@@ -220,23 +229,46 @@ async def resume(job: Job) -> str | None:
 # --- ownership (several processes): the fencing token on the row ---------------------------------
 
 
+# One statement takes the job: it writes the owner's token (with several processes, only over
+# an older one) and starts a queued job, and returns the row as it is now. A job cancelled or
+# finished meanwhile matches nothing. {0}: the job, {1}: the start time, {2}: the token.
+_TAKE = """UPDATE "job" SET {set_fence}
+    "status" = CASE WHEN "status" = 'queued' THEN 'running' ELSE "status" END,
+    "started_at" = CASE WHEN "status" = 'queued' THEN COALESCE("started_at", {{1}}) ELSE "started_at" END
+    WHERE "id" = {{0}} AND "status" IN ('queued', 'running', 'paused') {fenced} RETURNING *"""
+CLAIM_SQL = _TAKE.format(set_fence='"fence" = {2},', fenced='AND "fence" <= {2}')
+TAKE_SQL = _TAKE.format(set_fence="", fenced="")
+
+
 async def claim(job_id: int, fence: int | None) -> Job | None:
-    """The unfinished job, with the owning actor's token written on it; None when it is finished
-    or a newer owner's token is already there. Read after the claim, so a new owner sees every
-    item the previous one committed. `fence` None: one process, nothing to claim."""
-    if fence is not None and not await Job.filter(id=job_id, status__in=UNFINISHED, fence__lte=fence).update(
-        fence=fence
-    ):
-        return None
-    return await Job.get_or_none(id=job_id)
+    """The unfinished job, taken by its actor: with the owning actor's token written on it, and
+    `running` if it was queued (a paused job stays paused). None when it is finished or a newer
+    owner's token is already there. Read in the same statement, so a new owner sees every item
+    the previous one committed. `fence` None: one process, no token to write."""
+    started = Job._meta.fields_map["started_at"].to_db_value(utcnow(), Job)
+    if fence is None:
+        rows = await raw_query(TAKE_SQL, [job_id, started])
+    else:
+        rows = await raw_query(CLAIM_SQL, [job_id, started, fence])
+    return Job._init_from_db(**rows[0]) if rows else None
 
 
-async def save_fenced(job: Job, fields: list[str]) -> None:
+async def save_fenced(job: Job, fields: list[str]) -> str | None:
     """Save `fields` of a job its actor runs, only while the row holds the actor's token; else
-    `LeaseLost` (inside a transaction: the item's other writes roll back with it)."""
-    values = {name: getattr(job, name) for name in fields}
-    if not await Job.filter(id=job.id, fence=job.fence).update(**values, updated_at=utcnow()):
+    `LeaseLost` (inside a transaction: the item's other writes roll back with it). Returns what
+    the control plane asks of the job now (`requested`), read by the same statement: inside an
+    item's transaction the row stays locked until the commit, so no cancel slips in between."""
+    fields_map = Job._meta.fields_map
+    names = [*fields, "updated_at"]
+    values = [fields_map[name].to_db_value(getattr(job, name), job) for name in names]
+    assignments = ", ".join(f'"{name}" = {{{n}}}' for n, name in enumerate(names))
+    where = f'"id" = {{{len(names)}}} AND "fence" = {{{len(names) + 1}}}'
+    sql = f'UPDATE "job" SET {assignments} WHERE {where} RETURNING "requested"'
+    rows = await raw_query(sql, [*values, job.id, job.fence])
+    if not rows:
         raise LeaseLost(f"job {job.id}: another process owns its site now")
+    requested: str | None = rows[0]["requested"]
+    return requested
 
 
 async def sites_with_unfinished_work() -> list[int]:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import cast
 
-from tortoise.transactions import in_transaction
-
 from models.accounts import Account
 from models.billing import CreditTransaction
-from models.db import raw_query
+from models.db import atomic, raw_query
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 
 # {0}: the amount; {1}: the account; a deduction's {2}: what it takes (the balance must cover it).
@@ -39,7 +37,7 @@ async def _apply(
     job_id: int | None = None,
     description: str = "",
 ) -> CreditTransaction:
-    async with in_transaction():
+    async with atomic():  # a job's reservation and settlement run inside the job's transaction
         # One statement changes the balance, checks it (the condition makes the check and the
         # deduction atomic) and returns the new one: a job reserves and settles, so this saves
         # a round trip twice per job.

@@ -149,6 +149,7 @@ class RenderImages(GenerateImages):
 
 class RegenerateImage(Operation):
     kind = "regenerate_image"
+    ends_with_last_item = True
     result_schema = jobs_schemas.RegenerateImageResult
 
     @classmethod

@@ -21,6 +21,7 @@ from services.tenancy import owned_many
 
 class AutoCluster(Operation):
     kind = "auto_cluster"
+    ends_with_last_item = True
     result_schema = jobs_schemas.AutoClusterResult
     prompt_type = "clustering"
 
@@ -93,6 +94,7 @@ class AutoCluster(Operation):
 
 class GenerateIdeas(Operation):
     kind = "generate_ideas"
+    ends_with_last_item = True
     result_schema = jobs_schemas.GenerateIdeasResult
     prompt_type = "ideas"
 

@@ -24,6 +24,7 @@ from services.tenancy import owned_many
 
 class PublishContent(Operation):
     kind = publishing.KIND
+    ends_with_last_item = True
     result_schema = PublishResult
 
     @classmethod

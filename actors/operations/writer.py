@@ -21,6 +21,7 @@ from services.writer import content_slug, sanitise_html, store_next_version, tas
 
 class GenerateContent(Operation):
     kind = "generate_content"
+    ends_with_last_item = True
     result_schema = jobs_schemas.GenerateContentResult
     prompt_type = "content"
 
