@@ -50,11 +50,6 @@ def bind_orm(ctx: TortoiseContext) -> None:
     _current_context.set(ctx)
 
 
-def on_postgres() -> bool:
-    """Whether the current ORM context's default connection is PostgreSQL."""
-    return bool(connections.get("default").capabilities.dialect == "postgres")
-
-
 def atomic() -> contextlib.AbstractAsyncContextManager[Any]:
     """A transaction, or the caller's when one is open.
 

@@ -159,7 +159,7 @@ async def close(job: Job, status: str, *, result: Any, error: dict[str, Any] | N
     job.error = error
     job.requested = None
     job.finished_at = utcnow()
-    await job.save(update_fields=["status", "result", "error", "requested", "finished_at", "updated_at"])
+    await _save(job, ["status", "result", "error", "requested", "finished_at"], fenced=False)
     hooks = FINISH_HOOKS.get(job.kind)
     if hooks is not None:
         await hooks.closing(job)
@@ -258,17 +258,23 @@ async def save_fenced(job: Job, fields: list[str]) -> str | None:
     `LeaseLost` (inside a transaction: the item's other writes roll back with it). Returns what
     the control plane asks of the job now (`requested`), read by the same statement: inside an
     item's transaction the row stays locked until the commit, so no cancel slips in between."""
-    fields_map = Job._meta.fields_map
-    names = [*fields, "updated_at"]
-    values = [fields_map[name].to_db_value(getattr(job, name), job) for name in names]
-    assignments = ", ".join(f'"{name}" = {{{n}}}' for n, name in enumerate(names))
-    where = f'"id" = {{{len(names)}}} AND "fence" = {{{len(names) + 1}}}'
-    sql = f'UPDATE "job" SET {assignments} WHERE {where} RETURNING "requested"'
-    rows = await raw_query(sql, [*values, job.id, job.fence])
+    rows = await _save(job, fields, fenced=True)
     if not rows:
         raise LeaseLost(f"job {job.id}: another process owns its site now")
     requested: str | None = rows[0]["requested"]
     return requested
+
+
+async def _save(job: Job, fields: list[str], *, fenced: bool) -> list[dict[str, Any]]:
+    """`UPDATE job SET <fields>, updated_at` by id (and token when `fenced`), written out: every
+    job runs it on each item and at its end, where the ORM builds the statement anew each time."""
+    fields_map = Job._meta.fields_map
+    names = [*fields, "updated_at"]
+    values = [fields_map[name].to_db_value(getattr(job, name), job) for name in names]
+    assignments = ", ".join(f'"{name}" = {{{n}}}' for n, name in enumerate(names))
+    where = f'"id" = {{{len(names)}}}' + (f' AND "fence" = {{{len(names) + 1}}}' if fenced else "")
+    keys = [job.id, job.fence] if fenced else [job.id]
+    return await raw_query(f'UPDATE "job" SET {assignments} WHERE {where} RETURNING "requested"', [*values, *keys])
 
 
 async def sites_with_unfinished_work() -> list[int]:
