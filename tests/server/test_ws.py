@@ -128,6 +128,7 @@ async def test_a_bearer_header_lets_a_client_subscribe_and_ping(api: Api) -> Non
     assert await client.ask("ping") == {"id": 1, "type": "pong"}
     stream = await api.client.app[EVENTS].stream_id()
     assert await client.subscribe("account") == {"id": 2, "type": "result", "success": True, "stream": stream}
+    assert await client.subscribe("account") == {"id": 3, "type": "result", "success": True, "stream": stream}, "again"
     await client.ws.close()
 
 
