@@ -43,6 +43,8 @@ class SubscribeMessage(StrictSchema):
     id = MessageId(required=True)
     channel = Channel()
     last_seq = Int(strict=True, minimum=0, maximum=2**53)
+    # The `stream` of the answer the client's last_seq was counted under; read only with last_seq.
+    stream = Text(validate=validate.Length(min=1, max=64))
 
 
 class UnsubscribeMessage(StrictSchema):

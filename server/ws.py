@@ -10,7 +10,9 @@ task draining it, so a client that can't keep up fills only its own queue and is
 Replay seam: on `subscribe` with `last_seq` the channel is added to the live subscription
 first, its live events are held while the missed ones are read with `bus.replay`, then the
 missed ones are sent, then the held ones; a per-channel "last seq sent" drops anything the
-client already has, so there is neither a gap nor a duplicate.
+client already has, so there is neither a gap nor a duplicate. Every subscribe answer names
+the bus's `stream` (the history its seqs count in); a `last_seq` sent with another stream was
+counted in a history that has ended, and is answered `replay_gap`, never replayed.
 """
 
 from __future__ import annotations
@@ -259,7 +261,7 @@ async def subscribe(conn: Connection, msg: dict[str, Any]) -> None:
     msg_id, name = msg["id"], msg["channel"]
     channel = conn.bus_channel(name)
     if channel in conn.names:
-        await conn.send(result(msg_id))
+        await conn.send(result(msg_id, stream=await conn.bus.stream_id()))
         return
     if len(conn.names) >= MAX_SUBSCRIPTIONS:
         await conn.send(error(msg_id, TOO_MANY_SUBSCRIPTIONS, f"At most {MAX_SUBSCRIPTIONS} channels per connection."))
@@ -267,11 +269,15 @@ async def subscribe(conn: Connection, msg: dict[str, Any]) -> None:
     if not await may_subscribe(conn.caller, *parse_channel(name)):
         await conn.send(error(msg_id, PERMISSION_DENIED, f"You can't subscribe to {name}."))
         return
+    # Read before the channel's counter: should the history change in between (Redis emptied),
+    # the client holds the old id with seqs of the new history, and its next resubscribe is a
+    # gap rather than a replay of the wrong events.
+    stream = await conn.bus.stream_id()
     last_seq = msg.get("last_seq")
     if last_seq is None:
         conn.names[channel] = name
         conn.subscription.add(channel)
-        await conn.send(result(msg_id))
+        await conn.send(result(msg_id, stream=stream))
         return
 
     # Live first (held back), then what was missed, then the held live events past it.
@@ -279,23 +285,27 @@ async def subscribe(conn: Connection, msg: dict[str, Any]) -> None:
     conn.names[channel] = name
     conn.subscription.add(channel)
     current = await conn.bus.last_seq(channel)
-    # A last_seq past the channel's counter means the counter started again (a restart of a
-    # memory bus, an emptied Redis): the client's history is not this one.
-    missed = await conn.bus.replay(channel, last_seq) if last_seq <= current else None
+    # The client's seqs count another history when it names another stream (a memory bus
+    # restarted, an emptied Redis). A client that names none (older ones) is only caught when
+    # its last_seq is past the counter: the new history has not yet numbered that far.
+    same_history = msg.get("stream", stream) == stream and last_seq <= current
+    missed = await conn.bus.replay(channel, last_seq) if same_history else None
     if missed is None:
         conn.last_sent[channel] = current
         await conn.send(
             error(
                 msg_id,
                 REPLAY_GAP,
-                f"Events after {last_seq} on {name} are no longer kept: you are subscribed from seq "
-                f"{current} on; fetch the current state over the REST API.",
+                f"Events after {last_seq} on {name} are no longer kept (or were counted in another stream): "
+                f"you are subscribed from seq {current} of stream {stream} on; fetch the current state over "
+                "the REST API.",
                 last_seq=current,
+                stream=stream,
             )
         )
     else:
         conn.last_sent[channel] = last_seq
-        await conn.send(result(msg_id, replayed=len(missed)))
+        await conn.send(result(msg_id, stream=stream, replayed=len(missed)))
         for item in missed:
             await conn.emit(item)
     while held := conn.held.get(channel):
@@ -422,17 +432,20 @@ site's channels only), `?token=<access>`, the `session` cookie, or a first messa
 `{{"type": "auth", "token": "<access>"}}` within {AUTH_TIMEOUT_S:.0f} s; otherwise the server closes with 4401.
 
 **Client → server** (each with an integer `id`, answered with the same `id`):
-`{{"id": 1, "type": "subscribe", "channel": "site:12", "last_seq": 40}}` (`last_seq` optional),
+`{{"id": 1, "type": "subscribe", "channel": "site:12", "last_seq": 40, "stream": "9f86d081884c7d65"}}`
+(`last_seq` optional; `stream`, optional, is the one the answer carried when that seq was counted),
 `{{"id": 2, "type": "unsubscribe", "channel": "site:12"}}`, `{{"id": 3, "type": "ping"}}`.
 Channels: `account`, `site:<id>`, `run:<id>`, `job:<id>`, `integration:<id>`.
 
-**Server → client**: `{{"id": 1, "type": "result", "success": true}}` (a replaying subscribe adds
-`replayed`), `{{"id": 3, "type": "pong"}}`, errors `{{"id": 1, "type": "error", "success": false,
-"code": "…", "message": "…"}}` with codes `permission_denied` (another account's channel, or one that
-doesn't exist), `invalid_message`, `unknown_type`, `too_many_subscriptions` (more than
-{MAX_SUBSCRIPTIONS} channels), `not_found` (unsubscribing a channel not subscribed), `replay_gap`
-(the events after `last_seq` are no longer kept: the subscription is live from the `last_seq` in
-the answer; fetch the state over REST), and events
+**Server → client**: `{{"id": 1, "type": "result", "success": true, "stream": "9f86d081884c7d65"}}` (a
+replaying subscribe adds `replayed`; `stream` names the history the seqs count in: a new one when
+the server's counters start again), `{{"id": 3, "type": "pong"}}`, errors `{{"id": 1, "type": "error",
+"success": false, "code": "…", "message": "…"}}` with codes `permission_denied` (another account's
+channel, or one that doesn't exist), `invalid_message`, `unknown_type`, `too_many_subscriptions`
+(more than {MAX_SUBSCRIPTIONS} channels), `not_found` (unsubscribing a channel not subscribed),
+`replay_gap` (the events after `last_seq` are no longer kept, or the `stream` sent is not the
+current one: the subscription is live from the `last_seq` of the current `stream` in the answer;
+fetch the state over REST), and events
 `{{"type": "event", "channel": "run:7", "seq": 41, "event": "job.progress", "data": {{…}}, "ts": "…"}}`
 with `seq` rising by one per channel.
 

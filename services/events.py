@@ -4,12 +4,17 @@ Channels are strings such as `job:12`, `site:3`, `account:7`, `run:5`, `integrat
 channel numbers its events with its own `seq`, rising by one, and keeps the last `buffer_size`
 of them for replay (a websocket client that reconnects with `last_seq`).
 
+The counters belong to one history, named by `await bus.stream_id()`: when they start again (a
+memory bus in a restarted process, an emptied Redis) the id is a new one, so a seq remembered
+from before is known to count something else and is never replayed against the new numbers.
+
 Two backends behind one interface, chosen by `REDIS_URL`:
-- `MemoryEventBus`: one process; counters and replay buffers in memory.
+- `MemoryEventBus`: one process; counters and replay buffers in memory, and a history id drawn
+  when the bus is made.
 - `RedisEventBus`: every process; one Lua script per publish numbers the event, appends it to a
   capped stream per channel (the replay buffer) and publishes it on one pub/sub channel, so the
   seq order is the delivery order everywhere. Each process holds one pub/sub connection and fans
-  events out to its local subscribers.
+  events out to its local subscribers. The history id is a key of its own, set if missing.
 
 Subscribers get events through a bounded queue; one that falls behind is marked `overflowed`
 and gets nothing more (the websocket layer closes it with 1013), so a slow reader never slows
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +61,10 @@ class Event:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _new_stream_id() -> str:
+    return secrets.token_hex(8)
 
 
 def _encode(data: Mapping[str, Any]) -> bytes:
@@ -192,9 +202,15 @@ class MemoryEventBus(_Fanout):
         self._max_channels = max_channels
         self._seq: dict[str, int] = {}
         self._buffers: OrderedDict[str, deque[Event]] = OrderedDict()
+        # The counters live and die with this object: a new process, a new history.
+        self._stream_id = _new_stream_id()
 
     async def start(self) -> None:
         """Nothing to connect."""
+
+    async def stream_id(self) -> str:
+        """The id of the history the channels' seqs count in."""
+        return self._stream_id
 
     async def close(self) -> None:
         self._subscribers.clear()
@@ -279,12 +295,34 @@ class RedisEventBus(_Fanout):
         # reconnect (events published meanwhile were lost), None while Redis is unreachable.
         self.epoch: int | None = None
         self._connections = 0
+        self._stream_id = _new_stream_id()  # until Redis has been read: see stream_id
 
     def _seq_key(self, channel: str) -> str:
         return f"{self._prefix}:ev:seq:{channel}"
 
     def _stream_key(self, channel: str) -> str:
         return f"{self._prefix}:ev:log:{channel}"
+
+    async def stream_id(self) -> str:
+        """The id of the history the channels' seqs count in: shared by every process on this
+        Redis, and a new one once Redis has lost it (emptied, restarted without its data).
+
+        Read on every call rather than once at start: Redis can be emptied under running
+        processes, and their counters start again with it. One round trip. No TTL: the id lasts
+        as long as Redis keeps the data it names."""
+        key = f"{self._prefix}:ev:stream"
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(key, _new_stream_id(), nx=True)
+        pipe.get(key)
+        try:
+            _, value = await pipe.execute()
+        except Exception as exc:  # Redis down: a plain subscribe still works, as it did before ids
+            # The last id read, or one Redis never held: either can only make a client's next
+            # resubscribe a gap, never a replay of another history.
+            log.debug("event bus: stream id unreadable (%s); answering %s", exc, self._stream_id)
+            return self._stream_id
+        self._stream_id = value.decode() if isinstance(value, bytes) else str(value)
+        return self._stream_id
 
     async def start(self) -> None:
         self._reader = asyncio.create_task(self._read(), name="event-bus-reader")

@@ -5,6 +5,7 @@ screenshot under its tmp folder."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -237,22 +238,34 @@ async def test_a_server_restart_mid_run_ends_with_the_page_showing_the_resumed_r
     fake_model.slow(0.25)
     world = await make_world(server, fake_model)
     page = await open_page(browser, server)
+    sent: list[dict[str, Any]] = []  # what the page sends on its websockets, old and new
+    received: list[dict[str, Any]] = []
+    page.on(
+        "websocket",
+        lambda ws: (
+            ws.on("framesent", lambda payload: sent.append(json.loads(payload))),
+            ws.on("framereceived", lambda payload: received.append(json.loads(payload))),
+        ),
+    )
     await signed_in(page, world)
     await page.get_by_role("button", name="Run now").click()
     await expect(page.locator("#stages li[data-stage=content] .stage-status")).to_have_text("running", timeout=RUN_S)
     run_id = await page.locator("#run-summary").get_attribute("data-run-id")
     reloads: list[str] = []
     page.on("request", lambda request: reloads.append(request.url) if "/current_run/" in request.url else None)
+    streams = {m["stream"] for m in received if m["type"] == "result" and "stream" in m}
+    assert len(streams) == 1, received
+    before = len(sent)
 
     server.stop()
     await expect(page.locator("#connection")).to_have_text("Reconnecting…")
     await page.screenshot(path=tmp_path / "reconnecting.png")
+    # The model speeds up before the server is back, so the resumed run may publish more events
+    # than the page has seen before it reconnects: without Redis the new process numbers them
+    # from 1 again, and only the stream the page sends back tells the two histories apart.
+    fake_model.slow(0.05)
     server.start()
     await expect(page.locator("#connection")).to_have_text("Live", timeout=30_000)
-    # Only now speed the model up: without Redis a restarted server numbers events from 1 again,
-    # and a page that reconnected only after the resumed run had published more events than it
-    # had seen would not be told of the gap (README, "Not done yet").
-    fake_model.slow(0.05)
     summary = page.locator("#run-summary")
     await expect(summary).to_have_attribute("data-status", "completed", timeout=RUN_S)
     assert await summary.get_attribute("data-run-id") == run_id
@@ -261,12 +274,20 @@ async def test_a_server_restart_mid_run_ends_with_the_page_showing_the_resumed_r
     assert str(run["id"]) == run_id and run["status"] == "completed"
     assert await bars(page) == run_bars(run)
     assert all(processed == total for processed, total in run_bars(run).values())
+    # The page resubscribed with the seq it had seen and the stream that seq was counted in.
+    site_channel = f"site:{world.site_id}"
+    resubscribe = next(m for m in sent[before:] if m["type"] == "subscribe" and m["channel"] == site_channel)
+    assert resubscribe["last_seq"] > 0 and resubscribe["stream"] in streams, resubscribe
+    answer = next(m for m in received if m.get("id") == resubscribe["id"])
     if BACKEND == "postgres":
         # Redis kept the channels' events: the page resubscribed with last_seq and got the missed
         # ones replayed, so it had no reason to reload anything.
+        assert answer["type"] == "result" and answer["stream"] in streams, answer
         assert reloads == []
     else:
-        # A memory bus starts again at seq 1: replay_gap, and the page reloaded the run over REST.
+        # A memory bus starts again at seq 1, in a new stream: replay_gap, and the page reloaded
+        # the run over REST.
+        assert answer["code"] == "replay_gap" and answer["stream"] not in streams, answer
         assert len(reloads) >= 1
     await page.screenshot(path=tmp_path / "after-restart.png")
 

@@ -20,7 +20,7 @@ from models.automation import AutomationRun
 from models.integration import Integration
 from server import ws as ws_module
 from server.app import create_app
-from server.keys import EVENTS
+from server.keys import EVENTS, REDIS
 from services.auth import create_api_key
 from tests.ai_helpers import configure_ai
 from tests.conftest import BACKEND
@@ -126,7 +126,9 @@ async def test_a_bearer_header_lets_a_client_subscribe_and_ping(api: Api) -> Non
     owner = await api.register()
     client = await connect(api.client, owner)
     assert await client.ask("ping") == {"id": 1, "type": "pong"}
-    assert await client.subscribe("account") == {"id": 2, "type": "result", "success": True}
+    stream = await api.client.app[EVENTS].stream_id()
+    assert await client.subscribe("account") == {"id": 2, "type": "result", "success": True, "stream": stream}
+    assert await client.subscribe("account") == {"id": 3, "type": "result", "success": True, "stream": stream}, "again"
     await client.ws.close()
 
 
@@ -219,7 +221,8 @@ async def test_a_job_s_events_arrive_in_order_with_seq_rising_by_one(api: Api, f
     assert set(events[0]) == {"type", "channel", "seq", "event", "data", "ts"}
     # The job's own channel, subscribed after the fact, replays its whole story.
     answer = await client.subscribe(f"job:{job_id}", last_seq=0)
-    assert answer == {"id": 2, "type": "result", "success": True, "replayed": 3}
+    stream = await api.client.app[EVENTS].stream_id()
+    assert answer == {"id": 2, "type": "result", "success": True, "stream": stream, "replayed": 3}
     replayed = [await client.event() for _ in range(3)]
     assert [(e["channel"], e["seq"]) for e in replayed] == [(f"job:{job_id}", n) for n in (1, 2, 3)]
     await client.ws.close()
@@ -244,15 +247,15 @@ async def test_a_client_that_reconnects_with_last_seq_gets_exactly_the_missed_ev
     owner, site, ids = await world(api, fake)
     channel = f"site:{site['id']}"
     client = await connect(api.client, owner)
-    await client.subscribe(channel)
+    stream = (await client.subscribe(channel))["stream"]
     await run_job(api, owner, ids)
     first = await client.event()
     await client.ws.close()  # mid-stream: two events of this job unread
 
     await run_job(api, owner, ids)  # three more while disconnected
     again = await connect(api.client, owner)
-    answer = await again.subscribe(channel, last_seq=first["seq"])
-    assert answer["success"] is True and answer["replayed"] == 5
+    answer = await again.subscribe(channel, last_seq=first["seq"], stream=stream)
+    assert answer["success"] is True and answer["replayed"] == 5 and answer["stream"] == stream, answer
     missed = [await again.event() for _ in range(5)]
     assert seqs(missed) == [2, 3, 4, 5, 6]
     assert [e["event"] for e in missed] == [
@@ -276,8 +279,9 @@ async def test_replay_from_a_seq_no_longer_kept_answers_replay_gap_and_stays_sub
     for n in range(1005):  # the buffer keeps the last 1,000: seqs 6..1005
         await bus.publish([channel], "test.tick", {"n": n})
     client = await connect(api.client, owner)
-    gap = await client.subscribe(channel, last_seq=4)
+    gap = await client.subscribe(channel, last_seq=4, stream=await bus.stream_id())
     assert gap["type"] == "error" and gap["code"] == "replay_gap" and gap["last_seq"] == 1005, gap
+    assert gap["stream"] == await bus.stream_id()
     assert "REST" in gap["message"]
     await bus.publish([channel], "test.tick", {"n": "live"})
     live = await client.event()
@@ -321,6 +325,52 @@ async def test_the_replay_seam_has_no_gap_and_no_duplicate_while_events_keep_com
     await bus.publish([channel], "test.tick", {"n": "after"})
     assert (await client.event())["seq"] == 14
     await client.ws.close()
+
+
+async def test_after_a_restart_a_last_seq_of_the_old_stream_answers_replay_gap_though_the_new_count_is_past_it(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    # One process with the memory bus (no Redis, on either pass): its counters die with it.
+    settings = make_settings(redis_url=None)
+    before = Api(await aiohttp_client(create_app(settings, docs=False)))
+    owner = await before.register()
+    site = await before.site(owner)
+    channel = f"site:{site['id']}"
+    client = await connect(before.client, owner)
+    old_stream = (await client.subscribe(channel))["stream"]
+    for n in range(3):
+        await before.client.app[EVENTS].publish([channel], "test.tick", {"n": f"old {n}"})
+    seen = [await client.event() for _ in range(3)]
+    assert seqs(seen) == [1, 2, 3]
+    await before.client.app.shutdown()  # the server stops: 1001, reconnect with last_seq
+    assert await client.close_code() == 1001
+    await before.client.close()
+
+    # The restarted server, on the same database, numbers the channel from 1 again and gets
+    # past the client's last_seq before the client is back.
+    after = Api(await aiohttp_client(create_app(settings, docs=False)))
+    bus = after.client.app[EVENTS]
+    new_stream = await bus.stream_id()
+    assert new_stream != old_stream
+    for n in range(5):
+        await bus.publish([channel], "test.tick", {"n": f"new {n}"})
+    again = await connect(after.client, owner)
+    gap = await again.subscribe(channel, last_seq=3, stream=old_stream)
+    assert gap["type"] == "error" and gap["code"] == "replay_gap", gap
+    assert (gap["last_seq"], gap["stream"]) == (5, new_stream)
+    await bus.publish([channel], "test.tick", {"n": "live"})
+    live = await again.event()
+    assert (live["seq"], live["data"]) == (6, {"n": "live"}), "subscribed from the current seq on"
+
+    # The compatibility path: a client that sends no stream gets what it got before streams
+    # existed. Its last_seq is within the new count, so it is replayed events of the new
+    # history (4..6), which is the gap only `stream` can reveal.
+    legacy = await connect(after.client, owner)
+    answer = await legacy.subscribe(channel, last_seq=3)
+    assert answer["success"] is True and answer["replayed"] == 3 and answer["stream"] == new_stream, answer
+    assert [e["data"]["n"] for e in [await legacy.event() for _ in range(3)]] == ["new 3", "new 4", "live"]
+    await again.ws.close()
+    await legacy.ws.close()
 
 
 async def test_unsubscribe_stops_delivery(api: Api) -> None:
@@ -508,3 +558,36 @@ async def test_on_redis_an_event_of_one_app_reaches_a_websocket_of_another_and_r
     assert seqs([await again.event() for _ in range(3)]) == [4, 5, 6]
     await again.ws.close()
     assert await Site.filter(id=site["id"]).exists()
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="needs Redis: runs in the PostgreSQL + Redis pass")
+async def test_on_redis_emptied_under_running_servers_a_last_seq_of_the_old_stream_answers_replay_gap(
+    aiohttp_client: Any, settings: Any
+) -> None:
+    first = Api(await aiohttp_client(create_app(settings, docs=False)))
+    second = Api(await aiohttp_client(create_app(settings, docs=False)))
+    owner = await first.register()
+    site = await first.site(owner)
+    channel = f"site:{site['id']}"
+    client = await connect(second.client, owner)
+    old_stream = (await client.subscribe(channel))["stream"]
+    assert await first.client.app[EVENTS].stream_id() == old_stream, "every process on one Redis tells the same"
+    for n in range(3):
+        await first.client.app[EVENTS].publish([channel], "test.tick", {"n": f"old {n}"})
+    assert seqs([await client.event() for _ in range(3)]) == [1, 2, 3]
+    await client.ws.close()
+
+    # Redis loses everything of this prefix (FLUSHALL, a restart without persistence) while
+    # both servers run on; the counters start from 1 again and pass the client's last_seq.
+    redis = first.client.app[REDIS]
+    assert redis is not None
+    keys = [key async for key in redis.scan_iter(match=f"{settings.redis_prefix}:*")]
+    assert keys
+    await redis.delete(*keys)
+    for n in range(5):
+        await first.client.app[EVENTS].publish([channel], "test.tick", {"n": f"new {n}"})
+    again = await connect(second.client, owner)
+    gap = await again.subscribe(channel, last_seq=3, stream=old_stream)
+    assert gap["type"] == "error" and gap["code"] == "replay_gap" and gap["last_seq"] == 5, gap
+    assert gap["stream"] != old_stream and gap["stream"] == await first.client.app[EVENTS].stream_id()
+    await again.ws.close()

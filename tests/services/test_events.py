@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from services.events import EventBus, MemoryEventBus, RedisEventBus
 from tests.conftest import BACKEND, TEST_REDIS_URL
+from tests.perf.common import free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -113,3 +114,52 @@ async def test_datetimes_arrive_as_iso_strings_on_both_backends(buses: tuple[Eve
         event = await _next(sub)
     assert event.data == {"at": "2026-01-02T03:04:05Z"}  # type: ignore[attr-defined]
     assert event.ts.endswith("Z")  # type: ignore[attr-defined]
+
+
+async def test_the_buses_of_one_history_tell_the_same_stream_id_every_time(buses: tuple[EventBus, EventBus]) -> None:
+    publisher, receiver = buses
+    stream = await publisher.stream_id()
+    await publisher.publish(["e"], "x", {})
+    assert await receiver.stream_id() == stream == await publisher.stream_id()
+    assert stream
+
+
+async def test_a_new_memory_bus_a_restarted_process_is_a_new_stream() -> None:
+    assert await MemoryEventBus().stream_id() != await MemoryEventBus().stream_id()
+
+
+async def test_on_redis_buses_of_one_prefix_share_a_stream_id_and_an_emptied_redis_is_a_new_one() -> None:
+    if BACKEND != "postgres" or not TEST_REDIS_URL:
+        pytest.skip("needs Redis: runs in the PostgreSQL + Redis pass")
+    prefix = f"inkflow-test:{uuid.uuid4().hex}"
+    redis = Redis.from_url(TEST_REDIS_URL)
+    buses = [RedisEventBus(redis, prefix), RedisEventBus(redis, prefix)]
+    try:
+        stream = await buses[0].stream_id()
+        assert await buses[1].stream_id() == stream
+        assert await RedisEventBus(redis, f"{prefix}-other").stream_id() != stream, "a prefix is its own history"
+
+        await redis.delete(f"{prefix}:ev:stream")  # Redis emptied (its counters with it)
+        fresh = RedisEventBus(redis, prefix)  # a process started afterwards
+        renewed = await fresh.stream_id()
+        assert renewed != stream
+        # The processes that were running see the new history too: the id is not read once.
+        assert await buses[0].stream_id() == renewed == await buses[1].stream_id()
+    finally:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
+async def test_a_redis_bus_that_cannot_reach_redis_still_tells_a_stream_id_one_no_history_holds() -> None:
+    # A plain subscribe goes on working while Redis is down; a client that resumes with this id
+    # later hears replay_gap, since Redis never stored it.
+    redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    bus = RedisEventBus(redis, f"inkflow-test:{uuid.uuid4().hex}")
+    try:
+        stream = await bus.stream_id()
+        assert stream and await bus.stream_id() == stream
+        assert stream != await RedisEventBus(redis, "inkflow-test:other").stream_id()
+    finally:
+        await redis.aclose()

@@ -1,6 +1,7 @@
-// The websocket (GET /api/v1/ws/): subscribe to channels, remember each channel's last seq, and on
-// a drop reconnect with backoff and resubscribe with `last_seq` so replay fills the gap. When the
-// server no longer has the missed events (`replay_gap`), the page is told to reload over REST.
+// The websocket (GET /api/v1/ws/): subscribe to channels, remember each channel's last seq and the
+// `stream` it was counted in, and on a drop reconnect with backoff and resubscribe with both, so
+// replay fills the gap. When the server no longer has the missed events, or its counters started
+// again under a new stream (`replay_gap`), the page is told to reload over REST.
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
@@ -16,6 +17,7 @@ export class Live {
   constructor(handlers) {
     this.handlers = handlers;
     this.channels = new Map(); // channel → last seq seen (null: none yet)
+    this.streams = new Map(); // channel → the stream its last seq counts in, from the server's answer
     this.pending = new Map(); // message id → channel, for the answers
     this.nextId = 1;
     this.socket = null;
@@ -37,6 +39,7 @@ export class Live {
     this.stopped = true;
     clearTimeout(this.timer);
     this.channels.clear();
+    this.streams.clear();
     if (this.socket) {
       const socket = this.socket;
       this.socket = null;
@@ -50,6 +53,7 @@ export class Live {
     for (const name of [...this.channels.keys()]) {
       if (!names.includes(name)) {
         this.channels.delete(name);
+        this.streams.delete(name);
         this.send({ type: "unsubscribe", channel: name });
       }
     }
@@ -72,7 +76,11 @@ export class Live {
   subscribe(name) {
     const lastSeq = this.channels.get(name);
     const message = { type: "subscribe", channel: name };
-    if (lastSeq !== null && lastSeq !== undefined) message.last_seq = lastSeq;
+    if (lastSeq !== null && lastSeq !== undefined) {
+      message.last_seq = lastSeq;
+      const stream = this.streams.get(name);
+      if (stream) message.stream = stream;
+    }
     const id = this.send(message);
     if (id !== null) this.pending.set(id, { channel: name, fresh: lastSeq === null });
   }
@@ -119,6 +127,8 @@ export class Live {
     const asked = this.pending.get(message.id);
     if (!asked) return;
     this.pending.delete(message.id);
+    // Both a result and a replay_gap name the stream that the seqs from here on count in.
+    if (message.stream && this.channels.has(asked.channel)) this.streams.set(asked.channel, message.stream);
     if (message.type === "result" && asked.fresh) {
       this.handlers.onFresh(asked.channel);
     } else if (message.type === "error" && message.code === "replay_gap") {
