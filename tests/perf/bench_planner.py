@@ -10,6 +10,8 @@ report has the medians, p50/p99 (wrk's latency percentiles, read by a Lua `done`
 Inkflow/bare ratios. The write row's Lua script sends a new keyword per request (round, thread,
 counter) into an empty second site, emptied before each run. `--load aiohttp` (the fallback
 without wrk) is the older list-only run described below, with statement sampling and EXPLAIN.
+`--workers N` (wrk only) runs Inkflow as `serve --workers N` and the bare handler as N processes
+on one port (SO_REUSEPORT, as `serve --workers` does); server CPU is then the sum over them.
 
 What it does, on PostgreSQL + Redis (both on loopback):
 
@@ -45,6 +47,7 @@ import time
 import uuid
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -278,8 +281,10 @@ def _bare_json(payload: dict[str, Any], status: int) -> web.Response:
     )
 
 
-def _bare_server_process(dsn: str, account_id: int, port: int) -> None:
-    web.run_app(_bare_app(dsn, account_id), host="127.0.0.1", port=port, print=None, access_log=None)
+def _bare_server_process(dsn: str, account_id: int, port: int, reuse_port: bool) -> None:
+    web.run_app(
+        _bare_app(dsn, account_id), host="127.0.0.1", port=port, print=None, access_log=None, reuse_port=reuse_port
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -305,7 +310,7 @@ class Measured:
 class Context(RunContext):
     """Everything the run created, so `finally` can take it down again."""
 
-    bare: Any = None  # multiprocessing.Process
+    bare: list[Any] = field(default_factory=list)  # multiprocessing.Process, one per worker
     load: Any = None
 
 
@@ -439,7 +444,9 @@ async def _load_keywords(dsn: str, tenants: list[dict[str, Any]], n: int) -> dic
 # --- running the pieces ------------------------------------------------------------------------
 
 
-async def _start_inkflow(ctx: Context, database_url: str, redis_url: str, port: int, profile: str | None) -> str:
+async def _start_inkflow(
+    ctx: Context, database_url: str, redis_url: str, port: int, profile: str | None, workers: int
+) -> str:
     assert ctx.tmp is not None
     env = {
         **os.environ,
@@ -453,17 +460,38 @@ async def _start_inkflow(ctx: Context, database_url: str, redis_url: str, port: 
     if profile:
         command += ["-m", "cProfile", "-o", profile]
     command += [str(ROOT / "run.py"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:  # the supervisor and its workers, sharing the port (SO_REUSEPORT)
+        command += ["--workers", str(workers)]
     return await start_server(ctx, command, env, port, 60)
 
 
-async def _start_bare(ctx: Context, dsn: str, account_id: int, port: int) -> str:
-    ctx.bare = mp.get_context("spawn").Process(
-        target=_bare_server_process, args=(dsn, account_id, port), name="bench-bare-server"
-    )
-    ctx.bare.start()
+async def _start_bare(ctx: Context, dsn: str, account_id: int, port: int, workers: int) -> str:
+    """The bare handler as `workers` processes sharing the port the same way `serve --workers` does."""
+    spawn = mp.get_context("spawn")
+    for n in range(workers):
+        process = spawn.Process(
+            target=_bare_server_process, args=(dsn, account_id, port, workers > 1), name=f"bench-bare-server-{n}"
+        )
+        process.start()
+        ctx.bare.append(process)
     base = f"http://127.0.0.1:{port}"
-    await wait_http(base + LIST_PATH + "?site_id=1", 30, ctx.bare.is_alive)
+    await wait_http(base + LIST_PATH + "?site_id=1", 30, lambda: all(p.is_alive() for p in ctx.bare))
     return base
+
+
+def _server_pids(pid: int) -> list[int]:
+    """`pid` and its children: a `serve --workers N` supervisor's workers do the serving."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *(int(child) for child in children)]
+
+
+def _cpu_of(pids: list[int]) -> float | None:
+    """User + system CPU seconds of these processes together, None if one is gone."""
+    values = [cpu_seconds(pid) for pid in pids]
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
 @dataclass
@@ -787,7 +815,7 @@ async def _prepare(args: argparse.Namespace, ctx: Context) -> Prepared:
     await run_seed(database_url, ctx.tmp, 300)
 
     print("starting the Inkflow server …", flush=True)
-    base = await _start_inkflow(ctx, database_url, args.redis_url, free_port(), args.profile_server)
+    base = await _start_inkflow(ctx, database_url, args.redis_url, free_port(), args.profile_server, args.workers)
     tenants = await _create_tenants(base, uuid.uuid4().hex[:6])
     target = tenants[0]
     print(f"loading {args.keywords:,} + 3 × {args.keywords // 4:,} keywords …", flush=True)
@@ -800,7 +828,7 @@ async def _prepare(args: argparse.Namespace, ctx: Context) -> Prepared:
         token = _expect(status, payload, 200, "login")["data"]["access"]
 
     print("starting the bare asyncpg server …", flush=True)
-    bare_base = await _start_bare(ctx, dsn, target["account_id"], free_port())
+    bare_base = await _start_bare(ctx, dsn, target["account_id"], free_port(), args.workers)
 
     query = f"?site_id={target['site_id']}&volume_min={VOLUME_MIN}&ordering=-volume&page_size={PAGE_SIZE}"
     headers = {"Authorization": f"Bearer {token}"}
@@ -869,7 +897,7 @@ async def _run_aiohttp(args: argparse.Namespace, ctx: Context, p: Prepared) -> s
     """The aiohttp-client load generator: one target after the other, the list only, with
     PostgreSQL's statement sampling and EXPLAIN."""
     dsn, base, bare_base, token, query, target = p.dsn, p.base, p.bare_base, p.token, p.query, p.target
-    assert ctx.server is not None and ctx.bare is not None
+    assert ctx.server is not None and ctx.bare
     headers = {"Authorization": f"Bearer {token}"}
     print(f"load: inkflow, {args.connections} connections, {args.duration:g} s …", flush=True)
     database = (dsn, ctx.db_name)
@@ -883,7 +911,7 @@ async def _run_aiohttp(args: argparse.Namespace, ctx: Context, p: Prepared) -> s
     if args.wait_idle:
         await wait_until_idle(args.wait_idle)
     bare, bare_sampled = await _measure(
-        ctx, "bare asyncpg list", bare_base + LIST_PATH + query, {}, *load, ctx.bare.pid, database
+        ctx, "bare asyncpg list", bare_base + LIST_PATH + query, {}, *load, ctx.bare[0].pid, database
     )
     statements = {"inkflow": inkflow_sampled, "bare": bare_sampled}
 
@@ -977,7 +1005,7 @@ async def _wrk(
     headers: dict[str, str],
     connections: int,
     duration: float,
-    server_pid: int,
+    server_pids: list[int],
     script_args: list[str],
 ) -> WrkRun:
     """One wrk run against `url`; the server's CPU and the machine's load are read around it."""
@@ -986,7 +1014,7 @@ async def _wrk(
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command += [url, "--", *script_args]
-    cpu0, busy0 = cpu_seconds(server_pid), machine_busy()
+    cpu0, busy0 = _cpu_of(server_pids), machine_busy()
     proc = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -996,7 +1024,7 @@ async def _wrk(
         proc.kill()
         await proc.wait()
         raise RuntimeError(f"wrk did not finish: {' '.join(command)}") from None
-    cpu1, busy1 = cpu_seconds(server_pid), machine_busy()
+    cpu1, busy1 = _cpu_of(server_pids), machine_busy()
     text = out.decode(errors="replace")
     line = next((ln for ln in text.splitlines() if ln.startswith("WRKJSON ")), None)
     if proc.returncode != 0 or line is None:
@@ -1039,23 +1067,24 @@ async def _clear_written(dsn: str, site_id: int) -> None:
 async def _run_wrk(args: argparse.Namespace, ctx: Context, prepared: Prepared) -> str:
     """Both targets, the three rows, in alternating rounds (bare first in odd rounds, Inkflow
     first in even ones), after one unmeasured warm-up run of each."""
-    assert ctx.tmp is not None and ctx.server is not None and ctx.bare is not None
+    assert ctx.tmp is not None and ctx.server is not None and ctx.bare
     scripts = _wrk_scripts(ctx.tmp)
     p = prepared
-    targets = {
-        "inkflow": (p.base, {"Authorization": f"Bearer {p.token}"}, ctx.server.pid),
-        "bare": (p.bare_base, {}, ctx.bare.pid),
+    server = ctx.server
+    targets: dict[str, tuple[str, dict[str, str], Callable[[], list[int]]]] = {
+        "inkflow": (p.base, {"Authorization": f"Bearer {p.token}"}, lambda: _server_pids(server.pid)),
+        "bare": (p.bare_base, {}, lambda: [process.pid for process in ctx.bare]),
     }
     paths = {"list": LIST_PATH + p.query, "detail": f"{LIST_PATH}{p.detail_id}/", "write": LIST_PATH}
     results: dict[tuple[str, str], list[WrkRun]] = {(row, t): [] for row in WRK_ROWS for t in targets}
     tag = uuid.uuid4().hex[:4]
 
     async def one(row: str, target: str, duration: float, label: str) -> WrkRun:
-        base, headers, pid = targets[target]
+        base, headers, pids = targets[target]
         script_args = [f"bench {tag} {label} {target}", str(p.write_site_id)] if row == "write" else []
         if row == "write":
             await _clear_written(p.dsn, p.write_site_id)
-        return await _wrk(base + paths[row], scripts[row], headers, args.connections, duration, pid, script_args)
+        return await _wrk(base + paths[row], scripts[row], headers, args.connections, duration, pids(), script_args)
 
     print(f"wrk warm-up: {WARMUP_S:g} s per row and target …", flush=True)
     for row in WRK_ROWS:
@@ -1094,7 +1123,8 @@ def _report_wrk(
         f"3 other accounts' sites with {args.keywords // 4:,} each; {p.info['total']:,} keyword rows in all",
         f"load: wrk, {args.connections} connections, {WRK_THREADS} threads, {args.duration:g} s per run, "
         f"{args.rounds} alternating rounds (bare first in odd rounds) after a {WARMUP_S:g} s warm-up; "
-        "medians over the rounds; both servers run all the time, one process each",
+        "medians over the rounds; both servers run all the time, "
+        + ("one process each" if args.workers == 1 else f"{args.workers} processes each (SO_REUSEPORT)"),
         f"list: GET {LIST_PATH}?site_id=…&volume_min={VOLUME_MIN}&ordering=-volume&page_size={PAGE_SIZE}; "
         f"detail: GET {LIST_PATH}{{id}}/; write: POST {LIST_PATH} (a new keyword each request, into an "
         "empty site of the same account, emptied before each run)",
@@ -1172,8 +1202,8 @@ async def _cleanup(ctx: Context) -> None:
     if ctx.load is not None and ctx.load.is_alive():
         ctx.load.terminate()
         ctx.load.join(5)
-    if ctx.bare is not None:
-        stop_process(ctx.bare)
+    for process in ctx.bare:
+        stop_process(process)
     await stop_server(ctx)
     await remove_created(ctx)
 
@@ -1211,6 +1241,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="before each target, wait up to SECONDS for the machine to be < 15%% busy (default 0: don't wait)",
     )
     parser.add_argument("--profile-server", metavar="FILE", help="run the Inkflow server under cProfile into FILE")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run Inkflow as `serve --workers N` and the bare handler as N processes on one port (default 1; "
+        "N > 1 needs wrk)",
+    )
     return parser
 
 
@@ -1230,6 +1267,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: wrk is not installed; to install it: {WRK_INSTALL}")
     if args.profile_server:
         args.profile_server = str(Path(args.profile_server).resolve())
+    if args.workers < 1 or (args.workers > 1 and (args.load != "wrk" or args.profile_server)):
+        raise SystemExit("error: --workers must be >= 1; more than 1 needs --load wrk and no --profile-server")
     if args.database_url is None:
         args.database_url = f"postgres://postgres@127.0.0.1:5432/inkflow_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     if args.duration <= 0 or args.connections < 1 or args.keywords < PAGE_SIZE or args.rounds < 1:
