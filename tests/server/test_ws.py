@@ -439,6 +439,11 @@ async def test_invalid_json_answers_an_error_and_keeps_the_connection(api: Api) 
     assert bad["code"] == "invalid_message" and "channel" in bad["errors"]
     bad = await client.ask("subscribe", channel="account", last_seq=-1, extra=1)
     assert set(bad["errors"]) == {"last_seq", "extra"}
+    for stream in (7, "", "x" * 65, "ab\x00cd", None):
+        bad = await client.ask("subscribe", channel="account", last_seq=0, stream=stream)
+        assert bad["code"] == "invalid_message" and set(bad["errors"]) == {"stream"}, stream
+    assert api.client.app[EVENTS].subscriber_count() == 0, "no bad subscribe added a channel"
+    assert not (await client.ask("unsubscribe", channel="account"))["success"]
     assert (await client.ask("ping"))["type"] == "pong"
     await client.ws.close()
 
