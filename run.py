@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import gc
 import getpass
 import logging
 import os
@@ -44,7 +43,6 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     if args.worker:  # one of `--workers N`: the supervisor migrated; the port is shared
         settings = settings.with_overrides(migrate_on_start=False)
     app = create_app(settings)
-    app.on_startup.append(_freeze_startup_heap)
 
     def announce(_: str) -> None:
         # run_app calls this once the port is bound, so a port in use never prints "listening".
@@ -60,14 +58,6 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
         reuse_port=True if args.worker else None,
         loop=_event_loop(),
     )
-
-
-async def _freeze_startup_heap(_: object) -> None:
-    """What start-up loaded (modules, schemas, routes, the ORM's metadata) lives as long as the
-    process: moved out of the garbage collector's sight, its collections under load scan only
-    what requests leave behind, so they pause the event loop less."""
-    gc.collect()
-    gc.freeze()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

@@ -245,11 +245,10 @@ async def claim(job_id: int, fence: int | None) -> Job | None:
     `running` if it was queued (a paused job stays paused). None when it is finished or a newer
     owner's token is already there. Read in the same statement, so a new owner sees every item
     the previous one committed. `fence` None: one process, no token to write."""
-    started = Job._meta.fields_map["started_at"].to_db_value(utcnow(), Job)
     if fence is None:
-        rows = await raw_query(TAKE_SQL, [job_id, started])
+        rows = await raw_query(TAKE_SQL, [job_id, utcnow()])
     else:
-        rows = await raw_query(CLAIM_SQL, [job_id, started, fence])
+        rows = await raw_query(CLAIM_SQL, [job_id, utcnow(), fence])
     return Job._init_from_db(**rows[0]) if rows else None
 
 
