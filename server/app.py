@@ -40,6 +40,7 @@ from server.docs import SPEC_URL, setup_docs
 from server.keys import (
     ACTORS,
     AI_CLIENTS,
+    AI_SETTINGS,
     CRYPTO,
     EVENTS,
     MAILER,
@@ -54,6 +55,7 @@ from server.keys import (
 from server.middlewares import access_middleware, idempotency_middleware, request_middleware
 from server.routing import SlashTolerantRouter
 from services.ai_client import AiClients
+from services.ai_settings import AiSettingsCache
 from services.events import make_bus
 from services.mail import Mailer
 from services.outbound import Outbound
@@ -110,7 +112,9 @@ async def events_ctx(app: web.Application) -> AsyncIterator[None]:
     await bus.start()
     app[EVENTS] = bus
     app[PRINCIPALS] = PrincipalCache(bus)
+    app[AI_SETTINGS] = AiSettingsCache(bus, app[SETTINGS], app[CRYPTO])
     yield
+    app[AI_SETTINGS].close()
     app[PRINCIPALS].close()
     await bus.close()
 
@@ -135,7 +139,9 @@ async def actors_ctx(app: web.Application) -> AsyncIterator[None]:
     """Site actors, placed by site ownership (actors/placement.py): every site here in one
     process; with Redis, the sites whose lease this process holds. Unfinished jobs resume."""
     settings = app[SETTINGS]
-    context = OperationContext(settings=settings, crypto=app[CRYPTO], events=app[EVENTS], clients=app[AI_CLIENTS])
+    context = OperationContext(
+        settings=settings, crypto=app[CRYPTO], events=app[EVENTS], clients=app[AI_CLIENTS], ai=app[AI_SETTINGS]
+    )
     redis = app[REDIS]
     leases = Leases(redis, settings.redis_prefix, ttl=settings.lease_ttl) if redis is not None else None
     placement = Placement(lambda site_id, fence: SiteActor(site_id, context, fence), leases, idle_timeout=60.0)

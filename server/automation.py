@@ -27,8 +27,7 @@ from schemas.common import error_responses, page_envelope
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import paginated
-from server.keys import ACTORS, CRYPTO, EVENTS, SETTINGS
-from services import ai_settings
+from server.keys import ACTORS, AI_SETTINGS, EVENTS, SETTINGS
 from services import automation as service
 from services.errors import Conflict, DomainError, NotFound
 from services.periodic import Periodic
@@ -129,7 +128,7 @@ async def run_now(request: web.Request) -> web.Response:
     caller = principal(request)
     site_id = await _site_id(request)
     settings = request.app[SETTINGS]
-    await ai_settings.load_config(caller.account_id, settings, request.app[CRYPTO])
+    await request.app[AI_SETTINGS].config(caller.account_id)
     run, job = await service.start_run(
         request.app[EVENTS],
         settings,

@@ -20,8 +20,8 @@ from server import envelope
 from server.access import RateScope, endpoint, principal
 from server.crud import Resource, add_crud, path_id, with_path_id
 from server.errors import ApiError
-from server.keys import ACTORS, CRYPTO, EVENTS, SETTINGS
-from services import ai_settings, jobs
+from server.keys import ACTORS, AI_SETTINGS, EVENTS, SETTINGS
+from services import jobs
 from services.tenancy import get_owned
 
 routes = web.RouteTableDef()
@@ -83,7 +83,7 @@ async def run_operation(request: web.Request, operation: type[Operation], params
     events = request.app[EVENTS]
     plan = await operation.plan(caller, params, settings)
     if plan.uses_ai:  # 400 ai_not_configured before anything is reserved or queued
-        await ai_settings.load_config(caller.account_id, settings, request.app[CRYPTO])
+        await request.app[AI_SETTINGS].config(caller.account_id)
     job = await jobs.create(
         events,
         account_id=caller.account_id,

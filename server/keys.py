@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the keys' types, named in strings (imported at run time the
     from actors.placement import Placement  # noqa: F401
     from config.settings import Settings  # noqa: F401
     from services.ai_client import AiClients  # noqa: F401
+    from services.ai_settings import AiSettingsCache  # noqa: F401
     from services.events import EventBus  # noqa: F401
     from services.mail import Mailer  # noqa: F401
     from services.outbound import Outbound  # noqa: F401
@@ -34,6 +35,8 @@ STARTED_AT = web.AppKey[float]("started_at")
 ACTORS = web.AppKey["Placement"]("actors")
 EVENTS = web.AppKey["EventBus"]("events")
 PRINCIPALS = web.AppKey["PrincipalCache"]("principals")
+# The account's AI config and prompts that jobs read, cached (services/ai_settings.AiSettingsCache).
+AI_SETTINGS = web.AppKey["AiSettingsCache"]("ai_settings")
 OUTBOUND = web.AppKey["Outbound"]("outbound")
 AI_CLIENTS = web.AppKey["AiClients"]("ai_clients")
 # Open websockets, so shutdown can close them (1001 going away; 1012 when other processes serve on).

@@ -18,7 +18,7 @@ from schemas.system import HealthOut
 from server import envelope
 from server.access import endpoint, principal
 from server.crud import paginated_list
-from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, REDIS, SETTINGS, STARTED_AT
+from server.keys import ACTORS, AI_CLIENTS, AI_SETTINGS, CRYPTO, EVENTS, REDIS, SETTINGS, STARTED_AT
 from services import ai_client, ai_settings, modules
 
 routes = web.RouteTableDef()
@@ -121,7 +121,7 @@ async def openai_put(request: web.Request) -> web.Response:
     if data.get("base_url"):
         await ai_settings.check_outbound_url(data["base_url"], app[SETTINGS])
     account_id = principal(request).account_id
-    await ai_settings.save_openai_settings(account_id, data, app[CRYPTO])
+    await ai_settings.save_openai_settings(account_id, data, app[CRYPTO], app[EVENTS])
     return envelope.ok(request, await ai_settings.openai_settings(account_id, app[SETTINGS], app[CRYPTO]))
 
 
@@ -144,7 +144,7 @@ async def image_get(request: web.Request) -> web.Response:
 @request_schema(s.ImageSettingsIn)
 @response_schema(envelope_schema(s.ImageSettingsOut, "ImageSettingsUpdateEnvelope"), 200)
 async def image_put(request: web.Request) -> web.Response:
-    body = await ai_settings.save_image_settings(principal(request).account_id, request["data"])
+    body = await ai_settings.save_image_settings(principal(request).account_id, request["data"], request.app[EVENTS])
     return envelope.ok(request, body)
 
 
@@ -162,7 +162,7 @@ async def image_put(request: web.Request) -> web.Response:
 @response_schema(envelope_schema(s.IntegrationTestOut, "IntegrationTestEnvelope"), 200)
 async def integration_test(request: web.Request) -> web.Response:
     app = request.app
-    config = await ai_settings.load_config(principal(request).account_id, app[SETTINGS], app[CRYPTO])
+    config = await app[AI_SETTINGS].config(principal(request).account_id)
     if config.key_source == "account" and config.base_url:
         await ai_settings.check_outbound_url(config.base_url, app[SETTINGS])
     if request["data"]["integration"] == "openai":
@@ -208,7 +208,7 @@ async def prompt_get(request: web.Request) -> web.Response:
 @response_schema(envelope_schema(s.PromptOut, "PromptUpdateEnvelope"), 200)
 async def prompt_put(request: web.Request) -> web.Response:
     account_id, prompt_type = principal(request).account_id, request.match_info["type"]
-    body = await ai_settings.save_prompt(account_id, prompt_type, request["data"]["text"])
+    body = await ai_settings.save_prompt(account_id, prompt_type, request["data"]["text"], request.app[EVENTS])
     return envelope.ok(request, body)
 
 
@@ -217,7 +217,9 @@ async def prompt_put(request: web.Request) -> web.Response:
 @docs(tags=[TAG], summary="Restore a prompt's default text", responses=ERRORS | NOT_FOUND)
 @response_schema(envelope_schema(s.PromptOut, "PromptResetEnvelope"), 200)
 async def prompt_reset(request: web.Request) -> web.Response:
-    body = await ai_settings.reset_prompt(principal(request).account_id, request.match_info["type"])
+    body = await ai_settings.reset_prompt(
+        principal(request).account_id, request.match_info["type"], request.app[EVENTS]
+    )
     return envelope.ok(request, body)
 
 

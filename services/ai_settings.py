@@ -4,6 +4,10 @@ Stored as `AccountSetting` documents: `openai` (the key Fernet-encrypted in `sec
 `value`) and `image_generation`; edited prompts as `Prompt` rows. Whatever an account hasn't set
 comes from the defaults below, and the API key from the server's `OPENAI_API_KEY` when the
 account has none of its own.
+
+Every job reads the config in effect and its prompt (in the request, then in its actor):
+`AiSettingsCache` keeps them per account for a few seconds, and every change here announces
+itself after the write, so the next job of any process sees it (`services.bus_cache`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from urllib.parse import urlsplit
 from config.prompts import DEFAULT_PROMPTS, PLACEHOLDERS, PROMPT_TYPES, placeholder_problems
 from config.settings import Settings
 from models.system import AccountSetting, Prompt
+from services import bus_cache
 from services.errors import NotFound, UrlNotAllowed, ValidationFailed
+from services.events import Event, EventBus
 from services.outbound import is_public_address
 from services.security import Crypto
 
@@ -40,6 +46,11 @@ IMAGE_DEFAULTS: dict[str, Any] = {
 }
 
 KeySource = Literal["account", "server"]
+
+CHANNEL = "system:ai_settings"  # not a websocket channel kind: no client can subscribe to it
+EVENT = "ai_settings.changed"
+CACHE_TTL_S = 10.0
+CONFIG = "config"  # the cache's second key part: "config", or a prompt type
 
 
 @dataclass(frozen=True)
@@ -116,7 +127,7 @@ async def openai_settings(account_id: int, settings: Settings, crypto: Crypto) -
     }
 
 
-async def save_openai_settings(account_id: int, changes: dict[str, Any], crypto: Crypto) -> None:
+async def save_openai_settings(account_id: int, changes: dict[str, Any], crypto: Crypto, events: EventBus) -> None:
     """Apply a partial update; `api_key` None or "" clears the account's own key."""
     row = await _row(account_id, OPENAI_KEY)
     value = _merged(OPENAI_DEFAULTS, row) | {k: v for k, v in changes.items() if k in OPENAI_DEFAULTS}
@@ -125,15 +136,17 @@ async def save_openai_settings(account_id: int, changes: dict[str, Any], crypto:
         api_key = (changes["api_key"] or "").strip()
         extra["secret_enc"] = crypto.encrypt(api_key) if api_key else None
     await _write(account_id, OPENAI_KEY, value, **extra)
+    await announce(events, account_id)
 
 
 async def image_settings(account_id: int) -> dict[str, Any]:
     return _merged(IMAGE_DEFAULTS, await _row(account_id, IMAGE_KEY))
 
 
-async def save_image_settings(account_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+async def save_image_settings(account_id: int, changes: dict[str, Any], events: EventBus) -> dict[str, Any]:
     value = await image_settings(account_id) | {k: v for k, v in changes.items() if k in IMAGE_DEFAULTS}
     await _write(account_id, IMAGE_KEY, value)
+    await announce(events, account_id)
     return value
 
 
@@ -232,7 +245,7 @@ async def get_prompt(account_id: int, prompt_type: str) -> dict[str, Any]:
     return _prompt_row(prompt_type, await Prompt.get_or_none(account_id=account_id, type=prompt_type))
 
 
-async def save_prompt(account_id: int, prompt_type: str, text: str) -> dict[str, Any]:
+async def save_prompt(account_id: int, prompt_type: str, text: str, events: EventBus) -> dict[str, Any]:
     """Store the account's own text; 400 naming missing or unknown placeholders."""
     _check_type(prompt_type)
     problems = placeholder_problems(prompt_type, text)
@@ -242,12 +255,14 @@ async def save_prompt(account_id: int, prompt_type: str, text: str) -> dict[str,
     if not created:
         row.text = text
         await row.save(update_fields=["text", "updated_at"])
+    await announce(events, account_id)
     return _prompt_row(prompt_type, row)
 
 
-async def reset_prompt(account_id: int, prompt_type: str) -> dict[str, Any]:
+async def reset_prompt(account_id: int, prompt_type: str, events: EventBus) -> dict[str, Any]:
     _check_type(prompt_type)
     await Prompt.filter(account_id=account_id, type=prompt_type).delete()
+    await announce(events, account_id)
     return _prompt_row(prompt_type, None)
 
 
@@ -258,3 +273,37 @@ async def prompt_text(account_id: int, prompt_type: str) -> str:
         raise ValueError(f"unknown prompt type {prompt_type!r}")
     row = await Prompt.get_or_none(account_id=account_id, type=prompt_type)
     return row.text if row else DEFAULT_PROMPTS[prompt_type]
+
+
+# --- what jobs read, cached -----------------------------------------------------------------------
+
+
+class AiSettingsCache(bus_cache.BusCache[tuple[int, str], AiConfig | str]):
+    """Per account: the `AiConfig` in effect (`config`) and each prompt's text (`prompt`), as
+    `load_config` and `prompt_text` read them. A config that can't be used (400
+    `ai_not_configured`) is not remembered: it is read again on the next call."""
+
+    def __init__(self, bus: EventBus, settings: Settings, crypto: Crypto, ttl: float = CACHE_TTL_S) -> None:
+        super().__init__(bus, CHANNEL, ttl=ttl)
+        self._settings = settings
+        self._crypto = crypto
+
+    async def config(self, account_id: int) -> AiConfig:
+        config = await self.resolve((account_id, CONFIG), lambda: load_config(account_id, self._settings, self._crypto))
+        assert isinstance(config, AiConfig)
+        return config
+
+    async def prompt(self, account_id: int, prompt_type: str) -> str:
+        text = await self.resolve((account_id, prompt_type), lambda: prompt_text(account_id, prompt_type))
+        assert isinstance(text, str)
+        return text
+
+    def on_change(self, event: Event) -> None:
+        if event.event == EVENT:
+            account_id = event.data["account_id"]
+            self.drop(keys=tuple((account_id, part) for part in (CONFIG, *PROMPT_TYPES)))
+
+
+async def announce(events: EventBus, account_id: int) -> None:
+    """The account's AI settings or prompts changed (after the write): every process forgets them."""
+    await bus_cache.announce(events, CHANNEL, EVENT, {"account_id": account_id})

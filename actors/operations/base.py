@@ -32,6 +32,7 @@ class OperationContext:
     crypto: Crypto
     events: EventBus
     clients: ai_client.AiClients
+    ai: ai_settings.AiSettingsCache
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,7 @@ class Operation:
         if self.parent is not None:
             return await self.parent.config()
         if self._config is None:
-            self._config = await ai_settings.load_config(
-                self.job.account_id,
-                self.context.settings,
-                self.context.crypto,
-            )
+            self._config = await self.context.ai.config(self.job.account_id)
         return self._config
 
     async def chat(self, prompt: str, usage: Usage, *, what: str) -> dict[str, Any]:
@@ -169,7 +166,7 @@ class Operation:
 
     async def prompt(self, **values: Any) -> str:
         assert self.prompt_type is not None
-        text = await ai_settings.prompt_text(self.job.account_id, self.prompt_type)
+        text = await self.context.ai.prompt(self.job.account_id, self.prompt_type)
         return render_prompt(text, values)
 
     async def commit(

@@ -325,6 +325,7 @@ async def _make_world(ctx: Context, jobs: int) -> World:
     from models.db import open_database
     from models.writer import Task
     from services import ai_settings, auth, ledger
+    from services.events import MemoryEventBus
     from services.security import Crypto
 
     settings = bench_settings(ctx.database_url, ctx.tmp, SECRET_KEY)
@@ -337,7 +338,10 @@ async def _make_world(ctx: Context, jobs: int) -> World:
     await ledger.grant(account.id, total_jobs * 100, kind="grant", description="bench_ai")
     crypto = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     await ai_settings.save_openai_settings(
-        account.id, {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{ctx.fake_port}/v1"}, crypto
+        account.id,
+        {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{ctx.fake_port}/v1"},
+        crypto,
+        MemoryEventBus(),  # no server runs yet: no cache to tell
     )
     await Site.bulk_create(
         [

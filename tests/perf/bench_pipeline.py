@@ -100,6 +100,7 @@ async def _make_world(ctx: Context, keywords: int) -> tuple[str, int, int]:
     from models.db import open_database
     from models.planner import Keyword
     from services import ai_settings, auth, ledger
+    from services.events import MemoryEventBus
     from services.security import Crypto
 
     settings = bench_settings(ctx.database_url, ctx.tmp, SECRET_KEY)
@@ -110,7 +111,10 @@ async def _make_world(ctx: Context, keywords: int) -> tuple[str, int, int]:
     await ledger.grant(account.id, keywords * 100, description="bench_pipeline")
     crypto = Crypto(settings.secret_key, settings.encryption_key, settings.access_ttl)
     await ai_settings.save_openai_settings(
-        account.id, {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{ctx.fake_port}/v1"}, crypto
+        account.id,
+        {"api_key": API_KEY, "base_url": f"http://127.0.0.1:{ctx.fake_port}/v1"},
+        crypto,
+        MemoryEventBus(),  # no server runs yet: no cache to tell
     )
     site = await Site.create(account_id=account.id, name="Bench site", domain="bench.example.com", slug=f"bench-{tag}")
     rows = []

@@ -104,7 +104,7 @@ async def test_on_redis_the_principal_is_served_from_the_cache_until_a_change_is
     await api.call("PUT", ACCOUNT, json={"name": "Cached"}, as_=admin)
     await User.filter(id=admin.user["id"]).update(role="viewer")
     await api.call("PUT", ACCOUNT, json={"name": "Still cached"}, as_=admin)
-    api.client.app[PRINCIPALS].drop(user_id=admin.user["id"])
+    api.client.app[PRINCIPALS].forget(user_id=admin.user["id"])
     await api.call("PUT", ACCOUNT, json={"name": "Seen"}, as_=admin, status=403)
 
 
@@ -113,7 +113,7 @@ async def test_without_a_shared_bus_nothing_is_cached() -> None:
     no epoch): every request reads the database."""
     cache = PrincipalCache(MemoryEventBus())
     caller = Principal(kind="user", account_id=1, role="owner", user_id=1, jti="abc")
-    cache.put(caller, cache.generation)
+    cache.put("abc", caller, cache.generation)
     assert cache.get("abc") is None
     cache.close()
 
@@ -124,10 +124,10 @@ async def test_an_answer_read_before_a_drop_is_not_stored() -> None:
     cache = PrincipalCache(bus)
     caller = Principal(kind="user", account_id=1, role="owner", user_id=1, jti="abc")
     generation = cache.generation
-    cache.drop(user_id=1)  # a change lands while the database was being read
-    cache.put(caller, generation)
+    cache.forget(user_id=1)  # a change lands while the database was being read
+    cache.put("abc", caller, generation)
     assert cache.get("abc") is None
-    cache.put(caller, cache.generation)
+    cache.put("abc", caller, cache.generation)
     assert cache.get("abc") == caller
     bus.dispatch_local("system:principals", "principal.changed", {"account_id": 1})
     assert cache.get("abc") is None
@@ -151,7 +151,7 @@ async def test_concurrent_misses_share_one_lookup_but_not_across_a_drop() -> Non
 
     first = [asyncio.ensure_future(cache.resolve("abc", lookup)) for _ in range(5)]
     await asyncio.sleep(0)
-    cache.drop(user_id=1)  # the role changed while the first lookup was under way
+    cache.forget(user_id=1)  # the role changed while the first lookup was under way
     after = asyncio.ensure_future(cache.resolve("abc", lookup))
     await asyncio.sleep(0)
     gate.set()

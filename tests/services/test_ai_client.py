@@ -18,7 +18,7 @@ from config.settings import Settings
 from models.jobs import Job
 from models.writer import Image
 from server.app import create_app
-from server.keys import CRYPTO
+from server.keys import CRYPTO, EVENTS
 from services import ai_client, ai_settings
 from services.ai_client import AiClients, AiError, Usage
 from services.ai_settings import AiConfig
@@ -95,7 +95,9 @@ async def test_a_job_whose_endpoint_resolves_to_loopback_fails_400_url_not_allow
     )
     # Stored as if `localhost` had resolved to a public address when it was saved.
     base_url = f"http://localhost:{fake.port}/v1"
-    await ai_settings.save_openai_settings(owner.account["id"], {"api_key": KEY, "base_url": base_url}, app[CRYPTO])
+    await ai_settings.save_openai_settings(
+        owner.account["id"], {"api_key": KEY, "base_url": base_url}, app[CRYPTO], app[EVENTS]
+    )
     body = await api.call("POST", IDEAS, json={"ids": [cluster["data"]["id"]]}, as_=owner, status=status)
     if allow_private:
         assert body["data"]["ideas_created"] == 3 and fake.count("/chat/completions") == 1

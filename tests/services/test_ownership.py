@@ -18,7 +18,7 @@ from actors.operations.planner import GenerateIdeas
 from models.billing import UsageLog
 from models.jobs import Job
 from server.app import create_app
-from server.keys import ACTORS, AI_CLIENTS, CRYPTO, EVENTS, SETTINGS
+from server.keys import ACTORS, AI_CLIENTS, AI_SETTINGS, CRYPTO, EVENTS, SETTINGS
 from services import jobs
 from services.ai_client import Usage
 from services.ownership import LeaseLost, Leases
@@ -75,7 +75,9 @@ async def test_a_stale_owner_s_late_write_is_refused_by_the_fence_and_changes_no
 
     # The stale owner's item commit (its writes, charge, usage row and checkpoint) is refused whole.
     app = api.client.app
-    context = OperationContext(settings=app[SETTINGS], crypto=app[CRYPTO], events=app[EVENTS], clients=app[AI_CLIENTS])
+    context = OperationContext(
+        settings=app[SETTINGS], crypto=app[CRYPTO], events=app[EVENTS], clients=app[AI_CLIENTS], ai=app[AI_SETTINGS]
+    )
     operation = GenerateIdeas(stale, context)
     with pytest.raises(LeaseLost):
         await operation.commit("1", cost=5, usage=Usage(model="m", tokens_in=3, tokens_out=4, calls=1))
