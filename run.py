@@ -174,12 +174,12 @@ async def _publish_credits(settings: Settings, row: Any) -> None:
     from redis.asyncio import Redis
 
     from services.events import RedisEventBus
-    from services.jobs import publish_credits
+    from services.jobs import credits_events
 
     assert settings.redis_url
     redis = Redis.from_url(settings.redis_url)
     try:
-        await publish_credits(RedisEventBus(redis, settings.redis_prefix), row)
+        await RedisEventBus(redis, settings.redis_prefix).publish_many(credits_events(row))
     finally:
         await redis.aclose()
 

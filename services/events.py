@@ -59,6 +59,10 @@ class Event:
         return {"channel": self.channel, "seq": self.seq, "event": self.event, "data": self.data, "ts": self.ts}
 
 
+# What `publish_many` takes: an event's channels, its name and its data.
+Publication = tuple[Sequence[str], str, Mapping[str, Any]]
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -215,6 +219,10 @@ class MemoryEventBus(_Fanout):
     async def close(self) -> None:
         self._subscribers.clear()
 
+    async def publish_many(self, batch: Sequence[Publication]) -> list[Event]:
+        """Several events, in order (as the Redis bus's one round trip)."""
+        return [item for channels, event, data in batch for item in await self.publish(channels, event, data)]
+
     async def publish(self, channels: Sequence[str], event: str, data: Mapping[str, Any]) -> list[Event]:
         ts = _now()
         # A round trip through JSON, as the Redis backend does, so subscribers of either
@@ -257,16 +265,18 @@ class MemoryEventBus(_Fanout):
 # event name (JSON string), ARGV[3] the timestamp (JSON string), ARGV[4] the data (JSON),
 # ARGV[5] the buffer size, ARGV[6..7] the TTLs, ARGV[8..] the channel names (JSON strings).
 # The message is assembled as text so the data's JSON passes through untouched.
+# KEYS: for each (channel, event) in order, the channel's counter and its replay log. ARGV: the
+# pub/sub channel, the log's length, the log's TTL, the counter's TTL, then for each pair the
+# message's JSON before its seq and after it. Returns the seqs, in order.
 _PUBLISH_LUA = """
-local n = #KEYS / 2
 local seqs = {}
-for i = 1, n do
-  local seq = redis.call('INCR', KEYS[2 * i - 1])
-  redis.call('EXPIRE', KEYS[2 * i - 1], ARGV[7])
-  local message = '{"channel":' .. ARGV[7 + i] .. ',"seq":' .. seq .. ',"event":' .. ARGV[2] ..
-    ',"ts":' .. ARGV[3] .. ',"data":' .. ARGV[4] .. '}'
-  redis.call('XADD', KEYS[2 * i], 'MAXLEN', ARGV[5], seq .. '-1', 'm', message)
-  redis.call('EXPIRE', KEYS[2 * i], ARGV[6])
+for i = 1, #KEYS / 2 do
+  local counter, log = KEYS[2 * i - 1], KEYS[2 * i]
+  local seq = redis.call('INCR', counter)
+  redis.call('EXPIRE', counter, ARGV[4])
+  local message = ARGV[3 + 2 * i] .. seq .. ARGV[4 + 2 * i]
+  redis.call('XADD', log, 'MAXLEN', ARGV[2], seq .. '-1', 'm', message)
+  redis.call('EXPIRE', log, ARGV[3])
   redis.call('PUBLISH', ARGV[1], message)
   seqs[i] = seq
 end
@@ -369,24 +379,26 @@ class RedisEventBus(_Fanout):
                     await pubsub.aclose()
 
     async def publish(self, channels: Sequence[str], event: str, data: Mapping[str, Any]) -> list[Event]:
-        if not channels:
-            return []
+        return await self.publish_many([(channels, event, data)])
+
+    async def publish_many(self, batch: Sequence[Publication]) -> list[Event]:
+        """Several events in one round trip (one script call), in order."""
         ts = _now()
-        names = [orjson.dumps(c).decode() for c in channels]
-        keys = [key for c in channels for key in (self._seq_key(c), self._stream_key(c))]
-        args: list[str | int] = [
-            self._pubsub_channel,
-            orjson.dumps(event).decode(),
-            orjson.dumps(ts).decode(),
-            _encode(data).decode(),
-            self._buffer_size,
-            STREAM_TTL_S,
-            SEQ_TTL_S,
-            *names,
-        ]
+        keys: list[str] = []
+        args: list[str | int] = [self._pubsub_channel, self._buffer_size, STREAM_TTL_S, SEQ_TTL_S]
+        made: list[tuple[str, str, Any]] = []
+        for channels, event, data in batch:
+            encoded = _encode(data).decode()
+            plain = orjson.loads(encoded)
+            tail = f',"event":{orjson.dumps(event).decode()},"ts":{orjson.dumps(ts).decode()},"data":{encoded}}}'
+            for channel in channels:
+                keys += [self._seq_key(channel), self._stream_key(channel)]
+                args += [f'{{"channel":{orjson.dumps(channel).decode()},"seq":', tail]
+                made.append((channel, event, plain))
+        if not keys:
+            return []
         seqs = await self._script(keys=keys, args=args)
-        plain = orjson.loads(_encode(data))
-        return [Event(c, int(s), event, plain, ts) for c, s in zip(channels, seqs, strict=True)]
+        return [Event(c, int(s), event, plain, ts) for (c, event, plain), s in zip(made, seqs, strict=True)]
 
     async def last_seq(self, channel: str) -> int:
         value = await self._redis.get(self._seq_key(channel))

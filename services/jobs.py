@@ -16,7 +16,7 @@ from models.db import raw_query
 from models.jobs import Job
 from services import ledger
 from services.errors import InsufficientCredits
-from services.events import EventBus, Subscription
+from services.events import EventBus, Publication, Subscription
 from services.ownership import LeaseLost
 from services.security import utcnow
 
@@ -64,14 +64,19 @@ def job_channels(job: Job) -> list[str]:
     return channels
 
 
+def job_event(job: Job, event: str) -> Publication:
+    return job_channels(job), event, job_dict(job)
+
+
 async def publish_job(events: EventBus, job: Job, event: str) -> None:
-    await events.publish(job_channels(job), event, job_dict(job))
+    await events.publish(*job_event(job, event))
 
 
-async def publish_credits(events: EventBus, row: CreditTransaction | None) -> None:
-    """`credits.changed` on the account's channel, after the ledger row is committed."""
+def credits_events(row: CreditTransaction | None) -> list[Publication]:
+    """`credits.changed` on the account's channel for a ledger row (none without one); publish
+    it after the row is committed."""
     if row is None:
-        return
+        return []
     data = {
         "balance": row.balance_after,
         "amount": row.amount,
@@ -80,7 +85,7 @@ async def publish_credits(events: EventBus, row: CreditTransaction | None) -> No
         "job_id": row.job_id,
         "transaction_id": row.id,
     }
-    await events.publish([f"account:{row.account_id}"], "credits.changed", data)
+    return [([f"account:{row.account_id}"], "credits.changed", data)]
 
 
 async def create(
@@ -118,8 +123,7 @@ async def create(
             except InsufficientCredits:
                 await job.delete()
                 raise
-    await publish_credits(events, row)
-    await publish_job(events, job, "job.queued")
+    await events.publish_many([*credits_events(row), job_event(job, "job.queued")])
     return job
 
 
@@ -168,8 +172,7 @@ async def close(job: Job, status: str, *, result: Any, error: dict[str, Any] | N
 
 async def announce(events: EventBus, job: Job, refund: CreditTransaction | None) -> None:
     """After `close` committed: the refund, `job.<status>` and the kind's closing events."""
-    await publish_credits(events, refund)
-    await publish_job(events, job, f"job.{job.status}")
+    await events.publish_many([*credits_events(refund), job_event(job, f"job.{job.status}")])
     hooks = FINISH_HOOKS.get(job.kind)
     if hooks is not None:
         await hooks.closed(events, job)

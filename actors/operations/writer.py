@@ -6,6 +6,7 @@ from typing import Any
 
 from actors.operations.base import Operation, Plan
 from config.settings import Settings
+from models.db import raw_query
 from models.writer import Content, Task
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
@@ -24,13 +25,14 @@ class GenerateContent(Operation):
     ends_with_last_item = True
     result_schema = jobs_schemas.GenerateContentResult
     prompt_type = "content"
+    task: Task | None = None
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
         task = await get_owned(Task, caller, params["task_id"], "task")
         regenerate = bool(params.get("regenerate", False))
         if not regenerate:
-            existing = await task_content(task)
+            existing = await task_content(task.id)
             if existing is not None:  # a second article would be a second Content, charged again
                 raise Conflict(
                     f'Task {task.id} already has content {existing.id}; send {{"regenerate": true}} '
@@ -43,8 +45,12 @@ class GenerateContent(Operation):
             estimate=content_cost(settings, task.word_count),
         )
 
+    # Marks the task in progress and reads it in one statement (on start and on resume).
+    _BEGIN = """UPDATE "task" SET "status" = 'in_progress', "error" = NULL WHERE "id" = {0} RETURNING *"""
+
     async def begin(self) -> None:
-        await Task.filter(id=self.params["task_id"]).update(status="in_progress", error=None)
+        rows = await raw_query(self._BEGIN, [self.params["task_id"]])
+        self.task = Task._init_from_db(**rows[0]) if rows else None
 
     async def on_failed(self) -> None:
         await Task.filter(id=self.params["task_id"], status="in_progress").update(status="failed")
@@ -53,7 +59,7 @@ class GenerateContent(Operation):
         return [str(self.params["task_id"])]
 
     async def run_item(self, item: str) -> None:
-        task = await Task.get(id=int(item))
+        task = self.task or await Task.get(id=int(item))  # gone since it was queued: DoesNotExist
         keyword = task.keywords[0] if task.keywords else task.title
         prompt = await self.prompt(title=task.title, keyword=keyword, word_count=task.word_count, brief=task.brief)
         usage = Usage()
@@ -76,7 +82,7 @@ class GenerateContent(Operation):
         async def write() -> None:
             # Looked up at write time: regenerating, or content made since the plan (a request
             # racing this one), becomes the next version, never a second Content for the task.
-            existing = await task_content(await Task.get(id=task.id))
+            existing = await task_content(task.id)
             if existing is not None:
                 content = await store_next_version(existing, text)
             else:

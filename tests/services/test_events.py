@@ -62,6 +62,42 @@ async def test_each_channel_numbers_its_events_from_one_and_subscribers_get_them
     assert await receiver.last_seq("site:1") == 2 and await receiver.last_seq("site:2") == 1
 
 
+async def test_a_batch_is_published_in_order_as_separate_events_and_replays_like_them(
+    buses: tuple[EventBus, EventBus],
+) -> None:
+    """`publish_many` (one round trip on Redis): each event numbered in its channels in the batch's
+    order, delivered and kept for replay exactly as if published one by one."""
+    publisher, receiver = buses
+    with receiver.subscribe(["job:4", "account:9"]) as sub:
+        await publisher.publish(["account:9"], "credits.changed", {"balance": 10})
+        assert (await _next(sub)).seq == 1  # type: ignore[attr-defined]
+        published = await publisher.publish_many(
+            [
+                (["account:9"], "credits.changed", {"balance": 7}),
+                (["job:4", "site:1", "account:9"], "job.queued", {"id": 4, "note": 'say "hi"'}),
+                ([], "nothing", {}),
+            ]
+        )
+        assert [(e.channel, e.seq, e.event) for e in published] == [
+            ("account:9", 2, "credits.changed"),
+            ("job:4", 1, "job.queued"),
+            ("site:1", 1, "job.queued"),
+            ("account:9", 3, "job.queued"),
+        ]
+        got = [await _next(sub) for _ in range(3)]
+        assert [(e.channel, e.seq, e.event, e.data) for e in got] == [  # type: ignore[attr-defined]
+            ("account:9", 2, "credits.changed", {"balance": 7}),
+            ("job:4", 1, "job.queued", {"id": 4, "note": 'say "hi"'}),
+            ("account:9", 3, "job.queued", {"id": 4, "note": 'say "hi"'}),
+        ]
+    replayed = await receiver.replay("account:9", 1)
+    assert replayed is not None and [(e.seq, e.event, e.data) for e in replayed] == [
+        (2, "credits.changed", {"balance": 7}),
+        (3, "job.queued", {"id": 4, "note": 'say "hi"'}),
+    ]
+    assert await publisher.publish_many([]) == []
+
+
 async def test_unsubscribe_and_close_stop_delivery(buses: tuple[EventBus, EventBus]) -> None:
     publisher, receiver = buses
     sub = receiver.subscribe(["a", "b"])
