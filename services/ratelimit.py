@@ -7,9 +7,10 @@ went away and once that it came back; health reports `degraded` meanwhile.
 
 In memory the counting is the `limits` library's storage. In Redis it is one Lua script, so a
 hit costs one round trip: the `limits` strategy needs three (increment, read, expiry), and this
-runs on every request. The hits of the requests that reach the limiter in the same turn of the
-event loop go in one call of that script (each key still counted exactly, atomically): under
-load one command and one reply serve many requests.
+runs on every request. One call of that script is in flight at a time: the hits that reach the
+limiter meanwhile (or in the same turn of the event loop) go together in the next call, each key
+still counted exactly, atomically. Under load one command and one reply serve many requests, and
+a hit waits at most for the call in flight before its own.
 """
 
 from __future__ import annotations
@@ -84,20 +85,30 @@ class RedisCounter:
         self._script = redis.register_script(HIT_SCRIPT)
         self._prefix = f"{prefix}:rl:"
         self._waiting: list[tuple[str, asyncio.Future[tuple[int, float]]]] = []
+        self._in_flight = False
 
     async def hit(self, key: str) -> tuple[int, float]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[int, float]] = loop.create_future()
-        if not self._waiting:
+        if not self._waiting and not self._in_flight:
             # The first hit of this turn sends the batch once the turn's other hits joined it.
             loop.call_soon(self._send)
         self._waiting.append((self._prefix + key, future))
         return await future
 
     def _send(self) -> None:
+        if self._in_flight or not self._waiting:
+            return
         batch, self._waiting = self._waiting, []
+        self._in_flight = True
         task = asyncio.ensure_future(self._run(batch))
-        task.add_done_callback(_retrieve)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        """The call in flight ended: what gathered meanwhile goes now, as one call."""
+        self._in_flight = False
+        _retrieve(task)
+        self._send()
 
     async def _run(self, batch: list[tuple[str, asyncio.Future[tuple[int, float]]]]) -> None:
         try:

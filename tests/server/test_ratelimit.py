@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from server.app import create_app
-from tests.conftest import BACKEND
+from services.ratelimit import RedisCounter
+from tests.conftest import BACKEND, TEST_REDIS_URL
 from tests.helpers import Api
 
 LOGIN = "/api/v1/auth/login/"
@@ -94,3 +97,37 @@ async def test_concurrent_requests_are_each_counted_once(aiohttp_client: Any, ma
     assert sorted(r.status for r in answers) == [200] * 5 + [429] * 5
     remaining = sorted(int(r.headers["X-RateLimit-Remaining"]) for r in answers if r.status == 200)
     assert remaining == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.skipif(
+    BACKEND != "postgres" or not TEST_REDIS_URL, reason="needs Redis: runs in the PostgreSQL + Redis pass"
+)
+async def test_redis_hits_that_arrive_during_a_call_go_together_in_the_next_one() -> None:
+    """One script call in flight at a time: the hits that come meanwhile, over several turns of
+    the event loop, wait for it and are sent as one call, each counted exactly and in order."""
+    redis = Redis.from_url(TEST_REDIS_URL)
+    counter = RedisCounter(redis, f"inkflow-test:{uuid.uuid4().hex}")
+    real = counter._script
+    batches: list[int] = []
+    in_flight, gate = asyncio.Event(), asyncio.Event()
+
+    async def counted(keys: list[str], args: list[Any]) -> Any:
+        batches.append(len(keys))
+        in_flight.set()
+        await gate.wait()  # the first call stays in flight until every other hit has arrived
+        return await real(keys=keys, args=args)
+
+    counter._script = counted  # type: ignore[assignment]
+    try:
+        first = asyncio.ensure_future(counter.hit("user:1"))
+        await in_flight.wait()
+        rest = []
+        for key in ["user:1"] * 9 + ["user:2"]:
+            rest.append(asyncio.ensure_future(counter.hit(key)))
+            await asyncio.sleep(0)  # each in a turn of its own
+        gate.set()
+        results = await asyncio.gather(first, *rest)
+    finally:
+        await redis.aclose()
+    assert batches == [1, 10]
+    assert [count for count, _ in results] == [*range(1, 11), 1]
