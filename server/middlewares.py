@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -35,7 +35,8 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     """What every request goes through, in one layer (each layer costs a frame and a partial
     per request): its id, the error envelope, the ORM context and the body check."""
     incoming = request.headers.get("X-Request-ID", "")
-    request[REQUEST_ID] = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+    # 32 random hex digits, as `uuid4().hex` looks, without building a UUID (2 % of a detail read).
+    request[REQUEST_ID] = incoming if REQUEST_ID_RE.match(incoming) else os.urandom(16).hex()
     try:
         response = await _enveloped(request, handler)
     except web.HTTPException as exc:  # only reaches here if raised outside the error layer
