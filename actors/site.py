@@ -145,7 +145,7 @@ class SiteActor(Actor[int]):
         return False
 
     async def _conclude(self, operation: Operation) -> None:
-        status, error = operation.ending(None)  # a cancel was looked at before (`_obey_control`)
+        status, error = operation.ending()  # a cancel was looked at before (`_obey_control`)
         if status == "failed":
             await operation.on_failed()
         await self._close(operation, status, result=operation.result(), error=error)

@@ -153,8 +153,40 @@ async def finish(
 
 async def close(job: Job, status: str, *, result: Any, error: dict[str, Any] | None) -> CreditTransaction | None:
     """The finishing writes, inside the caller's transaction with the job's row locked (by
-    `finish`, or by the fenced save of the job's last item): the settlement, the final status
-    and the kind's closing rows. Returns the refund's ledger row, for `announce`."""
+    `finish`): the settlement, the final status and the kind's closing rows. Returns the
+    refund's ledger row, for `announce`."""
+    refund = await _settle(job, status, result, error)
+    await _save(job, [*ENDING_FIELDS], fenced=False)
+    await _closing(job)
+    return refund
+
+
+async def close_fenced(
+    job: Job, status: str, item_fields: list[str], *, result: Any, error: dict[str, Any] | None
+) -> CreditTransaction | None:
+    """`close` for a job ending with its last item, inside that item's transaction: the item's
+    `item_fields` and the end in one statement, fenced by the actor's token (`LeaseLost`
+    otherwise). A cancel asked for during the item wins over `status` (the job ends
+    `cancelled`, no error): the statement reads the row's `requested` as it writes, and the row
+    stays locked until the commit, so no cancel slips in between."""
+    refund = await _settle(job, status, result, error)
+    rows = await _save(job, [*item_fields, *ENDING_FIELDS], fenced=True, cancel_wins=True)
+    if not rows:
+        raise LeaseLost(f"job {job.id}: another process owns its site now")  # as `save_fenced`
+    if rows[0]["status"] == "cancelled":
+        job.status = "cancelled"
+        if job.error is not None:  # a failing end overtaken by a cancel: a cancelled job has no error
+            job.error = None
+            await _save(job, ["error"], fenced=False)
+    await _closing(job)
+    return refund
+
+
+ENDING_FIELDS = ("status", "result", "error", "requested", "finished_at")
+
+
+async def _settle(job: Job, status: str, result: Any, error: dict[str, Any] | None) -> CreditTransaction | None:
+    """Refund what the job reserved and did not use; set its ending fields (not saved yet)."""
     refund = await ledger.settle(
         job.account_id, job.credits_reserved, job.credits_used, operation=job.kind, job_id=job.id
     )
@@ -163,11 +195,13 @@ async def close(job: Job, status: str, *, result: Any, error: dict[str, Any] | N
     job.error = error
     job.requested = None
     job.finished_at = utcnow()
-    await _save(job, ["status", "result", "error", "requested", "finished_at"], fenced=False)
+    return refund
+
+
+async def _closing(job: Job) -> None:
     hooks = FINISH_HOOKS.get(job.kind)
     if hooks is not None:
         await hooks.closing(job)
-    return refund
 
 
 async def announce(events: EventBus, job: Job, refund: CreditTransaction | None) -> None:
@@ -255,28 +289,33 @@ async def claim(job_id: int, fence: int | None) -> Job | None:
     return Job._init_from_db(**rows[0]) if rows else None
 
 
-async def save_fenced(job: Job, fields: list[str]) -> str | None:
+async def save_fenced(job: Job, fields: list[str]) -> None:
     """Save `fields` of a job its actor runs, only while the row holds the actor's token; else
-    `LeaseLost` (inside a transaction: the item's other writes roll back with it). Returns what
-    the control plane asks of the job now (`requested`), read by the same statement: inside an
-    item's transaction the row stays locked until the commit, so no cancel slips in between."""
-    rows = await _save(job, fields, fenced=True)
-    if not rows:
+    `LeaseLost` (inside a transaction: the item's other writes roll back with it)."""
+    if not await _save(job, fields, fenced=True):
         raise LeaseLost(f"job {job.id}: another process owns its site now")
-    requested: str | None = rows[0]["requested"]
-    return requested
 
 
-async def _save(job: Job, fields: list[str], *, fenced: bool) -> list[dict[str, Any]]:
+# With `cancel_wins`, how the ending status is written: a cancel the row asks for (its
+# `requested` before this statement, as SET reads the old row) turns the end into `cancelled`.
+_CANCEL_WINS = """CASE WHEN "requested" = 'cancel' THEN 'cancelled' ELSE {0} END"""
+
+
+async def _save(job: Job, fields: list[str], *, fenced: bool, cancel_wins: bool = False) -> list[dict[str, Any]]:
     """`UPDATE job SET <fields>, updated_at` by id (and token when `fenced`), written out: every
-    job runs it on each item and at its end, where the ORM builds the statement anew each time."""
+    job runs it on each item and at its end, where the ORM builds the statement anew each time.
+    Returns the row's `status` as it is after it; nothing if no row matched."""
     fields_map = Job._meta.fields_map
     names = [*fields, "updated_at"]
     values = [fields_map[name].to_db_value(getattr(job, name), job) for name in names]
-    assignments = ", ".join(f'"{name}" = {{{n}}}' for n, name in enumerate(names))
+    assignments = ", ".join(
+        f'"{name}" = ' + (_CANCEL_WINS if cancel_wins and name == "status" else "{0}").format(f"{{{n}}}")
+        for n, name in enumerate(names)
+    )
     where = f'"id" = {{{len(names)}}}' + (f' AND "fence" = {{{len(names) + 1}}}' if fenced else "")
     keys = [job.id, job.fence] if fenced else [job.id]
-    return await raw_query(f'UPDATE "job" SET {assignments} WHERE {where} RETURNING "requested"', [*values, *keys])
+    sql = f'UPDATE "job" SET {assignments} WHERE {where} RETURNING "status"'
+    return await raw_query(sql, [*values, *keys])
 
 
 async def sites_with_unfinished_work() -> list[int]:

@@ -209,8 +209,6 @@ class Operation:
                 job.progress_total = max(job.progress_total, len(self.items()))
             else:  # the parent keeps the progress and adds its own rows (log line, run stages)
                 await self.parent.child_committed(self, item, charge=charge, error=error)
-            # Fenced: refused (and the whole item rolled back) once another process owns the site.
-            requested = await jobs.save_fenced(job, ["credits_used", "checkpoint", "progress_done", "progress_total"])
             if charge or usage.calls:
                 await UsageLog.create(
                     account_id=job.account_id,
@@ -222,24 +220,29 @@ class Operation:
                     tokens_out=usage.tokens_out,
                     job_id=job.id,
                 )
-            if ending:  # the row is locked by the fenced save until this commits
-                refund = await self._end(requested)
+            # Fenced: refused (and the whole item rolled back) once another process owns the site.
+            # The job's row is written last, so it stays locked for the shortest time.
+            item_fields = ["credits_used", "checkpoint", "progress_done", "progress_total"]
+            if ending:
+                refund = await self._end(item_fields)
+            else:
+                await jobs.save_fenced(job, item_fields)
         if ending:
             await jobs.announce(self.context.events, job, refund)
 
-    def ending(self, requested: str | None) -> tuple[str, dict[str, Any] | None]:
-        """How the job ends once its items are done (status, error): a cancel asked for during
-        the last item still ends it `cancelled`; a pause is moot, nothing is left to pause."""
-        if requested == "cancel":
-            return "cancelled", None
+    def ending(self) -> tuple[str, dict[str, Any] | None]:
+        """How the job ends once its items are done (status, error), unless a cancel was asked
+        for (the actor, or the last item's save, looks at that); a pause is moot then."""
         failure = self.failure()
         return ("succeeded", None) if failure is None else ("failed", failure)
 
-    async def _end(self, requested: str | None) -> CreditTransaction | None:
-        status, error = self.ending(requested)
-        if status == "failed":
+    async def _end(self, item_fields: list[str]) -> CreditTransaction | None:
+        """The last item's job save and the job's end in one statement (`jobs.close_fenced`)."""
+        status, error = self.ending()
+        refund = await jobs.close_fenced(self.job, status, item_fields, result=self.result(), error=error)
+        if self.job.status == "failed":
             await self.on_failed()
-        return await jobs.close(self.job, status, result=self.result(), error=error)
+        return refund
 
     async def child_committed(self, child: Operation, item: str, *, charge: int, error: str | None) -> None:
         """Called inside a sub-operation's item transaction, after its writes (see `commit`)."""

@@ -25,7 +25,7 @@ from services.media import store_image
 from services.security import Crypto, utcnow
 from services.wordpress import WordPressClient
 from tests.automation_helpers import A as AUTOMATION
-from tests.automation_helpers import run_now, wait_job
+from tests.automation_helpers import run_now, wait_job, wait_until
 from tests.conftest import TEST_FERNET, TEST_SECRET
 from tests.fakes.openai_server import make_png
 from tests.fakes.wordpress_server import FakeWordPress
@@ -756,3 +756,27 @@ async def test_publish_to_wordpress_needs_no_body(api: Api, owner: Caller, wp: F
     content = await make_content(api, owner, setup.site["id"])
     item = (await api.call("POST", publish_path(content["id"]), as_=owner))["data"]["items"][0]
     assert item["status"] == "published" and item["post_status"] == "publish"
+
+
+async def test_a_failing_last_item_overtaken_by_a_cancel_ends_the_job_cancelled_without_an_error(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    """The job would fail (its only content failed), but a cancel asked for while that item was
+    in flight wins, as for a succeeding one: `cancelled`, no error, nothing published."""
+    content = await make_content(api, owner, setup.site["id"])
+    seen = len(wp.calls)
+    wp.always("slow", seconds=2.0)  # past the client's timeout here (1 s): the item fails
+    started = await api.call("POST", publish_path(content["id"]), json={}, as_=owner, status=202, params={"wait": 0})
+    job_id = started["data"]["job"]["id"]
+
+    async def under_way() -> bool:
+        return len(wp.calls) > seen
+
+    await wait_until(under_way)  # the item's first request is in flight
+    await api.call("POST", f"/api/v1/jobs/{job_id}/cancel/", as_=owner)
+    await wait_job(job_id, "cancelled", "failed", "succeeded")
+    job = (await api.call("GET", f"/api/v1/jobs/{job_id}/", as_=owner))["data"]
+    assert job["status"] == "cancelled" and job["error"] is None, job
+    item = job["result"]["items"][0]
+    assert item["status"] == "failed" and item["error"]["code"] == "wordpress_timeout"
+    assert not wp.objects["posts"] and (await Content.get(id=content["id"])).status == "draft"
