@@ -261,13 +261,10 @@ class MemoryEventBus(_Fanout):
         return missed
 
 
-# KEYS: per channel its counter and its stream; ARGV[1] the pub/sub channel, ARGV[2] the
-# event name (JSON string), ARGV[3] the timestamp (JSON string), ARGV[4] the data (JSON),
-# ARGV[5] the buffer size, ARGV[6..7] the TTLs, ARGV[8..] the channel names (JSON strings).
-# The message is assembled as text so the data's JSON passes through untouched.
 # KEYS: for each (channel, event) in order, the channel's counter and its replay log. ARGV: the
 # pub/sub channel, the log's length, the log's TTL, the counter's TTL, then for each pair the
-# message's JSON before its seq and after it. Returns the seqs, in order.
+# message's JSON before its seq and after it (assembled as text, so the data's JSON passes
+# through untouched). Returns the seqs, in order.
 _PUBLISH_LUA = """
 local seqs = {}
 for i = 1, #KEYS / 2 do

@@ -26,12 +26,11 @@ class PrincipalCache(bus_cache.BusCache[str, Principal]):
         super().__init__(bus, CHANNEL, ttl=ttl, max_entries=max_entries)
 
     def forget(self, *, user_id: int | None = None, account_id: int | None = None, jti: str | None = None) -> None:
-        if user_id is None and account_id is None:
-            self.drop(keys=(jti,) if jti is not None else ())
-            return
+        """Drop the token `jti`, and every principal of `user_id` or `account_id`."""
+        scoped = user_id is not None or account_id is not None
         self.drop(
             keys=(jti,) if jti is not None else (),
-            where=lambda principal: principal.user_id == user_id or principal.account_id == account_id,
+            where=(lambda p: p.user_id == user_id or p.account_id == account_id) if scoped else None,
         )
 
     def on_change(self, event: Event) -> None:
