@@ -75,6 +75,7 @@ ROWS = [
     Row("POST", "/api/v1/writer/tasks/", {"site_id": "{site}", "title": "T"}),
     Row("PUT", "/api/v1/writer/tasks/{task}/", {"title": "T2"}, first_is_required=False),
     Row("POST", "/api/v1/writer/tasks/bulk_create/", {"tasks": [{"site_id": "{site}", "title": "T"}]}),
+    Row("POST", "/api/v1/writer/tasks/{task}/generate_content/", {"regenerate": True}, first_is_required=False),
     Row("POST", "/api/v1/writer/content/", {"site_id": "{site}", "title": "C"}),
     Row("PUT", "/api/v1/writer/content/{content}/", {"title": "C2"}, first_is_required=False),
     Row("POST", "/api/v1/writer/content/{content}/update_content/", {"title": "C3"}, first_is_required=False),
