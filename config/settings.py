@@ -10,7 +10,7 @@ import base64
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,11 +28,13 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class PlanLimits:
+    """What every account may have (INKFLOW_PLAN_LIMITS); its AI requests per minute are the
+    `ai` rate limit."""
+
     credits_per_period: int = 1000
     sites: int = 3
     users: int = 5
     keywords_per_site: int = 10_000
-    ai_requests_per_minute: int = 60
 
 
 @dataclass(frozen=True)
@@ -107,19 +109,27 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
-def _rate_limits(raw: str | None) -> dict[str, int]:
-    limits = dict(DEFAULT_RATE_LIMITS)
+def _named_numbers(variable: str, raw: str | None, defaults: Mapping[str, int]) -> dict[str, int]:
+    """`name=number,…` over `defaults`; only names `defaults` has."""
+    numbers = dict(defaults)
     if not raw:
-        return limits
+        return numbers
     for part in raw.split(","):
-        scope, sep, number = part.partition("=")
-        scope = scope.strip()
-        if not sep or scope not in RATE_LIMIT_SCOPES or not number.strip().isdigit():
-            raise SettingsError(
-                f"INKFLOW_RATE_LIMITS must look like ai=60,content=100,auth=20,general=300, got {raw!r}"
-            )
-        limits[scope] = int(number)
-    return limits
+        name, sep, number = part.partition("=")
+        name = name.strip()
+        if not sep or name not in defaults or not number.strip().isdigit():
+            example = ",".join(f"{key}={value}" for key, value in defaults.items())
+            raise SettingsError(f"{variable} must look like {example}, got {raw!r}")
+        numbers[name] = int(number)
+    return numbers
+
+
+def _rate_limits(raw: str | None) -> dict[str, int]:
+    return _named_numbers("INKFLOW_RATE_LIMITS", raw, DEFAULT_RATE_LIMITS)
+
+
+def _plan_limits(raw: str | None) -> PlanLimits:
+    return PlanLimits(**_named_numbers("INKFLOW_PLAN_LIMITS", raw, asdict(PlanLimits())))
 
 
 # The database drivers installed (requirements.txt): tortoise knows more schemes, but without
@@ -215,6 +225,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         openai_api_key=env.get("OPENAI_API_KEY") or None,
         openai_base_url=env.get("OPENAI_BASE_URL") or None,
         rate_limits=_rate_limits(env.get("INKFLOW_RATE_LIMITS")),
+        plan=_plan_limits(env.get("INKFLOW_PLAN_LIMITS")),
         access_ttl=_int(env, "INKFLOW_ACCESS_TTL", 15 * 60, minimum=1),
         refresh_ttl=_int(env, "INKFLOW_REFRESH_TTL", 7 * 24 * 3600, minimum=1),
         mail_backend=mail_backend,

@@ -3,11 +3,12 @@
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.models import Model
 
 from models.base import SiteOwned
 
 if TYPE_CHECKING:
-    from models.accounts import SiteSector
+    from models.accounts import Site, SiteSector
     from models.reference import SeedKeyword
 
 KEYWORD_INTENTS = ("informational", "commercial", "transactional", "navigational")
@@ -56,6 +57,29 @@ class Keyword(SiteOwned):
             ("account_id", "created_at"),
             ("cluster_id", "status"),
         )
+
+
+class KeywordTally(Model):
+    """How many keywords a site has: the sum of its rows here.
+
+    Kept by database triggers on `keyword` (migration 6), never by application code, so every
+    path that adds or removes keywords (bulk statements and cascades included) keeps it right,
+    and the plan's keywords-per-site check reads a few rows instead of counting the site's
+    keywords. On PostgreSQL a site has up to eight rows, each connection adding to
+    its own (`pg_backend_pid() % 8`): concurrent writes to one site then rarely wait for each
+    other's commit on the same row. A stripe may go negative; only the sum means anything."""
+
+    id = fields.IntField(primary_key=True)
+    site: fields.ForeignKeyRelation["Site"] = fields.ForeignKeyField(
+        "models.Site", on_delete=fields.CASCADE, related_name=False
+    )
+    site_id: int
+    stripe = fields.SmallIntField()
+    n = fields.IntField(default=0)
+
+    class Meta:
+        table = "keyword_tally"
+        unique_together = (("site_id", "stripe"),)
 
 
 class Cluster(SiteOwned):

@@ -6,13 +6,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.functions import Count
-
 from config.settings import Settings
 from models.accounts import Account, Site, User
 from models.billing import CreditTransaction, UsageLog
 from models.jobs import Job
-from models.planner import Keyword
+from services.planner import keywords_of_fullest_site
 from services.security import utcnow
 
 PERIOD = timedelta(days=30)
@@ -78,14 +76,6 @@ async def summary(account_id: int, start: datetime | None, end: datetime | None)
 async def limits(settings: Settings, account_id: int) -> dict[str, Any]:
     account = await Account.get(id=account_id)
     plan = settings.plan
-    fullest = (
-        await Keyword.filter(account_id=account_id)
-        .annotate(n=Count("id"))
-        .group_by("site_id")
-        .order_by("-n")
-        .limit(1)
-        .values_list("n", flat=True)
-    )
     state = await balance(account_id)
     return {
         "plan": account.plan,
@@ -100,7 +90,7 @@ async def limits(settings: Settings, account_id: int) -> dict[str, Any]:
             "credits_used_this_period": state["used_this_period"],
             "sites": await Site.filter(account_id=account_id).count(),
             "users": await User.filter(account_id=account_id).count(),
-            "keywords_per_site": fullest[0] if fullest else 0,
+            "keywords_per_site": await keywords_of_fullest_site(account_id),
         },
         "costs": dict(settings.costs),
     }

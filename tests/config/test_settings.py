@@ -37,6 +37,7 @@ def test_environment_overrides() -> None:
             "INKFLOW_ACCESS_LOG": "true",
             "INKFLOW_REDIS_PREFIX": "inkflow-staging",
             "INKFLOW_LEASE_TTL": "9",
+            "INKFLOW_PLAN_LIMITS": "keywords_per_site=250000, sites=12",
         }
     )
     assert settings.port == 9000
@@ -48,6 +49,7 @@ def test_environment_overrides() -> None:
     assert str(settings.media_dir) == "/srv/ink/media"
     assert settings.access_log is True
     assert settings.redis_prefix == "inkflow-staging" and settings.lease_ttl == 9
+    assert settings.plan.keywords_per_site == 250_000 and settings.plan.sites == 12 and settings.plan.users == 5
 
 
 @pytest.mark.parametrize(
@@ -60,6 +62,8 @@ def test_environment_overrides() -> None:
         ("INKFLOW_ACCESS_LOG", "sometimes"),
         ("REDIS_URL", "http://not-redis"),
         ("INKFLOW_RATE_LIMITS", "ai=lots"),
+        ("INKFLOW_PLAN_LIMITS", "keywords=5"),
+        ("INKFLOW_PLAN_LIMITS", "sites=-1"),
         ("INKFLOW_ACCESS_TTL", "-5"),
         ("INKFLOW_MAIL_BACKEND", "pigeon"),
         ("INKFLOW_ALLOW_PRIVATE_URLS", "maybe"),

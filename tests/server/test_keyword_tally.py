@@ -1,0 +1,91 @@
+"""The per-site keyword tally (`keyword_tally`, kept by database triggers) behind the plan's
+keywords-per-site limit and the billing page's usage: every path that adds or removes keywords
+keeps it equal to the site's real count, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tortoise.functions import Sum
+
+from config.settings import PlanLimits
+from models.planner import Keyword, KeywordTally
+from server.app import create_app
+from tests.helpers import Api, Caller
+
+KEYWORDS = "/api/v1/planner/keywords/"
+
+
+async def _tally(site_id: int) -> int:
+    rows = await KeywordTally.filter(site_id=site_id).annotate(total=Sum("n")).values_list("total", flat=True)
+    return int(rows[0] or 0) if rows else 0
+
+
+async def _agrees(site_id: int) -> int:
+    """The tally of `site_id`, checked against a real count."""
+    tally = await _tally(site_id)
+    assert tally == await Keyword.filter(site_id=site_id).count()
+    return tally
+
+
+async def _usage(api: Api, owner: Caller) -> int:
+    body = await api.call("GET", "/api/v1/billing/usage/limits/", as_=owner)
+    return int(body["data"]["usage"]["keywords_per_site"])
+
+
+async def _add(api: Api, owner: Caller, site_id: int, keyword: str, status: int = 201) -> dict[str, Any]:
+    return await api.call("POST", KEYWORDS, json={"site_id": site_id, "keyword": keyword}, as_=owner, status=status)
+
+
+async def test_every_path_that_adds_or_removes_keywords_keeps_the_tally(api: Api) -> None:
+    owner = await api.register()
+    site, other = await api.site(owner), await api.site(owner)
+    made = [(await _add(api, owner, site["id"], f"kw {n}"))["data"]["id"] for n in range(4)]
+    await _add(api, owner, other["id"], "elsewhere")
+    assert await _agrees(site["id"]) == 4 and await _agrees(other["id"]) == 1
+    assert await _usage(api, owner) == 4
+
+    seeds = (await api.call("GET", "/api/v1/auth/seed-keywords/", as_=owner, params={"page_size": 3}))["results"]
+    body = {"site_id": site["id"], "seed_keyword_ids": [seed["id"] for seed in seeds]}
+    await api.call("POST", f"{KEYWORDS}add_to_workflow/", json=body, as_=owner, status=201)
+    assert await _agrees(site["id"]) == 7
+
+    await api.call("DELETE", f"{KEYWORDS}{made[0]}/", as_=owner, status=204)
+    result = await api.call("POST", f"{KEYWORDS}bulk_delete/", json={"ids": made[1:3]}, as_=owner)
+    assert result["data"] == {"deleted": 2, "not_found": []}
+    assert await _agrees(site["id"]) == 4 and await _agrees(other["id"]) == 1
+    assert await _usage(api, owner) == 4
+
+    # A failed write (duplicate) counts nothing.
+    await _add(api, owner, site["id"], "KW 3", status=409)
+    assert await _agrees(site["id"]) == 4
+
+    # A deleted site takes its tally with it: a site made afterwards starts from nothing (SQLite
+    # may hand the new site the old one's id).
+    await api.call("DELETE", f"/api/v1/auth/sites/{site['id']}/", as_=owner, status=204)
+    assert await KeywordTally.filter(site_id=site["id"]).count() == 0
+    fresh = await api.site(owner)
+    assert await _agrees(fresh["id"]) == 0 and await _usage(api, owner) == 1
+
+
+async def test_the_plan_limit_follows_the_tally_down_as_well_as_up(aiohttp_client: Any, make_settings: Any) -> None:
+    api = Api(await aiohttp_client(create_app(make_settings(plan=PlanLimits(keywords_per_site=3)), docs=False)))
+    owner = await api.register()
+    site = await api.site(owner)
+    ids = [(await _add(api, owner, site["id"], f"kw {n}"))["data"]["id"] for n in range(3)]
+    full = await _add(api, owner, site["id"], "one too many", status=403)
+    assert full["code"] == "plan_limit"
+    await api.call("POST", f"{KEYWORDS}bulk_delete/", json={"ids": ids[:2]}, as_=owner)
+    await _add(api, owner, site["id"], "room again")
+    await _add(api, owner, site["id"], "and again")
+    await _add(api, owner, site["id"], "no more", status=403)
+    assert await _agrees(site["id"]) == 3
+
+
+async def test_concurrent_writes_to_one_site_are_all_counted(api: Api) -> None:
+    # On PostgreSQL the writes land on several connections, so on several stripes of the tally.
+    owner = await api.register()
+    site = await api.site(owner)
+    await asyncio.gather(*(_add(api, owner, site["id"], f"parallel {n}") for n in range(24)))
+    assert await _agrees(site["id"]) == 24
