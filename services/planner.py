@@ -13,12 +13,13 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import Site, SiteSector
-from models.db import raw_query
+from models.db import on_postgres, raw_query
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
 from services.errors import Duplicate, PlanLimit, ValidationFailed
 from services.principal import Principal
+from services.security import utcnow
 from services.tenancy import site_or_400, split_owned
 
 SPACES = re.compile(r"\s+")
@@ -119,11 +120,45 @@ WHERE s.id = {0} AND s.account_id = {2}
 """
 
 
+# PostgreSQL: a new keyword that refers to no cluster or sector, in one statement. The row goes
+# in only if the site is the caller's and has room, and not if the site has the keyword already;
+# no row back means one of those failed, and `create_keyword`'s checks then say which. (Typed
+# parameters: PostgreSQL doesn't take the types of `INSERT … SELECT`'s values from the columns.)
+INSERT_KEYWORD_SQL = """
+INSERT INTO "keyword" ("created_at", "updated_at", "keyword", "keyword_key", "volume", "difficulty", "intent",
+                       "status", "account_id", "site_id")
+SELECT {0}::timestamptz, {0}::timestamptz, {1}::varchar, {2}::varchar, {3}::int, {4}::smallint,
+       {5}::varchar, {6}::varchar, s."account_id", s."id"
+FROM "site" s
+WHERE s."id" = {7} AND s."account_id" = {8}
+  AND (SELECT coalesce(sum(t."n"), 0) FROM "keyword_tally" t WHERE t."site_id" = s."id") < {9}
+ON CONFLICT ("site_id", "keyword_key") DO NOTHING
+RETURNING *
+"""
+# What the statement above writes, besides the site and the account.
+INSERT_KEYWORD_FIELDS = ("keyword", "keyword_key", "volume", "difficulty", "intent", "status")
+
+
+async def _insert_keyword(caller: Principal, site_id: int, values: dict[str, Any], limit: int) -> Keyword | None:
+    rows = await raw_query(
+        INSERT_KEYWORD_SQL,
+        [utcnow(), *(values[name] for name in INSERT_KEYWORD_FIELDS), site_id, caller.account_id, limit],
+    )
+    return Keyword._init_from_db(**rows[0]) if rows else None
+
+
 async def create_keyword(settings: Settings, caller: Principal, data: dict[str, Any]) -> Keyword:
     site_id: int = data["site_id"]
     text = normalise_keyword(data.pop("keyword"))
     key = text.lower()
     limit = settings.plan.keywords_per_site
+    if data.get("status") is None:
+        data["status"] = "new" if data.get("cluster_id") is None else "mapped"
+    plain = data.get("cluster_id") is None and data.get("sector_id") is None
+    if text and plain and caller.site_id in (None, site_id) and on_postgres():
+        values = {"keyword": text, "keyword_key": key, **data}
+        if (keyword := await _insert_keyword(caller, site_id, values, limit)) is not None:
+            return keyword
     rows = await raw_query(NEW_KEYWORD_SQL, [site_id, key, caller.account_id])
     # The same answers, in the same order, as site_and_refs_or_400 and the checks after it.
     if not rows or (caller.site_id is not None and caller.site_id != site_id):
@@ -135,8 +170,6 @@ async def create_keyword(settings: Settings, caller: Principal, data: dict[str, 
         raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
     if rows[0]["taken"] + 1 > limit:
         raise PlanLimit(f"The plan allows {limit} keywords per site.")
-    if data.get("status") is None:
-        data["status"] = "new" if data.get("cluster_id") is None else "mapped"
     try:
         keyword = await Keyword.create(account_id=caller.account_id, keyword=text, keyword_key=key, **data)
     except IntegrityError:

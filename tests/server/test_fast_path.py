@@ -10,6 +10,7 @@ import pytest
 from models.planner import Keyword
 from schemas.planner import KeywordOut, KeywordQuery
 from server import crud
+from services import planner
 from tests.conftest import BACKEND
 from tests.helpers import Api
 from tests.server.test_planner import CLUSTERS, IDEAS, KEYWORDS, _keyword, _planner_rows
@@ -81,3 +82,45 @@ def test_the_keyword_resource_compiles_its_declarations() -> None:
     assert keyword is not None
     assert keyword.filters["volume_min"] == ("volume", ">=") and keyword.filters["site_id"] == ("site_id", "=")
     assert keyword.default_order == '"created_at" DESC, "id" DESC'
+
+
+async def test_a_keyword_created_in_one_statement_answers_and_is_stored_as_the_orm_creates_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    made: list[bool] = []
+    insert = planner._insert_keyword
+
+    async def counting(*args: Any) -> Any:
+        keyword = await insert(*args)
+        made.append(keyword is not None)
+        return keyword
+
+    monkeypatch.setattr(planner, "_insert_keyword", counting)
+    payloads = [
+        {"keyword": "  Trail   Shoes ", "volume": 1200, "difficulty": 33, "intent": "commercial"},
+        {"keyword": "road shoes", "status": "archived"},
+    ]
+    fast = [await _keyword(api, owner, site, **payload) for payload in payloads]
+    assert made == [True, True]
+    # The refusals: each answered by the checks after the statement found no room for the row.
+    await api.call("POST", KEYWORDS, json={"site_id": site, "keyword": "TRAIL shoes"}, as_=owner, status=409)
+    stranger = await api.register()
+    await api.call("POST", KEYWORDS, json={"site_id": site, "keyword": "mine now"}, as_=stranger, status=400)
+    assert made == [True, True, False, False]
+
+    monkeypatch.setattr(planner, "on_postgres", lambda: False)  # the ORM path, for reference
+    other = (await api.site(owner))["id"]
+    orm = [await _keyword(api, owner, other, **payload) for payload in payloads]
+    assert len(made) == 4
+    columns = ("keyword", "keyword_key", "volume", "difficulty", "intent", "status", "account_id", "cluster_id")
+    for mine, reference in zip(fast, orm, strict=True):
+        differ = {"id", "site_id", "created_at", "updated_at"}
+        assert {k: v for k, v in mine.items() if k not in differ} == {
+            k: v for k, v in reference.items() if k not in differ
+        }
+        assert mine["created_at"] == mine["updated_at"] and mine["created_at"].endswith("Z")
+        assert mine == (await api.call("GET", f"{KEYWORDS}{mine['id']}/", as_=owner))["data"]
+        stored = await Keyword.filter(id=mine["id"]).values(*columns)
+        assert stored == await Keyword.filter(id=reference["id"]).values(*columns)
