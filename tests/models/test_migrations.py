@@ -77,3 +77,56 @@ async def test_no_model_change_is_left_without_a_migration(empty_database: str, 
 
     pending = await asyncio.get_running_loop().create_task(diff(), context=contextvars.Context())
     assert not pending, f"models changed without a migration; run aerich migrate ({pending})"
+
+
+async def test_the_keyword_tally_migration_counts_the_keywords_already_there(empty_database: str) -> None:
+    """Migration 6 (the tally and its triggers) on a database that already has keywords: each
+    site's tally starts at its real count, and the triggers keep it from there."""
+    import importlib.util
+
+    from tortoise import connections
+
+    from models.accounts import Account, Site
+    from models.db import open_database, raw_query
+    from models.planner import Keyword, KeywordTally
+
+    await migrate(empty_database)
+    (path,) = (MIGRATIONS_ROOT / dialect_of(empty_database) / "models").glob("6_*_keyword_tally.py")
+    spec = importlib.util.spec_from_file_location("keyword_tally_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    orm = await open_database(empty_database)
+    try:
+        db = connections.get("default")
+        # Back to the database as it was before migration 6, with keywords in two sites.
+        await db.execute_script(await migration.downgrade(db))
+        await raw_query("DELETE FROM aerich WHERE version = {0}", [path.name])
+        account = await Account.create(name="Before the tally")
+        sites = [
+            await Site.create(account_id=account.id, name=f"S{n}", domain=f"s{n}.example.com", slug=f"before-{n}")
+            for n in range(2)
+        ]
+        for site, count in zip(sites, (3, 5), strict=True):
+            await Keyword.bulk_create(
+                [
+                    Keyword(account_id=account.id, site_id=site.id, keyword=f"k{i}", keyword_key=f"k{i}")
+                    for i in range(count)
+                ]
+            )
+    finally:
+        await orm.close_connections()
+
+    assert await migrate(empty_database) == [path.name]
+
+    orm = await open_database(empty_database)
+    try:
+        for site, count in zip(sites, (3, 5), strict=True):
+            assert sum(await KeywordTally.filter(site_id=site.id).values_list("n", flat=True)) == count
+        await Keyword.create(account_id=account.id, site_id=sites[0].id, keyword="after", keyword_key="after")
+        await Keyword.filter(site_id=sites[1].id, keyword_key="k0").delete()
+        totals = [sum(await KeywordTally.filter(site_id=s.id).values_list("n", flat=True)) for s in sites]
+        assert totals == [4, 4]
+    finally:
+        await orm.close_connections()
