@@ -1,5 +1,6 @@
-"""Migrations: an empty database of this pass's kind migrates up, and no model change is left
-without a migration."""
+"""Migrations: an empty database of this pass's kind migrates up, no model change is left
+without a migration, and a migration that derives data (the keyword tally) derives it from the
+rows already there."""
 
 from __future__ import annotations
 
