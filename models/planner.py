@@ -65,9 +65,9 @@ class KeywordTally(Model):
     Kept by database triggers on `keyword` (migration 6), never by application code, so every
     path that adds or removes keywords (bulk statements and cascades included) keeps it right,
     and the plan's keywords-per-site check reads a few rows instead of counting the site's
-    keywords. On PostgreSQL a site has up to eight rows, each connection adding to
-    its own (`pg_backend_pid() % 8`): concurrent writes to one site then rarely wait for each
-    other's commit on the same row. A stripe may go negative; only the sum means anything."""
+    keywords. On PostgreSQL a site has up to eight rows, each connection adding to its own
+    (`pg_backend_pid() % 8`): concurrent writes to one site then rarely wait for each other's
+    commit on the same row. A stripe may go negative; only the sum means anything."""
 
     id = fields.IntField(primary_key=True)
     site: fields.ForeignKeyRelation["Site"] = fields.ForeignKeyField(
