@@ -60,11 +60,6 @@ def atomic() -> contextlib.AbstractAsyncContextManager[Any]:
     return in_transaction()
 
 
-def on_postgres() -> bool:
-    """Whether the current ORM context's database is PostgreSQL."""
-    return bool(connections.get("default").capabilities.dialect == "postgres")
-
-
 async def raw_records(sql: str, values: list[Any]) -> list[Any]:
     """Run a SELECT written for PostgreSQL (`$1`… parameters) and return asyncpg's records as
     they come, with Tortoise's connection (so its transactions) and its error translation.

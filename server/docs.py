@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import OpenApiVersion, setup_aiohttp_apispec
-from aiohttp_apigami.constants import SWAGGER_DICT
+from aiohttp_apigami.constants import APISPEC_PARSER, SWAGGER_DICT
 from aiohttp_apigami.swagger_ui import SWAGGER_UI_STATIC_FILES
 
 from server.access import RULES_ATTR, EndpointRules
-from server.middlewares import validation_error_callback
+from server.middlewares import CheckedBodyParser, validation_error_callback
 
 STATIC = Path(__file__).parent / "static"
 SPEC_URL = "/api/docs/openapi.json"
@@ -145,6 +145,7 @@ def setup_docs(app: web.Application, version: str, generate: bool = True) -> Non
         security=[{"bearerAuth": []}, {"apiKeyAuth": []}, {"cookieAuth": []}],
         info={"description": "Multi-tenant SEO content pipeline. Every response is an envelope; see README."},
     )
+    app[APISPEC_PARSER] = CheckedBodyParser(error_handler=validation_error_callback)
     if not generate:
         return
     for name, scheme in SECURITY_SCHEMES.items():

@@ -47,3 +47,5 @@ REQUEST_ID = web.RequestKey[str]("request_id")
 PRINCIPAL = web.RequestKey["Principal"]("principal")
 CLAIMS = web.RequestKey["AccessClaims"]("access_claims")
 RATE_HEADERS = web.RequestKey[dict[str, str]]("rate_headers")
+# The request's JSON body, decoded once by the body check; schema validation reads it from here.
+JSON_BODY = web.RequestKey[object]("json_body")

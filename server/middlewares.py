@@ -9,15 +9,27 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
 
 from aiohttp import web
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
+from webargs.aiohttpparser import AIOHTTPParser
 
 from models.db import bind_orm
 from server import envelope, idempotency
 from server.access import EndpointRules, rules_of
 from server.errors import HTTP_STATUS_CODES, ApiError, ParseError, RateLimited, UnsupportedMediaType, status_of
-from server.keys import CLAIMS, CRYPTO, ORM, PRINCIPAL, PRINCIPALS, RATE_HEADERS, RATE_LIMITER, REQUEST_ID
+from server.keys import (
+    CLAIMS,
+    CRYPTO,
+    JSON_BODY,
+    ORM,
+    PRINCIPAL,
+    PRINCIPALS,
+    RATE_HEADERS,
+    RATE_LIMITER,
+    REQUEST_ID,
+)
 from services import auth as auth_service
 from services import modules
 from services.errors import DomainError, ModuleDisabled, NotAuthenticated, PermissionDenied, ValidationFailed
@@ -79,9 +91,19 @@ async def _check_body(request: web.Request) -> None:
         if request.content_type != "application/json":
             raise UnsupportedMediaType()
         try:
-            json.loads(raw)
+            request[JSON_BODY] = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ParseError(f"Malformed JSON in the request body: {exc}") from None
+
+
+class CheckedBodyParser(AIOHTTPParser):
+    """webargs' aiohttp parser, taking the JSON body `_check_body` decoded instead of decoding
+    it a second time."""
+
+    async def load_json(self, req: web.Request, schema: Schema) -> Any:
+        if JSON_BODY in req:
+            return req[JSON_BODY]
+        return await super().load_json(req, schema)
 
 
 def _client_ip(request: web.Request) -> str:
@@ -186,7 +208,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     return await idempotency.run_once(request, f"{who}:{request.path}", key, handler)
 
 
-def validation_error_callback(error: ValidationError, *args: object, **kwargs: object) -> None:
+def validation_error_callback(error: ValidationError, *args: object, **kwargs: object) -> NoReturn:
     """aiohttp-apigami calls this on a schema failure: flatten webargs' location level."""
     messages = error.messages
     if isinstance(messages, dict) and len(messages) == 1:

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import Site, SiteSector
-from models.db import on_postgres, raw_query
+from models.db import raw_query
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
@@ -155,7 +155,7 @@ async def create_keyword(settings: Settings, caller: Principal, data: dict[str, 
     if data.get("status") is None:
         data["status"] = "new" if data.get("cluster_id") is None else "mapped"
     plain = data.get("cluster_id") is None and data.get("sector_id") is None
-    if text and plain and caller.site_id in (None, site_id) and on_postgres():
+    if text and plain and caller.site_id in (None, site_id) and settings.is_postgres:
         values = {"keyword": text, "keyword_key": key, **data}
         if (keyword := await _insert_keyword(caller, site_id, values, limit)) is not None:
             return keyword

@@ -44,6 +44,27 @@ async def test_malformed_json_is_parse_error_and_wrong_schema_is_validation_erro
     assert body["code"] == "validation_error"
 
 
+async def test_a_json_body_is_decoded_once_and_validated_as_decoded(api: Api, monkeypatch: Any) -> None:
+    import json
+
+    from server import middlewares
+
+    decoded: list[str] = []
+    loads = json.loads
+
+    def counting(raw: Any, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(raw if isinstance(raw, str) else raw.decode())
+        return loads(raw, *args, **kwargs)
+
+    monkeypatch.setattr(middlewares.json, "loads", counting)
+    monkeypatch.setattr("webargs.aiohttpparser.json.loads", counting)
+    body = await api.call(
+        "POST", "/api/v1/auth/register/", json={"email": "Once@Example.com", "password": "long enough 1"}, status=201
+    )
+    assert body["data"]["user"]["email"] == "once@example.com"
+    assert len([raw for raw in decoded if "Once@Example.com" in raw]) == 1
+
+
 async def test_body_that_is_not_json_is_415(api: Api) -> None:
     body = await api.call("POST", "/api/v1/auth/login/", data=b"email=a&password=b", status=415)
     assert body["code"] == "unsupported_media_type"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from config.settings import Settings
 from models.planner import Keyword
 from schemas.planner import KeywordOut, KeywordQuery
 from server import crud
@@ -110,7 +111,7 @@ async def test_a_keyword_created_in_one_statement_answers_and_is_stored_as_the_o
     await api.call("POST", KEYWORDS, json={"site_id": site, "keyword": "mine now"}, as_=stranger, status=400)
     assert made == [True, True, False, False]
 
-    monkeypatch.setattr(planner, "on_postgres", lambda: False)  # the ORM path, for reference
+    monkeypatch.setattr(Settings, "is_postgres", property(lambda self: False))  # the ORM path, for reference
     other = (await api.site(owner))["id"]
     orm = [await _keyword(api, owner, other, **payload) for payload in payloads]
     assert len(made) == 4
