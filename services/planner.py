@@ -84,22 +84,21 @@ async def save_changes(obj: Model, data: dict[str, Any]) -> Any:
 # --- keywords ----------------------------------------------------------------------------------
 
 
-# A site's keywords: the sum of its `keyword_tally` rows (kept by triggers; see KeywordTally).
-TALLY_SQL = 'SELECT coalesce(sum("n"), 0) AS "n" FROM "keyword_tally" WHERE "site_id" = {0}'
+def _keywords_of(site: str) -> str:
+    """SQL for how many keywords the site `site` (a column or a parameter) has: the sum of its
+    `keyword_tally` rows, which triggers keep (see KeywordTally)."""
+    return f'(SELECT coalesce(sum(t."n"), 0) FROM "keyword_tally" t WHERE t."site_id" = {site})'
 
 
 async def keywords_of_site(site_id: int) -> int:
-    rows = await raw_query(TALLY_SQL, [site_id])
+    rows = await raw_query(f'SELECT {_keywords_of("{0}")} AS "n"', [site_id])
     return int(rows[0]["n"])
 
 
 async def keywords_of_fullest_site(account_id: int) -> int:
     """The most keywords any one of the account's sites has (0 without sites)."""
-    rows = await raw_query(
-        'SELECT coalesce(max(t.n), 0) AS "n" FROM (SELECT sum(kt.n) AS n FROM "keyword_tally" kt '
-        'JOIN "site" s ON s.id = kt.site_id WHERE s.account_id = {0} GROUP BY kt.site_id) t',
-        [account_id],
-    )
+    sql = f'SELECT coalesce(max({_keywords_of("s.id")}), 0) AS "n" FROM "site" s WHERE s."account_id" = {{0}}'
+    rows = await raw_query(sql, [account_id])
     return int(rows[0]["n"])
 
 
@@ -111,30 +110,38 @@ async def _check_keyword_room(settings: Settings, site_id: int, adding: int) -> 
 
 # What a new keyword needs checked, in one round trip: the site is the caller's, the keyword is
 # not already there, and how many keywords the site has.
-NEW_KEYWORD_SQL = """
+NEW_KEYWORD_SQL = (
+    """
 SELECT s.id,
        EXISTS (SELECT 1 FROM keyword k WHERE k.site_id = {0} AND k.keyword_key = {1}) AS duplicate,
-       (SELECT coalesce(sum(t.n), 0) FROM keyword_tally t WHERE t.site_id = {0}) AS taken
+       """
+    + _keywords_of("s.id")
+    + """ AS taken
 FROM site s
 WHERE s.id = {0} AND s.account_id = {2}
 """
+)
 
 
 # PostgreSQL: a new keyword that refers to no cluster or sector, in one statement. The row goes
 # in only if the site is the caller's and has room, and not if the site has the keyword already;
 # no row back means one of those failed, and `create_keyword`'s checks then say which. (Typed
 # parameters: PostgreSQL doesn't take the types of `INSERT … SELECT`'s values from the columns.)
-INSERT_KEYWORD_SQL = """
+INSERT_KEYWORD_SQL = (
+    """
 INSERT INTO "keyword" ("created_at", "updated_at", "keyword", "keyword_key", "volume", "difficulty", "intent",
                        "status", "account_id", "site_id")
 SELECT {0}::timestamptz, {0}::timestamptz, {1}::varchar, {2}::varchar, {3}::int, {4}::smallint,
        {5}::varchar, {6}::varchar, s."account_id", s."id"
 FROM "site" s
 WHERE s."id" = {7} AND s."account_id" = {8}
-  AND (SELECT coalesce(sum(t."n"), 0) FROM "keyword_tally" t WHERE t."site_id" = s."id") < {9}
+  AND """
+    + _keywords_of('s."id"')
+    + """ < {9}
 ON CONFLICT ("site_id", "keyword_key") DO NOTHING
 RETURNING *
 """
+)
 # What the statement above writes, besides the site and the account.
 INSERT_KEYWORD_FIELDS = ("keyword", "keyword_key", "volume", "difficulty", "intent", "status")
 
