@@ -110,6 +110,8 @@ async def test_a_keyword_created_in_one_statement_answers_and_is_stored_as_the_o
     stranger = await api.register()
     await api.call("POST", KEYWORDS, json={"site_id": site, "keyword": "mine now"}, as_=stranger, status=400)
     assert made == [True, True, False, False]
+    assert await Keyword.filter(site_id=site).count() == 2  # the refusals stored nothing
+    assert await Keyword.filter(account_id=stranger.account["id"]).count() == 0
 
     monkeypatch.setattr(Settings, "is_postgres", property(lambda self: False))  # the ORM path, for reference
     other = (await api.site(owner))["id"]
