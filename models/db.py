@@ -15,6 +15,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.context import TortoiseContext, _current_context
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import MODEL_MODULES
@@ -67,6 +68,39 @@ async def raw_records(sql: str, values: list[Any]) -> list[Any]:
     Only for fast paths, where converting rows to dicts and models costs more than the query."""
     _, rows = await connections.get("default").execute_query(sql, values)
     return list(rows)
+
+
+def on_postgres() -> bool:
+    """Whether the default connection is PostgreSQL (for statements only it can run)."""
+    return bool(connections.get("default").capabilities.dialect == "postgres")
+
+
+def insert_select(
+    instance: Model, source: str, first: int, computed: dict[str, str] | None = None
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: `INSERT INTO <table> (…) SELECT … FROM <source> RETURNING *` for an unsaved
+    `instance`, to put in a statement of several steps (a `WITH` query).
+
+    The values are those Tortoise's own insert would write (defaults, `auto_now_add`), each
+    parameter cast to its column's type, since a SELECT list gives its parameters none; the
+    columns named in `computed` take an SQL expression over `source` instead. `{first}`,
+    `{first + 1}`… mark the parameters, as `raw_query` takes them."""
+    meta = instance._meta
+    columns: list[str] = []
+    selected: list[str] = []
+    values: list[Any] = []
+    for name, column in meta.fields_db_projection.items():
+        field = meta.fields_map[name]
+        if field.generated:
+            continue
+        columns.append(f'"{column}"')
+        if computed and column in computed:
+            selected.append(computed[column])
+            continue
+        selected.append(f"{{{first + len(values)}}}::{field.get_for_dialect('postgres', 'SQL_TYPE')}")
+        values.append(field.to_db_value(getattr(instance, name), instance))
+    sql = f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}) SELECT {", ".join(selected)} FROM {source} RETURNING *'
+    return sql, values
 
 
 async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:

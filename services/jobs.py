@@ -12,7 +12,7 @@ from typing import Any, cast
 from tortoise.transactions import in_transaction
 
 from models.billing import CreditTransaction
-from models.db import raw_query
+from models.db import on_postgres, raw_query
 from models.jobs import Job
 from services import ledger
 from services.errors import InsufficientCredits
@@ -104,25 +104,29 @@ async def create(
 
     `attach` makes the rows that own the job (e.g. an automation run) in the same transaction,
     before the reservation: if it raises, nothing is created, reserved or published."""
+    fields: dict[str, Any] = {
+        "account_id": account_id,
+        "site_id": site_id,
+        "user_id": user_id,
+        "kind": kind,
+        "params": params,
+        "progress_total": total,
+        "credits_reserved": reserve,
+    }
     row = None
-    async with in_transaction():
-        job = await Job.create(
-            account_id=account_id,
-            site_id=site_id,
-            user_id=user_id,
-            kind=kind,
-            params=params,
-            progress_total=total,
-            credits_reserved=reserve,
-        )
-        if attach is not None:
-            await attach(job)
-        if reserve:
-            try:
-                row = await ledger.reserve(account_id, reserve, operation=kind, job_id=job.id)
-            except InsufficientCredits:
-                await job.delete()
-                raise
+    if reserve and attach is None and on_postgres():
+        job, row = await ledger.reserve_new_job(Job(**fields), reserve)
+    else:
+        async with in_transaction():
+            job = await Job.create(**fields)
+            if attach is not None:
+                await attach(job)
+            if reserve:
+                try:
+                    row = await ledger.reserve(account_id, reserve, operation=kind, job_id=job.id)
+                except InsufficientCredits:
+                    await job.delete()
+                    raise
     await events.publish_many([*credits_events(row), job_event(job, "job.queued")])
     return job
 

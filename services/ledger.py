@@ -11,7 +11,8 @@ from typing import cast
 
 from models.accounts import Account
 from models.billing import CreditTransaction
-from models.db import atomic, raw_query
+from models.db import atomic, insert_select, raw_query
+from models.jobs import Job
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 
 # {0}: the amount; {1}: the account; a deduction's {2}: what it takes (the balance must cover it).
@@ -84,6 +85,46 @@ async def reserve(account_id: int, amount: int, *, operation: str, job_id: int |
         job_id=job_id,
         description=f"Reserved {amount} credits for {operation}",
     )
+
+
+async def reserve_new_job(job: Job, amount: int) -> tuple[Job, CreditTransaction]:
+    """PostgreSQL: insert the unsaved `job` and reserve `amount` for it in one statement; the
+    job as stored and the reservation's ledger row.
+
+    The deduction is `reserve`'s own (`DEDUCT_SQL`); the job and the ledger row are inserted only
+    if it took the credits, so a short balance leaves nothing behind (`InsufficientCredits`).
+    One statement is one transaction: no `BEGIN`/`COMMIT`, four round trips fewer than the job's
+    insert and `reserve` in a transaction — a job-starting request's largest share of them."""
+    operation = job.kind
+    entry = CreditTransaction(
+        account_id=job.account_id,
+        amount=-amount,
+        balance_after=0,  # the statement writes the balance it leaves
+        kind="usage",
+        operation=operation,
+        description=f"Reserved {amount} credits for {operation}",
+    )
+    insert_job, job_values = insert_select(job, '"held"', 3)
+    insert_entry, entry_values = insert_select(
+        entry,
+        '"held", "job"',
+        3 + len(job_values),
+        computed={"balance_after": '"held"."credits"', "job_id": '"job"."id"'},
+    )
+    rows = await raw_query(
+        f'WITH "held" AS ({DEDUCT_SQL}), "job" AS ({insert_job}), "entry" AS ({insert_entry}) '
+        'SELECT "job".*, "entry"."id" AS "entry_id", "entry"."balance_after" AS "entry_balance_after" '
+        'FROM "job", "entry"',
+        [-amount, job.account_id, amount, *job_values, *entry_values],
+    )
+    if not rows:
+        raise InsufficientCredits(required=amount, available=await balance(job.account_id))
+    row = rows[0]
+    entry.id, entry.balance_after = row.pop("entry_id"), row.pop("entry_balance_after")
+    stored = Job._init_from_db(**row)
+    entry.job_id = stored.id
+    entry._saved_in_db = True
+    return stored, entry
 
 
 async def settle(

@@ -98,9 +98,9 @@ class Operation:
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
         raise NotImplementedError
 
-    @classmethod
-    async def attach(cls, job: Job) -> None:
-        """Rows that belong to a new job of this kind, made in the job's creating transaction."""
+    # Rows that belong to a new job of this kind, made in the job's creating transaction (None:
+    # no rows, and the job with its reservation is then one statement on PostgreSQL).
+    attach: ClassVar[Callable[..., Awaitable[None]] | None] = None
 
     # --- running, in the site actor -------------------------------------------------------------
 

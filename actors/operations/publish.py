@@ -12,7 +12,6 @@ from typing import Any
 
 from actors.operations.base import Operation, Plan, _one_site
 from config.settings import Settings
-from models.jobs import Job
 from models.publisher import Deployment
 from models.writer import Content
 from schemas.publisher import PublishResult
@@ -47,9 +46,7 @@ class PublishContent(Operation):
             uses_ai=False,
         )
 
-    @classmethod
-    async def attach(cls, job: Job) -> None:
-        await publishing.attach_job(job)
+    attach = staticmethod(publishing.attach_job)
 
     async def begin(self) -> None:
         await Deployment.filter(job_id=self.job.id, status="queued").update(

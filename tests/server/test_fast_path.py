@@ -8,13 +8,19 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
+from models.billing import CreditTransaction
+from models.jobs import Job
 from models.planner import Keyword
 from schemas.planner import KeywordOut, KeywordQuery
 from server import crud
-from services import planner
+from services import jobs, ledger, planner
+from tests.ai_helpers import balance, configure_ai
 from tests.conftest import BACKEND
+from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import Api
 from tests.server.test_planner import CLUSTERS, IDEAS, KEYWORDS, _keyword, _planner_rows
+
+IDEAS_JOB = "/api/v1/planner/clusters/generate_ideas/"
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="the fast path runs on PostgreSQL only")
 
@@ -127,3 +133,65 @@ async def test_a_keyword_created_in_one_statement_answers_and_is_stored_as_the_o
         assert mine == (await api.call("GET", f"{KEYWORDS}{mine['id']}/", as_=owner))["data"]
         stored = await Keyword.filter(id=mine["id"]).values(*columns)
         assert stored == await Keyword.filter(id=reference["id"]).values(*columns)
+
+
+async def test_a_job_and_its_reservation_made_in_one_statement_are_stored_as_the_transaction_makes_them(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await api.register()
+    account = owner.account["id"]
+    site = (await api.site(owner))["id"]
+    one_statement: list[int] = []
+    reserve_new_job = ledger.reserve_new_job
+
+    async def counting(*args: Any) -> Any:
+        one_statement.append(1)
+        return await reserve_new_job(*args)
+
+    async def start(cluster: int, status: int = 200) -> tuple[int, dict[str, Any]]:
+        before = await balance(account)
+        return before, await api.call("POST", IDEAS_JOB, json={"ids": [cluster]}, as_=owner, status=status)
+
+    monkeypatch.setattr(ledger, "reserve_new_job", counting)
+    async with FakeOpenAI() as fake:
+        await configure_ai(api, owner, fake)
+        clusters = [
+            (await api.call("POST", CLUSTERS, json={"site_id": site, "name": f"C{n}"}, as_=owner, status=201))["data"]
+            for n in range(2)
+        ]
+        fast_before, fast = await start(clusters[0]["id"])
+        assert len(one_statement) == 1
+        monkeypatch.setattr(jobs, "on_postgres", lambda: False)  # the transaction's path, for reference
+        reference_before, reference = await start(clusters[1]["id"])
+        assert len(one_statement) == 1
+        monkeypatch.setattr(jobs, "on_postgres", lambda: True)
+        # Short of credits: 402, and nothing stored or taken.
+        await ledger.grant(account, 1 - await balance(account))
+        _, short = await start(clusters[0]["id"], status=402)
+        assert len(one_statement) == 2
+    assert (short["required"], short["available"]) == (fast["data"]["job"]["credits_reserved"], 1)
+    assert await Job.filter(account_id=account).count() == 2 and await balance(account) == 1
+    jobs_made = [fast["data"]["job"], reference["data"]["job"]]
+    differ = {"id", "params", "result", "created_at", "updated_at", "started_at", "finished_at"}
+    assert [{k: v for k, v in job.items() if k not in differ} for job in jobs_made] == [
+        {k: v for k, v in jobs_made[1].items() if k not in differ}
+    ] * 2
+    stored = [
+        await Job.filter(id=job["id"]).values("account_id", "site_id", "user_id", "kind", "fence", "requested")
+        for job in jobs_made
+    ]
+    assert stored[0] == stored[1]
+    columns = ("account_id", "amount", "balance_after", "kind", "operation", "description")
+    entries = [await CreditTransaction.filter(job_id=job["id"], kind="usage").values(*columns) for job in jobs_made]
+    reserved = jobs_made[0]["credits_reserved"]
+    for entry, before in zip(entries, (fast_before, reference_before), strict=True):
+        assert entry == [
+            {
+                "account_id": account,
+                "amount": -reserved,
+                "balance_after": before - reserved,
+                "kind": "usage",
+                "operation": "generate_ideas",
+                "description": f"Reserved {reserved} credits for generate_ideas",
+            }
+        ]
