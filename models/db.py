@@ -75,6 +75,10 @@ def on_postgres() -> bool:
     return bool(connections.get("default").capabilities.dialect == "postgres")
 
 
+# `insert_select`'s source for a row of parameters alone.
+ONE_ROW = '(SELECT 1) AS "one"'
+
+
 def insert_select(
     instance: Model, source: str, first: int, computed: dict[str, str] | None = None
 ) -> tuple[str, list[Any]]:

@@ -9,7 +9,8 @@ import nh3
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.db import raw_query
+from models.base import scope_of
+from models.db import ONE_ROW, insert_select, on_postgres, raw_query
 from models.planner import ContentIdea
 from models.writer import Content, ContentVersion, Task, Taxonomy
 from services.errors import ValidationFailed
@@ -17,6 +18,7 @@ from services.planner import check_refs, save_changes, site_and_refs_or_400
 from services.principal import Principal
 from services.seo import count_words
 from services.slugs import create_with_unique_slug, unique_slug
+from services.tenancy import not_found
 
 H2 = re.compile(r"<h2[\s>]", re.IGNORECASE)
 
@@ -146,18 +148,58 @@ def previous_version(content: Content) -> ContentVersion:
     )
 
 
-# The task's content, on the task's site: the one the task names, else the newest that names the
-# task. One statement with the task's row as it is now: every generate_content reads it twice.
-_TASK_CONTENT = """SELECT c.* FROM "task" t JOIN "content" c ON c."site_id" = t."site_id"
-    AND (c."id" = t."content_id" OR c."task_id" = t."id")
-    WHERE t."id" = {0}
-    ORDER BY CASE WHEN c."id" = t."content_id" THEN 0 ELSE 1 END, c."id" DESC LIMIT 1"""
+# The id of the task's content, on the task's site (`t` the task row): the one the task names,
+# else the newest that names the task. Every generate_content looks it up twice: in its plan
+# (with the task) and in its item's transaction.
+_CONTENT_ID_OF_TASK = """COALESCE(
+    (SELECT c."id" FROM "content" c WHERE c."id" = t."content_id" AND c."site_id" = t."site_id"),
+    (SELECT MAX(c."id") FROM "content" c WHERE c."task_id" = t."id" AND c."site_id" = t."site_id"))"""
+_TASK_CONTENT = f"""SELECT c.* FROM "task" t JOIN "content" c ON c."id" = {_CONTENT_ID_OF_TASK} WHERE t."id" = {{0}}"""
+_TASK_AND_CONTENT_ID = f"""SELECT t.*, {_CONTENT_ID_OF_TASK} AS "__content_id" FROM "task" t WHERE t."id" = {{0}}"""
 
 
 async def task_content(task_id: int) -> Content | None:
     """The content written for the task: the one it names, else the newest that names the task."""
     rows = await raw_query(_TASK_CONTENT, [task_id])
     return Content._init_from_db(**rows[0]) if rows else None
+
+
+async def owned_task_and_content_id(caller: Principal, task_id: int) -> tuple[Task, int | None]:
+    """The caller's task (else 404) and the id of its content (`task_content`), in one read."""
+    scope = scope_of(caller)
+    conditions = "".join(f' AND t."{column}" = {{{n}}}' for n, column in enumerate(scope, start=1))
+    rows = await raw_query(_TASK_AND_CONTENT_ID + conditions, [task_id, *scope.values()])
+    if not rows:
+        raise not_found("task")
+    content_id = rows[0].pop("__content_id")
+    return Task._init_from_db(**rows[0]), content_id
+
+
+# PostgreSQL: a task's first content and the task marked completed with it, in one statement
+# (`insert_select` writes the content as the ORM would).
+_FIRST_CONTENT = """WITH "made" AS ({insert}),
+    "done" AS (UPDATE "task" SET "status" = 'completed', "content_id" = "made"."id", "error" = NULL
+               FROM "made" WHERE "task"."id" = "made"."task_id")
+    SELECT * FROM "made"
+"""
+
+
+async def store_first_content(content: Content) -> Content:
+    """Insert the unsaved `content` of a task that has none and mark the task completed with it;
+    in the caller's transaction. One statement on PostgreSQL, two elsewhere."""
+    assert content.task_id is not None, "a task's content names its task"
+    if not on_postgres():
+        await content.save()
+        await complete_task(content.task_id, content.id)
+        return content
+    insert, values = insert_select(content, ONE_ROW, 0)
+    rows = await raw_query(_FIRST_CONTENT.replace("{insert}", insert), values)
+    return Content._init_from_db(**rows[0])
+
+
+async def complete_task(task_id: int, content_id: int) -> None:
+    """Mark the task completed with its content (its article is written)."""
+    await Task.filter(id=task_id).update(status="completed", content_id=content_id, error=None)
 
 
 async def store_next_version(content: Content, changes: dict[str, Any]) -> Content:

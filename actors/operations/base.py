@@ -209,8 +209,9 @@ class Operation:
                 job.progress_total = max(job.progress_total, len(self.items()))
             else:  # the parent keeps the progress and adds its own rows (log line, run stages)
                 await self.parent.child_committed(self, item, charge=charge, error=error)
+            usage_row = None
             if charge or usage.calls:
-                await UsageLog.create(
+                usage_row = UsageLog(
                     account_id=job.account_id,
                     site_id=job.site_id,
                     operation=self.kind,
@@ -221,12 +222,13 @@ class Operation:
                     job_id=job.id,
                 )
             # Fenced: refused (and the whole item rolled back) once another process owns the site.
-            # The job's row is written last, so it stays locked for the shortest time.
+            # The job's row is written last, so it stays locked for the shortest time; the usage
+            # row goes in with it.
             item_fields = ["credits_used", "checkpoint", "progress_done", "progress_total"]
             if ending:
-                refund = await self._end(item_fields)
+                refund = await self._end(item_fields, usage_row)
             else:
-                await jobs.save_fenced(job, item_fields)
+                await jobs.save_fenced(job, item_fields, with_row=usage_row)
         if ending:
             await jobs.announce(self.context.events, job, refund)
 
@@ -236,10 +238,12 @@ class Operation:
         failure = self.failure()
         return ("succeeded", None) if failure is None else ("failed", failure)
 
-    async def _end(self, item_fields: list[str]) -> CreditTransaction | None:
+    async def _end(self, item_fields: list[str], usage_row: UsageLog | None) -> CreditTransaction | None:
         """The last item's job save and the job's end in one statement (`jobs.close_fenced`)."""
         status, error = self.ending()
-        refund = await jobs.close_fenced(self.job, status, item_fields, result=self.result(), error=error)
+        refund = await jobs.close_fenced(
+            self.job, status, item_fields, result=self.result(), error=error, with_row=usage_row
+        )
         if self.job.status == "failed":
             await self.on_failed()
         return refund

@@ -14,8 +14,15 @@ from services.costs import content_cost
 from services.errors import Conflict
 from services.principal import Principal
 from services.seo import count_words
-from services.tenancy import get_owned
-from services.writer import content_slug, sanitise_html, store_next_version, task_content
+from services.writer import (
+    complete_task,
+    content_slug,
+    owned_task_and_content_id,
+    sanitise_html,
+    store_first_content,
+    store_next_version,
+    task_content,
+)
 
 # --- content ---------------------------------------------------------------------------------------
 
@@ -29,15 +36,13 @@ class GenerateContent(Operation):
 
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
-        task = await get_owned(Task, caller, params["task_id"], "task")
+        task, content_id = await owned_task_and_content_id(caller, params["task_id"])
         regenerate = bool(params.get("regenerate", False))
-        if not regenerate:
-            existing = await task_content(task.id)
-            if existing is not None:  # a second article would be a second Content, charged again
-                raise Conflict(
-                    f'Task {task.id} already has content {existing.id}; send {{"regenerate": true}} '
-                    "to store a new article as its next version."
-                )
+        if not regenerate and content_id is not None:  # a second article: a second Content, charged again
+            raise Conflict(
+                f'Task {task.id} already has content {content_id}; send {{"regenerate": true}} '
+                "to store a new article as its next version."
+            )
         return Plan(
             site_id=task.site_id,
             params={"task_id": task.id, "regenerate": regenerate},
@@ -85,20 +90,22 @@ class GenerateContent(Operation):
             existing = await task_content(task.id)
             if existing is not None:
                 content = await store_next_version(existing, text)
+                await complete_task(task.id, content.id)
             else:
-                content = await Content.create(
-                    account_id=task.account_id,
-                    site_id=task.site_id,
-                    sector_id=task.sector_id,
-                    cluster_id=task.cluster_id,
-                    task_id=task.id,
-                    slug=await content_slug(task.site_id, text["title"]),
-                    source="ai",
-                    status="draft",
-                    **text,
+                content = await store_first_content(
+                    Content(
+                        account_id=task.account_id,
+                        site_id=task.site_id,
+                        sector_id=task.sector_id,
+                        cluster_id=task.cluster_id,
+                        task_id=task.id,
+                        slug=await content_slug(task.site_id, text["title"]),
+                        source="ai",
+                        status="draft",
+                        **text,
+                    )
                 )
             content_holder.append(content)
-            await Task.filter(id=task.id).update(status="completed", content_id=content.id, error=None)
 
         def results(into: dict[str, Any]) -> None:
             into.update(content_id=content_holder[0].id, word_count=words)

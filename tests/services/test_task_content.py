@@ -1,0 +1,93 @@
+"""Which content is a task's (`services/writer.task_content` and the plan's one-read lookup), and a
+task's first content stored with the task marked completed (`store_first_content`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.accounts import Account, Site
+from models.writer import Content, Task
+from services import writer
+from services.errors import NotFound
+from services.principal import Principal
+
+
+async def _site(account: Account, n: int) -> Site:
+    return await Site.create(
+        account_id=account.id, name=f"S{n}", domain=f"s{n}.example.com", slug=f"s-{account.id}-{n}"
+    )
+
+
+async def _content(site: Site, slug: str, task: Task | None = None) -> Content:
+    return await Content.create(
+        account_id=site.account_id, site_id=site.id, title=slug, slug=slug, task_id=task.id if task else None
+    )
+
+
+def _caller(account: Account, site_id: int | None = None) -> Principal:
+    return Principal(kind="user" if site_id is None else "apikey", account_id=account.id, role="owner", site_id=site_id)
+
+
+@pytest.mark.usefixtures("client")
+async def test_the_content_a_task_names_comes_first_else_the_newest_naming_the_task_on_its_site() -> None:
+    account = await Account.create(name="A")
+    site, other_site = await _site(account, 1), await _site(account, 2)
+    task = await Task.create(account_id=account.id, site_id=site.id, title="T")
+    caller = _caller(account)
+
+    assert await writer.task_content(task.id) is None
+    assert (await writer.owned_task_and_content_id(caller, task.id))[1] is None
+    await _content(other_site, "elsewhere", task)  # names the task, but on another site: not its
+    assert await writer.task_content(task.id) is None
+    older, newer = await _content(site, "older", task), await _content(site, "newer", task)
+    assert (await writer.task_content(task.id)).id == newer.id  # type: ignore[union-attr]
+    assert (await writer.owned_task_and_content_id(caller, task.id))[1] == newer.id
+    named = await _content(site, "named")  # names no task, but the task names it
+    await Task.filter(id=task.id).update(content_id=named.id)
+    assert (await writer.task_content(task.id)).id == named.id  # type: ignore[union-attr]
+    found, content_id = await writer.owned_task_and_content_id(caller, task.id)
+    assert (found.id, found.title, content_id) == (task.id, "T", named.id)
+    assert older.id < newer.id
+
+
+@pytest.mark.usefixtures("client")
+async def test_the_plans_lookup_is_404_for_another_accounts_task_and_for_a_key_of_another_site() -> None:
+    account, stranger = await Account.create(name="A"), await Account.create(name="B")
+    site, other_site = await _site(account, 1), await _site(account, 2)
+    task = await Task.create(account_id=account.id, site_id=site.id, title="T")
+    for caller in (_caller(stranger), _caller(account, site_id=other_site.id)):
+        with pytest.raises(NotFound, match=r"Task not found\."):
+            await writer.owned_task_and_content_id(caller, task.id)
+    assert (await writer.owned_task_and_content_id(_caller(account, site_id=site.id), task.id))[0].id == task.id
+
+
+@pytest.mark.usefixtures("client")
+async def test_a_first_content_is_stored_as_the_orm_stores_it_and_completes_its_task() -> None:
+    account = await Account.create(name="A")
+    site = await _site(account, 1)
+    task = await Task.create(account_id=account.id, site_id=site.id, title="T", status="in_progress", error={"x": 1})
+    made = await writer.store_first_content(
+        Content(
+            account_id=account.id,
+            site_id=site.id,
+            task_id=task.id,
+            title="Trail",
+            slug="trail",
+            html="<p>a b</p>",
+            secondary_keywords=["x", "y"],
+            word_count=2,
+            source="ai",
+        )
+    )
+    stored = await Content.get(id=made.id)
+    for field in ("title", "slug", "html", "secondary_keywords", "word_count", "source", "status", "version"):
+        assert getattr(made, field) == getattr(stored, field), field
+    assert (stored.secondary_keywords, stored.status, stored.version, stored.task_id) == (
+        ["x", "y"],
+        "draft",
+        1,
+        task.id,
+    )
+    assert made.created_at == stored.created_at and stored.created_at is not None
+    task = await Task.get(id=task.id)
+    assert (task.status, task.content_id, task.error) == ("completed", made.id, None)
