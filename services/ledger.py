@@ -75,6 +75,10 @@ async def grant(account_id: int, amount: int, *, kind: str = "grant", descriptio
     return await _apply(account_id, -min(-amount, available), kind="adjustment", description=description)
 
 
+def _reserved(amount: int, operation: str) -> str:
+    return f"Reserved {amount} credits for {operation}"
+
+
 async def reserve(account_id: int, amount: int, *, operation: str, job_id: int | None) -> CreditTransaction:
     """Hold `amount` before calling a model; raises `InsufficientCredits` (402) if short."""
     return await _apply(
@@ -83,7 +87,7 @@ async def reserve(account_id: int, amount: int, *, operation: str, job_id: int |
         kind="usage",
         operation=operation,
         job_id=job_id,
-        description=f"Reserved {amount} credits for {operation}",
+        description=_reserved(amount, operation),
     )
 
 
@@ -102,7 +106,7 @@ async def reserve_new_job(job: Job, amount: int) -> tuple[Job, CreditTransaction
         balance_after=0,  # the statement writes the balance it leaves
         kind="usage",
         operation=operation,
-        description=f"Reserved {amount} credits for {operation}",
+        description=_reserved(amount, operation),
     )
     insert_job, job_values = insert_select(job, '"held"', 3)
     insert_entry, entry_values = insert_select(
