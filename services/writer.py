@@ -175,10 +175,12 @@ async def owned_task_and_content_id(caller: Principal, task_id: int) -> tuple[Ta
     return Task._init_from_db(**rows[0]), content_id
 
 
+# What a task whose article is written becomes, up to its content's id (which follows).
+_COMPLETED = """"status" = 'completed', "error" = NULL, "content_id" = """
 # PostgreSQL: a task's first content and the task marked completed with it, in one statement
 # (`insert_select` writes the content as the ORM would).
-_FIRST_CONTENT = """WITH "made" AS ({insert}),
-    "done" AS (UPDATE "task" SET "status" = 'completed', "content_id" = "made"."id", "error" = NULL
+_FIRST_CONTENT = f"""WITH "made" AS ({{insert}}),
+    "done" AS (UPDATE "task" SET {_COMPLETED}"made"."id"
                FROM "made" WHERE "task"."id" = "made"."task_id")
     SELECT * FROM "made"
 """
@@ -199,7 +201,7 @@ async def store_first_content(content: Content) -> Content:
 
 async def complete_task(task_id: int, content_id: int) -> None:
     """Mark the task completed with its content (its article is written)."""
-    await Task.filter(id=task_id).update(status="completed", content_id=content_id, error=None)
+    await raw_query(f'UPDATE "task" SET {_COMPLETED}{{1}} WHERE "id" = {{0}}', [task_id, content_id])
 
 
 async def store_next_version(content: Content, changes: dict[str, Any]) -> Content:
