@@ -79,7 +79,14 @@ class Content(SiteOwned):
     class Meta:
         table = "content"
         unique_together = (("site_id", "slug"),)
-        indexes = (("site_id", "status"), ("account_id", "created_at"), ("site_id", "external_id"))
+        # ("task_id", "site_id", "id"): the newest content of a task on its site is read for every
+        # generate_content job (services/writer.py): one index lookup, however many contents the site has.
+        indexes = (
+            ("site_id", "status"),
+            ("account_id", "created_at"),
+            ("site_id", "external_id"),
+            ("task_id", "site_id", "id"),
+        )
 
 
 class ContentVersion(TimestampedModel):

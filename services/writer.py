@@ -150,11 +150,16 @@ def previous_version(content: Content) -> ContentVersion:
 
 # The id of the task's content, on the task's site (`t` the task row): the one the task names,
 # else the newest that names the task. Every generate_content looks it up twice: in its plan
-# (with the task) and in its item's transaction.
+# (with the task) and in its item's transaction. The site is compared in the SELECT lists, not in
+# the WHERE clauses, so that the only index either subquery can use is the one on its own column
+# (the primary key; content's "task_id" index): with "site_id" in a WHERE, a plan made while the
+# table's statistics are thin (and kept by the connection for the statement) walks every content
+# of the site instead. A task's contents are few (its versions are ContentVersion rows).
 _CONTENT_ID_OF_TASK = """COALESCE(
-    (SELECT c."id" FROM "content" c WHERE c."id" = t."content_id" AND c."site_id" = t."site_id"),
-    (SELECT MAX(c."id") FROM "content" c WHERE c."task_id" = t."id" AND c."site_id" = t."site_id"))"""
-_TASK_CONTENT = f"""SELECT c.* FROM "task" t JOIN "content" c ON c."id" = {_CONTENT_ID_OF_TASK} WHERE t."id" = {{0}}"""
+    (SELECT CASE WHEN c."site_id" = t."site_id" THEN c."id" END FROM "content" c WHERE c."id" = t."content_id"),
+    (SELECT MAX(CASE WHEN c."site_id" = t."site_id" THEN c."id" END) FROM "content" c WHERE c."task_id" = t."id"))"""
+_TASK_CONTENT = f"""SELECT * FROM "content"
+    WHERE "id" = (SELECT {_CONTENT_ID_OF_TASK} FROM "task" t WHERE t."id" = {{0}})"""
 _TASK_AND_CONTENT_ID = f"""SELECT t.*, {_CONTENT_ID_OF_TASK} AS "__content_id" FROM "task" t WHERE t."id" = {{0}}"""
 
 

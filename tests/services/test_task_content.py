@@ -3,13 +3,18 @@ task's first content stored with the task marked completed (`store_first_content
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from tortoise.transactions import in_transaction
 
 from models.accounts import Account, Site
 from models.writer import Content, Task
 from services import writer
 from services.errors import NotFound
 from services.principal import Principal
+from tests.conftest import BACKEND
 
 
 async def _site(account: Account, n: int) -> Site:
@@ -91,3 +96,35 @@ async def test_a_first_content_is_stored_as_the_orm_stores_it_and_completes_its_
     assert made.created_at == stored.created_at and stored.created_at is not None
     task = await Task.get(id=task.id)
     assert (task.status, task.content_id, task.error) == ("completed", made.id, None)
+
+
+async def _rows_read(sql: str, values: list[Any]) -> int:
+    """Rows PostgreSQL reads to answer `sql` with the generic plan (the one a connection keeps
+    for a statement it has run a few times): every node's rows, those its filter dropped too."""
+    async with in_transaction() as conn:
+        await conn.execute_script("SET LOCAL plan_cache_mode = force_generic_plan")
+        marks = [f"${n + 1}" for n in range(len(values))]
+        _, rows = await conn.execute_query(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql.format(*marks)}", values)
+    plan = json.loads(rows[0][0])[0]["Plan"]
+
+    def read(node: dict[str, Any]) -> int:
+        here = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * node.get("Actual Loops", 1)
+        return int(here) + sum(read(child) for child in node.get("Plans", []))
+
+    return read(plan)
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL's planner and its generic plans")
+@pytest.mark.usefixtures("client")
+async def test_finding_a_tasks_content_reads_a_few_rows_however_many_contents_its_site_has() -> None:
+    account = await Account.create(name="A")
+    site = await _site(account, 1)
+    await Content.bulk_create(
+        Content(account_id=account.id, site_id=site.id, title=f"c{n}", slug=f"c{n}") for n in range(400)
+    )
+    fresh = await Task.create(account_id=account.id, site_id=site.id, title="T")  # names no content yet
+    written = await Task.create(account_id=account.id, site_id=site.id, title="W")
+    await _content(site, "written", written)
+    for task in (fresh, written):
+        assert await _rows_read(writer._TASK_CONTENT, [task.id]) < 10
+        assert await _rows_read(writer._TASK_AND_CONTENT_ID, [task.id]) < 10
