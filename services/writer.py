@@ -77,8 +77,14 @@ def _slug_scope(site_id: int, exclude_id: int | None = None) -> QuerySet[Content
 
 async def content_slug(site_id: int, title: str, exclude_id: int | None = None) -> str:
     """A slug for `title` that no other content of the site has."""
+
+    async def taken(candidates: list[str]) -> list[str]:  # every article written asks: no ORM
+        marks = ", ".join(f"{{{n}}}" for n in range(2, len(candidates) + 2))
+        sql = f'SELECT "slug" FROM "content" WHERE "site_id" = {{0}} AND "id" <> {{1}} AND "slug" IN ({marks})'
+        return [row["slug"] for row in await raw_query(sql, [site_id, exclude_id or 0, *candidates])]
+
     return await unique_slug(
-        title, _slug_scope(site_id, exclude_id), max_length=CONTENT_SLUG_LENGTH, fallback="content"
+        title, _slug_scope(site_id, exclude_id), max_length=CONTENT_SLUG_LENGTH, fallback="content", taken=taken
     )
 
 

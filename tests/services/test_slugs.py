@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from models.accounts import Account, Site
+from models.writer import Content
 from services.slugs import readable_slug, unique_slug
+from services.writer import content_slug
 
 
 @pytest.mark.parametrize(
@@ -73,3 +75,24 @@ async def test_a_numbered_slug_never_exceeds_the_length_and_keeps_whole_words() 
         await _site(account, "-".join(["word"] * 5) + f"-{n}")
     eleventh = await unique_slug(title, Site.all(), max_length=30, fallback="site")
     assert eleventh == "-".join(["word"] * 5) + "-11" and len(eleventh) <= 30
+
+
+@pytest.mark.usefixtures("client")
+async def test_a_content_slug_is_unique_on_its_site_beside_its_own_and_past_ten_collisions() -> None:
+    account = await Account.create(name="Content slugs")
+    site, other = await _site(account, "one"), await _site(account, "two")
+
+    async def content(on: Site, slug: str) -> Content:
+        return await Content.create(account_id=account.id, site_id=on.id, title=slug, slug=slug)
+
+    await content(other, "trail-guide")
+    assert await content_slug(site.id, "Trail guide") == "trail-guide"  # another site's slug is free here
+    mine = await content(site, "trail-guide")
+    assert await content_slug(site.id, "Trail guide") == "trail-guide-2"
+    assert await content_slug(site.id, "Trail guide", exclude_id=mine.id) == "trail-guide"  # its own slug
+    for n in range(2, 11):
+        await content(site, f"trail-guide-{n}")
+    assert await content_slug(site.id, "Trail guide") == "trail-guide-11"  # past the candidates
+    await content(site, "trail-guide-11")
+    assert await content_slug(site.id, "Trail guide", exclude_id=mine.id) == "trail-guide"
+    assert await content_slug(other.id, "Trail guide") == "trail-guide-2"
