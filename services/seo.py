@@ -206,9 +206,20 @@ def html_text(html: str) -> str:
     return _parse(html).text
 
 
+def _word_count(text: str) -> int:
+    """`len(_words(text))` at under half its cost on prose (every article written is counted).
+
+    No word holds whitespace, so the words of `text` are those of its whitespace-separated tokens:
+    a token of letters and digits alone (`str.isalnum`, the `[^\\W_]` of `_WORD`) is one word, and
+    only the others (with punctuation, apostrophes, hyphens) go through the pattern, in one string."""
+    tokens = text.split()
+    others = [token for token in tokens if not token.isalnum()]
+    return len(tokens) - len(others) + len(_WORD.findall(" ".join(others)))
+
+
 def count_words(html: str) -> int:
     """Words in the visible text of `html`; a word is a run of letters/digits (inner ' and - allowed)."""
-    return len(_words(html_text(html)))
+    return _word_count(html_text(html))
 
 
 def _phrase(text: str, *, split_hyphens: bool = False) -> tuple[str, ...]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import replace
 
 import nltk
 import pytest
 
+from services import seo
 from services.seo import CHECKS, NO_KEYWORD, ContentInput, analyze, count_words, html_text
 
 INTRO = (
@@ -278,3 +280,13 @@ def test_readability_uses_english_flesch_without_downloading(monkeypatch: pytest
     # Six one-syllable words in one sentence: 206.835 - 1.015 * 6 - 84.6 * 1 = 116.145 (English constants).
     result = analyze(replace(GOOD, html="<p>The dog sat on the rug.</p>"))
     assert result["readability"] == 116.1
+
+
+def test_the_fast_word_count_counts_what_the_word_pattern_finds() -> None:
+    # Letters of several scripts, digits (Arabic-Indic and superscript too), the underscore, the
+    # joiners a word may hold inside, punctuation and several kinds of whitespace.
+    alphabet = "aZé9٣²_'\u2019\u2010-.,;:!?()\"«»—\u2013 \t\n\u00a0\u2003" + "Жж中文ß"
+    rng = random.Random(12)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert seo._word_count(text) == len(seo._WORD.findall(text)), repr(text)
