@@ -95,7 +95,7 @@ async def run_operation(request: web.Request, operation: type[Operation], params
         reserve=plan.estimate,
         attach=operation.attach,
     )
-    with events.subscribe([f"job:{job.id}"], queue_size=64) as subscription:
+    with events.subscribe([f"job:{job.id}"], queue_size=64, early=True) as subscription:
         await request.app[ACTORS].tell(plan.site_id, Submit(job.id))
         finished = await jobs.wait(subscription, job, request["querystring"]["wait"])
     return job_response(request, finished)

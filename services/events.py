@@ -78,12 +78,13 @@ def _encode(data: Mapping[str, Any]) -> bytes:
 class Subscription:
     """A reader's view of some channels: `await get()` or `async for event in subscription`."""
 
-    def __init__(self, bus: _Fanout, channels: Iterable[str], queue_size: int) -> None:
+    def __init__(self, bus: _Fanout, channels: Iterable[str], queue_size: int, *, early: bool = False) -> None:
         self._bus = bus
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
         self.channels: set[str] = set()
         self.overflowed = False
         self.closed = False
+        self.early = early  # also gets what `hand_over` gives, ahead of the numbered events
         # Called once when the queue overflows, so a reader blocked elsewhere (a websocket
         # writer waiting on a full socket) can be dropped at once.
         self.on_overflow: Callable[[], None] | None = None
@@ -174,9 +175,22 @@ class _Fanout:
         for subscription in tuple(self._subscribers.get(event.channel, ())):
             subscription._deliver(event)
 
-    def subscribe(self, channels: Iterable[str] = (), *, queue_size: int = QUEUE_SIZE) -> Subscription:
-        """Start receiving the channels' events from now on (use `replay` for earlier ones)."""
-        return Subscription(self, channels, queue_size)
+    def subscribe(
+        self, channels: Iterable[str] = (), *, queue_size: int = QUEUE_SIZE, early: bool = False
+    ) -> Subscription:
+        """Start receiving the channels' events from now on (use `replay` for earlier ones);
+        `early`: also what `hand_over` gives (a request waiting for a job's end)."""
+        return Subscription(self, channels, queue_size, early=early)
+
+    def hand_over(self, channel: str, event: str, data: Mapping[str, Any]) -> None:
+        """Give an event now, unnumbered, to this process's `early` subscribers of the channel
+        only, ahead of the numbered copy every subscriber gets through `publish` (which, with
+        Redis, comes back a round trip later): a request waiting here for a job that ended here
+        answers without waiting for Redis. Every other subscriber sees the numbered events
+        alone, so their order and numbering are untouched."""
+        for subscription in tuple(self._subscribers.get(channel, ())):
+            if subscription.early:
+                subscription._deliver(Event(channel, 0, event, data, _now()))
 
     def dispatch_local(self, channel: str, event: str, data: Mapping[str, Any]) -> None:
         """Hand an event to this process's subscribers now, unnumbered and not kept: for

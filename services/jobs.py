@@ -216,8 +216,11 @@ async def _closing(job: Job) -> None:
 
 
 async def announce(events: EventBus, job: Job, refund: CreditTransaction | None) -> None:
-    """After `close` committed: the refund, `job.<status>` and the kind's closing events."""
-    await events.publish_many([*credits_events(refund), job_event(job, f"job.{job.status}")])
+    """After `close` committed: the refund, `job.<status>` and the kind's closing events. A
+    request waiting in this process for the job (`wait`) gets its end at once, before these."""
+    ended = job_event(job, f"job.{job.status}")
+    events.hand_over(f"job:{job.id}", ended[1], ended[2])
+    await events.publish_many([*credits_events(refund), ended])
     hooks = FINISH_HOOKS.get(job.kind)
     if hooks is not None:
         await hooks.closed(events, job)
@@ -368,7 +371,8 @@ async def wait(subscription: Subscription, job: Job, timeout: float) -> dict[str
     """The job (as `job_dict`) once finished, or as it is when `timeout` runs out.
 
     `subscription` must be open on the job's channel before the job is handed to its actor,
-    so no event is missed; the finishing event brings the job from whichever process ran it.
+    so no event is missed; the finishing event brings the job from whichever process ran it
+    (with `early`, from this process's actor as soon as the job is committed: `announce`).
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

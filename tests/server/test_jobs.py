@@ -1,11 +1,23 @@
-"""GET /api/v1/jobs/: filters by site, status and kind, within the account (CONTRACT §8)."""
+"""GET /api/v1/jobs/: filters by site, status and kind, within the account (CONTRACT §8); a
+request waiting for its job (`?wait=`) answers when the job is committed."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
 from models.jobs import Job
+from server.keys import EVENTS
+from services.events import Publication
+from tests.ai_helpers import configure_ai
+from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import Api
 
 JOBS = "/api/v1/jobs/"
+TASKS = "/api/v1/writer/tasks/"
 
 
 async def test_every_job_filter_keeps_its_rows_and_hides_the_others(api: Api) -> None:
@@ -28,3 +40,36 @@ async def test_every_job_filter_keeps_its_rows_and_hides_the_others(api: Api) ->
     )
     assert await api.ids(JOBS, stranger, site_id=site["id"]) == set()
     await api.call("GET", JOBS, as_=owner, params={"status": "stuck"}, status=400)
+
+
+async def test_a_waiting_request_answers_when_its_job_is_committed_not_when_the_events_are_out(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's end reaches the request in its process at once (`EventBus.hand_over`); the bus's
+    numbered events (Redis in the PostgreSQL pass) follow for every other subscriber."""
+    owner = await api.register()
+    site = await api.site(owner)
+    async with FakeOpenAI() as fake:
+        await configure_ai(api, owner, fake)
+        task = (await api.call("POST", TASKS, json={"site_id": site["id"], "title": "T"}, as_=owner, status=201))[
+            "data"
+        ]
+        bus = api.client.app[EVENTS]
+        publish_many = bus.publish_many
+
+        async def slow_endings(batch: Sequence[Publication]) -> Any:
+            if any(name == "job.succeeded" for _, name, _ in batch):
+                await asyncio.sleep(3)  # longer than the request waits
+            return await publish_many(batch)
+
+        monkeypatch.setattr(bus, "publish_many", slow_endings)
+        with bus.subscribe([f"site:{site['id']}"]) as watching:
+            started = asyncio.get_running_loop().time()
+            answer = await api.call("POST", f"{TASKS}{task['id']}/generate_content/?wait=2", as_=owner)
+            # Not the end of the wait (which reads the job from the database): the job itself.
+            assert asyncio.get_running_loop().time() - started < 1.5
+            assert answer["data"]["job"]["status"] == "succeeded" and answer["data"]["content_id"]
+            seen = []
+            while not seen or seen[-1].event != "job.succeeded":  # the numbered event still comes
+                seen.append(await asyncio.wait_for(watching.get(), 5))
+            assert seen[-1].seq > 0 and seen[-1].data["id"] == answer["data"]["job"]["id"]

@@ -199,3 +199,32 @@ async def test_a_redis_bus_that_cannot_reach_redis_still_tells_a_stream_id_one_n
         assert stream != await RedisEventBus(redis, "inkflow-test:other").stream_id()
     finally:
         await redis.aclose()
+
+
+async def test_a_hand_over_reaches_only_the_early_subscribers_here_and_numbers_nothing(
+    buses: tuple[EventBus, EventBus],
+) -> None:
+    here, elsewhere = buses
+    with (
+        here.subscribe(["job:4"], early=True) as waiting,
+        here.subscribe(["job:4"]) as watching,
+        elsewhere.subscribe(["job:4"], early=True) as waiting_elsewhere,
+    ):
+        here.hand_over("job:4", "job.succeeded", {"id": 4, "status": "succeeded"})
+        handed = await _next(waiting)
+        assert (handed.channel, handed.seq, handed.event, handed.data) == (  # type: ignore[attr-defined]
+            "job:4",
+            0,
+            "job.succeeded",
+            {"id": 4, "status": "succeeded"},
+        )
+        await asyncio.sleep(0.05)
+        assert watching.get_nowait() is None, "a subscriber that didn't ask for it got the hand-over"
+        if here is not elsewhere:
+            assert waiting_elsewhere.get_nowait() is None, "a hand-over left the process"
+        assert await here.last_seq("job:4") == 0  # nothing numbered, nothing kept for replay
+        await here.publish(["job:4"], "job.succeeded", {"id": 4})  # the numbered copy, for everyone
+        assert [(e.seq, e.event) for e in (await _next(watching), await _next(waiting))] == [  # type: ignore[attr-defined]
+            (1, "job.succeeded"),
+            (1, "job.succeeded"),
+        ]
