@@ -46,6 +46,13 @@ class Control:
     job_id: int
 
 
+# The kinds the statement that takes a job also begins (PostgreSQL; `jobs.claim_and_begin`).
+BEGINS: list[jobs.Begin] = [
+    (kind, operation.begin_model, operation.begin_statement)
+    for kind, operation in OPERATIONS.items()
+    if operation.begin_model is not None
+]
+
 # How a message crosses to the owning process (services/ownership.WakeChannel): ids only.
 MESSAGES: dict[str, type[Submit] | type[Control]] = {"submit": Submit, "control": Control}
 
@@ -154,12 +161,16 @@ class SiteActor(Actor[int]):
         """Start the next job of the queue that is still active; False when none is."""
         while self.queue:
             # Takes it in one statement: a queued job becomes running there, unless a cancel
-            # of the queued job won the race (then nothing matches).
-            job = await jobs.claim(self.queue.popleft(), self.fence)
+            # of the queued job won the race (then nothing matches). On PostgreSQL the statement
+            # also begins a job whose kind has a `begin_statement`, if no pause or cancel is asked.
+            job, begun = await jobs.claim_and_begin(self.queue.popleft(), self.fence, BEGINS)
             if job is None or job.status not in jobs.ACTIVE:
                 continue
             operation = OPERATIONS[job.kind](job, self.context)
             self.current = operation
+            if begun is not None:
+                operation.begun(begun)
+                return True
             if job.requested == "cancel":  # asked for while this process was down
                 await self._close(operation, "cancelled", result=operation.result())
                 continue

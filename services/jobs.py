@@ -5,7 +5,7 @@ the `job.*` and `credits.changed` events, and waiting for a job through the even
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -301,6 +301,53 @@ async def claim(job_id: int, fence: int | None) -> Job | None:
     else:
         rows = await raw_query(CLAIM_SQL, [job_id, utcnow(), fence])
     return Job._init_from_db(**rows[0]) if rows else None
+
+
+# The kinds whose first statement can go with the job's claim: a kind, the model of the row its
+# statement returns, and the statement made over a given row source (an UPDATE … FROM <source>
+# … RETURNING at most one row of the model).
+Begin = tuple[str, type[Model], Callable[[str], str]]
+
+# PostgreSQL: `claim` and, when the job is then running with nothing asked of it, its kind's
+# first statement, in one statement; each kind's statement sees the taken job only if it is of
+# that kind. The begun row's columns come back as "__begun<n>__<column>".
+_TAKE_AND_BEGIN = """WITH "claimed" AS ({take}),
+    "taken" AS (SELECT * FROM "claimed" WHERE "status" = 'running' AND "requested" IS NULL){begins}
+    SELECT "claimed".*{columns} FROM "claimed"{joins}"""
+
+
+async def claim_and_begin(job_id: int, fence: int | None, begins: Sequence[Begin]) -> tuple[Job | None, Model | None]:
+    """`claim`, and on PostgreSQL the job's first statement with it (one of `begins`, by the
+    job's kind) when the job is running and no pause or cancel is asked of it (a queued job
+    taken, or a running one resumed): one round trip and one commit fewer. The job, and the
+    row its kind's statement returned (None when none ran: the caller then begins the job as
+    after `claim`)."""
+    if not begins or not on_postgres():
+        return await claim(job_id, fence), None
+    values: list[Any] = [job_id, utcnow()] if fence is None else [job_id, utcnow(), fence]
+    ctes, columns, joins = [], [], []
+    for n, (kind, model, statement) in enumerate(begins):
+        values.append(kind)
+        ctes.append(f', "taken{n}" AS (SELECT * FROM "taken" WHERE "kind" = {{{len(values) - 1}}})')
+        source = f'"taken{n}"'
+        ctes.append(f', "begun{n}" AS ({statement(source)})')
+        columns += [f', "begun{n}"."{c}" AS "__begun{n}__{c}"' for c in model._meta.fields_db_projection.values()]
+        joins.append(f' LEFT JOIN "begun{n}" ON TRUE')
+    sql = _TAKE_AND_BEGIN.format(
+        take=TAKE_SQL if fence is None else CLAIM_SQL,
+        begins="".join(ctes),
+        columns="".join(columns),
+        joins="".join(joins),
+    )
+    rows = await raw_query(sql, values)
+    if not rows:
+        return None, None
+    row, begun = rows[0], None
+    for n, (_kind, model, _statement) in enumerate(begins):
+        made = {c: row.pop(f"__begun{n}__{c}") for c in model._meta.fields_db_projection.values()}
+        if made[model._meta.db_pk_column] is not None:
+            begun = model._init_from_db(**made)
+    return Job._init_from_db(**row), begun
 
 
 async def save_fenced(job: Job, fields: list[str], *, with_row: Model | None = None) -> None:

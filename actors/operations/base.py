@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from marshmallow import Schema
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from config.prompts import render_prompt
@@ -106,6 +107,21 @@ class Operation:
 
     async def begin(self) -> None:
         """Load what the items need; runs on start and on resume."""
+
+    # PostgreSQL: a kind whose `begin` is one statement may give it over the taken job's row
+    # (`begin_statement`, returning at most one `begin_model` row): the actor then takes and
+    # begins a job of the kind in one statement (`jobs.claim_and_begin`), and `begun` gets the row.
+    begin_model: ClassVar[type[Model] | None] = None
+
+    @classmethod
+    def begin_statement(cls, job_row: str) -> str:
+        """`begin`'s statement over `job_row` (a row source with the job's columns):
+        `UPDATE … FROM <job_row> … RETURNING` at most one row of `begin_model`."""
+        raise NotImplementedError
+
+    def begun(self, row: Model) -> None:
+        """What `begin_statement` returned, in place of `begin`."""
+        raise NotImplementedError
 
     def items(self) -> list[str]:
         raise NotImplementedError

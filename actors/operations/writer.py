@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.models import Model
+
 from actors.operations.base import Operation, Plan
 from config.settings import Settings
 from models.db import raw_query
@@ -50,12 +52,24 @@ class GenerateContent(Operation):
             estimate=content_cost(settings, task.word_count),
         )
 
-    # Marks the task in progress and reads it in one statement (on start and on resume).
-    _BEGIN = """UPDATE "task" SET "status" = 'in_progress', "error" = NULL WHERE "id" = {0} RETURNING *"""
+    # Marks the task in progress and reads it in one statement (on start and on resume); on
+    # PostgreSQL the actor runs it with the statement that takes the job (`begin_statement`).
+    _IN_PROGRESS = """UPDATE "task" SET "status" = 'in_progress', "error" = NULL"""
+    _BEGIN = _IN_PROGRESS + """ WHERE "id" = {0} RETURNING *"""
+    begin_model = Task
+
+    @classmethod
+    def begin_statement(cls, job_row: str) -> str:
+        return f"""{cls._IN_PROGRESS} FROM {job_row}
+            WHERE "task"."id" = ({job_row}."params"->>'task_id')::int RETURNING "task".*"""
 
     async def begin(self) -> None:
         rows = await raw_query(self._BEGIN, [self.params["task_id"]])
         self.task = Task._init_from_db(**rows[0]) if rows else None
+
+    def begun(self, row: Model) -> None:
+        assert isinstance(row, Task)
+        self.task = row
 
     async def on_failed(self) -> None:
         await Task.filter(id=self.params["task_id"], status="in_progress").update(status="failed")
