@@ -10,7 +10,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.base import scope_of
-from models.db import ONE_ROW, insert_select, on_postgres, raw_query
+from models.db import insert_select, on_postgres, raw_query
 from models.planner import ContentIdea
 from models.writer import Content, ContentVersion, Task, Taxonomy
 from services.errors import ValidationFailed
@@ -188,26 +188,34 @@ async def owned_task_and_content_id(caller: Principal, task_id: int) -> tuple[Ta
 
 # What a task whose article is written becomes, up to its content's id (which follows).
 _COMPLETED = """"status" = 'completed', "error" = NULL, "content_id" = """
-# PostgreSQL: a task's first content and the task marked completed with it, in one statement
-# (`insert_select` writes the content as the ORM would).
+# PostgreSQL: a task's first content and the task marked completed with it, in one statement,
+# which inserts nothing if the task has content by then (`insert_select` writes the content as
+# the ORM would; {task} is the task's parameter).
 _FIRST_CONTENT = f"""WITH "made" AS ({{insert}}),
     "done" AS (UPDATE "task" SET {_COMPLETED}"made"."id"
                FROM "made" WHERE "task"."id" = "made"."task_id")
     SELECT * FROM "made"
 """
+_TASK_WITHOUT_CONTENT = (
+    '(SELECT 1 FROM "task" t WHERE t."id" = {task} AND ' + _CONTENT_ID_OF_TASK + ' IS NULL) AS "one"'
+)
 
 
-async def store_first_content(content: Content) -> Content:
-    """Insert the unsaved `content` of a task that has none and mark the task completed with it;
-    in the caller's transaction. One statement on PostgreSQL, two elsewhere."""
+async def store_first_content(content: Content) -> Content | None:
+    """Insert the unsaved `content` of a task and mark the task completed with it, unless the
+    task has content by then (None: a request made some meanwhile); in the caller's
+    transaction. One statement on PostgreSQL (its check included), three elsewhere."""
     assert content.task_id is not None, "a task's content names its task"
     if not on_postgres():
+        if await task_content(content.task_id) is not None:
+            return None
         await content.save()
         await complete_task(content.task_id, content.id)
         return content
-    insert, values = insert_select(content, ONE_ROW, 0)
-    rows = await raw_query(_FIRST_CONTENT.replace("{insert}", insert), values)
-    return Content._init_from_db(**rows[0])
+    insert, values = insert_select(content, _TASK_WITHOUT_CONTENT, 0)
+    sql = _FIRST_CONTENT.replace("{insert}", insert).replace("{task}", f"{{{len(values)}}}")
+    rows = await raw_query(sql, [*values, content.task_id])
+    return Content._init_from_db(**rows[0]) if rows else None
 
 
 async def complete_task(task_id: int, content_id: int) -> None:

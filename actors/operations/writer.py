@@ -86,6 +86,7 @@ class GenerateContent(Operation):
         html = sanitise_html(article["html"])
         words = count_words(html)
         content_holder: list[Content] = []
+        slug = ""
 
         text = {
             "title": article["title"],
@@ -98,27 +99,35 @@ class GenerateContent(Operation):
             "word_count": words,
         }
 
+        async def first_content() -> Content | None:
+            nonlocal slug
+            slug = slug or await content_slug(task.site_id, text["title"])
+            return await store_first_content(
+                Content(
+                    account_id=task.account_id,
+                    site_id=task.site_id,
+                    sector_id=task.sector_id,
+                    cluster_id=task.cluster_id,
+                    task_id=task.id,
+                    slug=slug,
+                    source="ai",
+                    status="draft",
+                    **text,
+                )
+            )
+
         async def write() -> None:
             # Looked up at write time: regenerating, or content made since the plan (a request
             # racing this one), becomes the next version, never a second Content for the task.
-            existing = await task_content(task.id)
-            if existing is not None:
-                content = await store_next_version(existing, text)
-                await complete_task(task.id, content.id)
-            else:
-                content = await store_first_content(
-                    Content(
-                        account_id=task.account_id,
-                        site_id=task.site_id,
-                        sector_id=task.sector_id,
-                        cluster_id=task.cluster_id,
-                        task_id=task.id,
-                        slug=await content_slug(task.site_id, text["title"]),
-                        source="ai",
-                        status="draft",
-                        **text,
-                    )
-                )
+            # Not regenerating, the task has none as a rule: the first content's insert checks.
+            content = None if self.params.get("regenerate") else await first_content()
+            while content is None:
+                existing = await task_content(task.id)
+                if existing is None:
+                    content = await first_content()
+                else:
+                    content = await store_next_version(existing, text)
+                    await complete_task(task.id, content.id)
             content_holder.append(content)
 
         def results(into: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from actors.operations.writer import GenerateContent
 from models.accounts import Site
 from models.billing import UsageLog
 from models.jobs import Job
@@ -107,6 +108,39 @@ async def test_regenerate_stores_the_new_text_as_the_next_version_of_the_same_co
     assert (await Job.get(id=data["job"]["id"])).params["regenerate"] is True
     stored_task = await Task.get(id=task["id"])
     assert stored_task.status == "completed" and stored_task.content_id == content.id
+
+
+async def test_content_made_for_the_task_while_its_article_is_written_gets_the_article_as_its_next_version(
+    api: Api, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await api.register()
+    site = await api.site(owner)
+    await configure_ai(api, owner, fake)
+    task = await _create(api, owner, TASKS, site_id=site["id"], title="Trail running", keywords=["trail running"])
+    chat = GenerateContent.chat
+    racing: list[Content] = []
+
+    async def chat_then_a_racing_request(self: GenerateContent, *args: Any, **kwargs: Any) -> Any:
+        answer = await chat(self, *args, **kwargs)
+        # Another request stores content for the task after the plan saw none.
+        racing.append(await _create_content(owner, site["id"], task["id"]))
+        return answer
+
+    monkeypatch.setattr(GenerateContent, "chat", chat_then_a_racing_request)
+    data = (await api.call("POST", f"{TASKS}{task['id']}/generate_content/", as_=owner))["data"]
+    assert data["content_id"] == racing[0].id  # the article became its next version
+    assert await Content.filter(task_id=task["id"]).count() == 1
+    content = await Content.get(id=racing[0].id)
+    assert content.version == 2 and content.source == "manual" and content.word_count == data["word_count"]
+    assert (await ContentVersion.get(content_id=content.id)).title == "Written by hand"
+    stored_task = await Task.get(id=task["id"])
+    assert stored_task.status == "completed" and stored_task.content_id == content.id
+
+
+async def _create_content(owner: Caller, site_id: int, task_id: int) -> Content:
+    return await Content.create(
+        account_id=owner.account["id"], site_id=site_id, task_id=task_id, title="Written by hand", slug="by-hand"
+    )
 
 
 async def test_regenerate_must_be_a_boolean_and_the_body_knows_no_other_field(

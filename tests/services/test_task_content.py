@@ -128,3 +128,15 @@ async def test_finding_a_tasks_content_reads_a_few_rows_however_many_contents_it
     for task in (fresh, written):
         assert await _rows_read(writer._TASK_CONTENT, [task.id]) < 10
         assert await _rows_read(writer._TASK_AND_CONTENT_ID, [task.id]) < 10
+
+
+@pytest.mark.usefixtures("client")
+async def test_a_first_content_for_a_task_that_has_content_by_now_stores_nothing() -> None:
+    account = await Account.create(name="A")
+    site = await _site(account, 1)
+    task = await Task.create(account_id=account.id, site_id=site.id, title="T", status="in_progress")
+    earlier = await _content(site, "earlier", task)  # made meanwhile, by another request
+    late = Content(account_id=account.id, site_id=site.id, task_id=task.id, title="Late", slug="late", source="ai")
+    assert await writer.store_first_content(late) is None
+    assert [c.id for c in await Content.filter(task_id=task.id)] == [earlier.id]
+    assert (await Task.get(id=task.id)).status == "in_progress"  # not completed by the refused insert
