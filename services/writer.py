@@ -218,6 +218,22 @@ async def store_first_content(content: Content) -> Content | None:
     return Content._init_from_db(**rows[0]) if rows else None
 
 
+# What a task whose article is being written becomes (on start and on resume).
+_IN_PROGRESS = """UPDATE "task" SET "status" = 'in_progress', "error" = NULL"""
+
+
+async def start_task(task_id: int) -> Task | None:
+    """Mark the task in progress and read it, in one statement; None if it is gone."""
+    rows = await raw_query(_IN_PROGRESS + ' WHERE "id" = {0} RETURNING *', [task_id])
+    return Task._init_from_db(**rows[0]) if rows else None
+
+
+def task_in_progress_over(job_row: str) -> str:
+    """PostgreSQL: `start_task` as a statement over a generate_content job's row source."""
+    return f"""{_IN_PROGRESS} FROM {job_row}
+        WHERE "task"."id" = ({job_row}."params"->>'task_id')::int RETURNING "task".*"""
+
+
 async def complete_task(task_id: int, content_id: int) -> None:
     """Mark the task completed with its content (its article is written)."""
     await raw_query(f'UPDATE "task" SET {_COMPLETED}{{1}} WHERE "id" = {{0}}', [task_id, content_id])

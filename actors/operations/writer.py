@@ -8,7 +8,6 @@ from tortoise.models import Model
 
 from actors.operations.base import Operation, Plan
 from config.settings import Settings
-from models.db import raw_query
 from models.writer import Content, Task
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
@@ -21,9 +20,11 @@ from services.writer import (
     content_slug,
     owned_task_and_content_id,
     sanitise_html,
+    start_task,
     store_first_content,
     store_next_version,
     task_content,
+    task_in_progress_over,
 )
 
 # --- content ---------------------------------------------------------------------------------------
@@ -52,20 +53,15 @@ class GenerateContent(Operation):
             estimate=content_cost(settings, task.word_count),
         )
 
-    # Marks the task in progress and reads it in one statement (on start and on resume); on
-    # PostgreSQL the actor runs it with the statement that takes the job (`begin_statement`).
-    _IN_PROGRESS = """UPDATE "task" SET "status" = 'in_progress', "error" = NULL"""
-    _BEGIN = _IN_PROGRESS + """ WHERE "id" = {0} RETURNING *"""
+    # On PostgreSQL the actor marks the task in progress with the statement that takes the job.
     begin_model = Task
 
     @classmethod
     def begin_statement(cls, job_row: str) -> str:
-        return f"""{cls._IN_PROGRESS} FROM {job_row}
-            WHERE "task"."id" = ({job_row}."params"->>'task_id')::int RETURNING "task".*"""
+        return task_in_progress_over(job_row)
 
     async def begin(self) -> None:
-        rows = await raw_query(self._BEGIN, [self.params["task_id"]])
-        self.task = Task._init_from_db(**rows[0]) if rows else None
+        self.task = await start_task(self.params["task_id"])
 
     def begun(self, row: Model) -> None:
         assert isinstance(row, Task)
