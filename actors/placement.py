@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from actors.runtime import Actor, ActorRef, ActorStopped, ActorSystem
@@ -102,8 +102,11 @@ class Placement:
 
     # --- messages -----------------------------------------------------------------------------------
 
-    async def tell(self, site_id: int, message: Submit | Control) -> None:
-        """Deliver to the site's actor wherever it runs; never waits for an item in flight."""
+    async def tell(self, site_id: int, message: Submit | Control, *, after: Awaitable[Any] | None = None) -> None:
+        """Deliver to the site's actor wherever it runs; never waits for an item in flight.
+
+        `after`: what must be done before another process hears of the message (a job's
+        `job.queued`, posted on this process's bus: its actor here publishes after it anyway)."""
         if self.leases is None:
             await (await self.system.ref(site_id)).tell(message)
             return
@@ -112,6 +115,8 @@ class Placement:
             with contextlib.suppress(ActorStopped):  # stopping: the row stays for the next owner
                 await ref.tell(message)
                 return
+        if after is not None:
+            await after
         assert self.wake is not None
         kind = next(name for name, cls in MESSAGES.items() if isinstance(message, cls))
         await self.wake.send({"site": site_id, "message": kind, "job_id": message.job_id})

@@ -84,7 +84,7 @@ async def run_operation(request: web.Request, operation: type[Operation], params
     plan = await operation.plan(caller, params, settings)
     if plan.uses_ai:  # 400 ai_not_configured before anything is reserved or queued
         await request.app[AI_SETTINGS].config(caller.account_id)
-    job = await jobs.create(
+    job, queued = await jobs.create_posted(
         events,
         account_id=caller.account_id,
         site_id=plan.site_id,
@@ -96,7 +96,9 @@ async def run_operation(request: web.Request, operation: type[Operation], params
         attach=operation.attach,
     )
     with events.subscribe([f"job:{job.id}"], queue_size=64, early=True) as subscription:
-        await request.app[ACTORS].tell(plan.site_id, Submit(job.id))
+        # The actor takes the job while its `job.queued` is on its way to the bus.
+        await request.app[ACTORS].tell(plan.site_id, Submit(job.id), after=queued)
+        await queued
         finished = await jobs.wait(subscription, job, request["querystring"]["wait"])
     return job_response(request, finished)
 

@@ -13,8 +13,11 @@ Two backends behind one interface, chosen by `REDIS_URL`:
   when the bus is made.
 - `RedisEventBus`: every process; one Lua script per publish numbers the event, appends it to a
   capped stream per channel (the replay buffer) and publishes it on one pub/sub channel, so the
-  seq order is the delivery order everywhere. Each process holds one pub/sub connection and fans
-  events out to its local subscribers. The history id is a key of its own, set if missing.
+  seq order is the delivery order everywhere. One script call is in flight at a time; what is
+  published meanwhile goes in the next (`services.batching`), so a process's events are numbered
+  in the order it made them, and `post_many` can take an event's place in that order without
+  waiting for Redis. Each process holds one pub/sub connection and fans events out to its local
+  subscribers. The history id is a key of its own, set if missing.
 
 Subscribers get events through a bounded queue; one that falls behind is marked `overflowed`
 and gets nothing more (the websocket layer closes it with 1013), so a slow reader never slows
@@ -34,6 +37,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from services.batching import Batcher
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -235,9 +240,18 @@ class MemoryEventBus(_Fanout):
 
     async def publish_many(self, batch: Sequence[Publication]) -> list[Event]:
         """Several events, in order (as the Redis bus's one round trip)."""
-        return [item for channels, event, data in batch for item in await self.publish(channels, event, data)]
+        return await self.post_many(batch)
+
+    def post_many(self, batch: Sequence[Publication]) -> asyncio.Future[list[Event]]:
+        """`publish_many`, its place in the order taken now: published at once here."""
+        future: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
+        future.set_result([item for channels, event, data in batch for item in self._publish(channels, event, data)])
+        return future
 
     async def publish(self, channels: Sequence[str], event: str, data: Mapping[str, Any]) -> list[Event]:
+        return self._publish(channels, event, data)
+
+    def _publish(self, channels: Sequence[str], event: str, data: Mapping[str, Any]) -> list[Event]:
         ts = _now()
         # A round trip through JSON, as the Redis backend does, so subscribers of either
         # backend see the same plain values (ISO strings for datetimes).
@@ -310,6 +324,9 @@ class RedisEventBus(_Fanout):
         self._buffer_size = buffer_size
         self._pubsub_channel = f"{prefix}:events"
         self._script = redis.register_script(_PUBLISH_LUA)
+        # One script call in flight, the publications made meanwhile gathered for the next:
+        # numbered in the order this process made them, whichever task made them.
+        self._publications: Batcher[Sequence[Publication], list[Event]] = Batcher(self._send)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         # Which connection of the reader is delivering events: a new number after each
@@ -394,22 +411,34 @@ class RedisEventBus(_Fanout):
 
     async def publish_many(self, batch: Sequence[Publication]) -> list[Event]:
         """Several events in one round trip (one script call), in order."""
+        return await self.post_many(batch)
+
+    def post_many(self, batch: Sequence[Publication]) -> asyncio.Future[list[Event]]:
+        """`publish_many`, its place in the order taken now: whatever this process publishes
+        after this call is numbered after these events, even while they are still on their way."""
+        return self._publications.submit(batch)
+
+    async def _send(self, batches: list[Sequence[Publication]]) -> list[list[Event]]:
+        """The batches gathered while the previous call was in flight, in one script call."""
         ts = _now()
         keys: list[str] = []
         args: list[str | int] = [self._pubsub_channel, self._buffer_size, STREAM_TTL_S, SEQ_TTL_S]
-        made: list[tuple[str, str, Any]] = []
-        for channels, event, data in batch:
-            encoded = _encode(data).decode()
-            plain = orjson.loads(encoded)
-            tail = f',"event":{orjson.dumps(event).decode()},"ts":{orjson.dumps(ts).decode()},"data":{encoded}}}'
-            for channel in channels:
-                keys += [self._seq_key(channel), self._stream_key(channel)]
-                args += [f'{{"channel":{orjson.dumps(channel).decode()},"seq":', tail]
-                made.append((channel, event, plain))
-        if not keys:
-            return []
-        seqs = await self._script(keys=keys, args=args)
-        return [Event(c, int(s), event, plain, ts) for (c, event, plain), s in zip(made, seqs, strict=True)]
+        made: list[list[tuple[str, str, Any]]] = []
+        for batch in batches:
+            made.append([])
+            for channels, event, data in batch:
+                encoded = _encode(data).decode()
+                plain = orjson.loads(encoded)
+                tail = f',"event":{orjson.dumps(event).decode()},"ts":{orjson.dumps(ts).decode()},"data":{encoded}}}'
+                for channel in channels:
+                    keys += [self._seq_key(channel), self._stream_key(channel)]
+                    args += [f'{{"channel":{orjson.dumps(channel).decode()},"seq":', tail]
+                    made[-1].append((channel, event, plain))
+        seqs = [int(seq) for seq in await self._script(keys=keys, args=args)] if keys else []
+        if len(seqs) != len(keys) // 2:
+            raise RuntimeError(f"event bus: {len(seqs)} seqs for {len(keys) // 2} events")
+        numbered = iter(seqs)
+        return [[Event(c, next(numbered), event, plain, ts) for c, event, plain in events] for events in made]
 
     async def last_seq(self, channel: str) -> int:
         value = await self._redis.get(self._seq_key(channel))

@@ -17,7 +17,7 @@ from models.db import ONE_ROW, insert_select, on_postgres, raw_query
 from models.jobs import Job
 from services import ledger
 from services.errors import InsufficientCredits
-from services.events import EventBus, Publication, Subscription
+from services.events import Event, EventBus, Publication, Subscription
 from services.ownership import LeaseLost
 from services.security import utcnow
 
@@ -89,7 +89,14 @@ def credits_events(row: CreditTransaction | None) -> list[Publication]:
     return [([f"account:{row.account_id}"], "credits.changed", data)]
 
 
-async def create(
+async def create(events: EventBus, **spec: Any) -> Job:
+    """A queued job (`create_posted`), once its `job.queued` has reached the bus."""
+    job, queued = await create_posted(events, **spec)
+    await queued
+    return job
+
+
+async def create_posted(
     events: EventBus,
     *,
     account_id: int,
@@ -100,11 +107,15 @@ async def create(
     total: int,
     reserve: int,
     attach: Callable[[Job], Awaitable[Any]] | None = None,
-) -> Job:
+) -> tuple[Job, asyncio.Future[list[Event]]]:
     """A queued job holding `reserve` credits; 402 (and no job) when the balance is short.
 
     `attach` makes the rows that own the job (e.g. an automation run) in the same transaction,
-    before the reservation: if it raises, nothing is created, reserved or published."""
+    before the reservation: if it raises, nothing is created, reserved or published.
+
+    Returned with its `job.queued` (and the reservation's `credits.changed`) posted, not yet
+    published (`EventBus.post_many`): every event this process publishes later, the job's end
+    included, comes after it, so the job can go to an actor of this process meanwhile. Await it."""
     fields: dict[str, Any] = {
         "account_id": account_id,
         "site_id": site_id,
@@ -128,8 +139,7 @@ async def create(
                 except InsufficientCredits:
                     await job.delete()
                     raise
-    await events.publish_many([*credits_events(row), job_event(job, "job.queued")])
-    return job
+    return job, events.post_many([*credits_events(row), job_event(job, "job.queued")])
 
 
 async def finish(

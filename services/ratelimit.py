@@ -25,6 +25,8 @@ from typing import Protocol
 from limits.aio.storage import MemoryStorage
 from redis.asyncio import Redis
 
+from services.batching import Batcher
+
 log = logging.getLogger("inkflow.ratelimit")
 WINDOW_SECONDS = 60
 # While the shared storage is down, how long to count in memory before trying it again, and how
@@ -84,53 +86,16 @@ class RedisCounter:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._script = redis.register_script(HIT_SCRIPT)
         self._prefix = f"{prefix}:rl:"
-        self._waiting: list[tuple[str, asyncio.Future[tuple[int, float]]]] = []
-        self._in_flight = False
+        # Bounded like each hit, so a stalled Redis leaves no batch behind.
+        self._hits: Batcher[str, tuple[int, float]] = Batcher(self._run, timeout=STORAGE_TIMEOUT)
 
     async def hit(self, key: str) -> tuple[int, float]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[int, float]] = loop.create_future()
-        if not self._waiting and not self._in_flight:
-            # The first hit of this turn sends the batch once the turn's other hits joined it.
-            loop.call_soon(self._send)
-        self._waiting.append((self._prefix + key, future))
-        return await future
+        return await self._hits.submit(self._prefix + key)
 
-    def _send(self) -> None:
-        if self._in_flight or not self._waiting:
-            return
-        batch, self._waiting = self._waiting, []
-        self._in_flight = True
-        task = asyncio.ensure_future(self._run(batch))
-        task.add_done_callback(self._sent)
-
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        """The call in flight ended: what gathered meanwhile goes now, as one call."""
-        self._in_flight = False
-        _retrieve(task)
-        self._send()
-
-    async def _run(self, batch: list[tuple[str, asyncio.Future[tuple[int, float]]]]) -> None:
-        try:
-            # Bounded like each hit, so a stalled Redis leaves no batch behind.
-            async with asyncio.timeout(STORAGE_TIMEOUT):
-                flat = await self._script(keys=[key for key, _ in batch], args=[WINDOW_SECONDS * 1000])
-        except BaseException as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("cancelled"))
-            raise
+    async def _run(self, keys: list[str]) -> list[tuple[int, float]]:
+        flat = await self._script(keys=keys, args=[WINDOW_SECONDS * 1000])
         now = time.time()
-        for i, (_, future) in enumerate(batch):
-            # A hit whose request gave up (timeout) was still counted, as a lone call would be.
-            if not future.done():
-                future.set_result((int(flat[2 * i]), now + max(0, int(flat[2 * i + 1])) / 1000))
-
-
-def _retrieve(task: asyncio.Task[None]) -> None:
-    """The batch's failure was handed to each hit; don't log it again as unretrieved."""
-    if not task.cancelled():
-        task.exception()
+        return [(int(flat[2 * i]), now + max(0, int(flat[2 * i + 1])) / 1000) for i in range(len(keys))]
 
 
 class RateLimiter:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from models.jobs import Job
-from server.keys import EVENTS
-from services.events import Publication
+from server.keys import ACTORS, EVENTS
+from services.events import Publication, RedisEventBus
 from tests.ai_helpers import configure_ai
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import Api
@@ -73,3 +73,52 @@ async def test_a_waiting_request_answers_when_its_job_is_committed_not_when_the_
             while not seen or seen[-1].event != "job.succeeded":  # the numbered event still comes
                 seen.append(await asyncio.wait_for(watching.get(), 5))
             assert seen[-1].seq > 0 and seen[-1].data["id"] == answer["data"]["job"]["id"]
+
+
+async def test_the_actor_runs_a_job_while_its_queued_event_is_on_its_way_and_the_events_stay_in_order(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request hands the job to its actor without waiting for `job.queued` to reach Redis;
+    the job's end, published by the same process, is numbered after it all the same."""
+    bus = api.client.app[EVENTS]
+    if not isinstance(bus, RedisEventBus):
+        pytest.skip("the memory bus publishes at once: runs in the PostgreSQL + Redis pass")
+    owner = await api.register()
+    site = await api.site(owner)
+    async with FakeOpenAI() as fake:
+        await configure_ai(api, owner, fake)
+        task = (await api.call("POST", TASKS, json={"site_id": site["id"], "title": "T"}, as_=owner, status=201))[
+            "data"
+        ]
+        gate = asyncio.Event()
+        script = bus._script
+
+        async def queued_held(*, keys: list[str], args: list[object]) -> Any:
+            if any('"event":"job.queued"' in str(arg) for arg in args):
+                await gate.wait()
+            return await script(keys=keys, args=args)
+
+        monkeypatch.setattr(bus, "_script", queued_held)
+
+        async def no_sweep() -> None:  # the request alone hands the job to its actor
+            return None
+
+        monkeypatch.setattr(api.client.app[ACTORS], "sweep", no_sweep)
+        with bus.subscribe([f"site:{site['id']}"]) as watching:
+            answer = asyncio.ensure_future(api.call("POST", f"{TASKS}{task['id']}/generate_content/?wait=5", as_=owner))
+            for _ in range(100):  # the job runs to its end while its job.queued is held
+                if await Job.filter(kind="generate_content", status="succeeded").exists():
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the job did not run while its job.queued was on its way")
+            assert not answer.done(), "the request answered before its job.queued was published"
+            assert watching.get_nowait() is None, "an event overtook the held job.queued"
+            gate.set()
+            job = (await answer)["data"]["job"]
+            assert job["status"] == "succeeded"
+            seen = []
+            while not seen or seen[-1].event != "job.succeeded":
+                seen.append(await asyncio.wait_for(watching.get(), 5))
+            assert [e.event for e in seen] == ["job.queued", "job.succeeded"]
+            assert seen[0].seq < seen[1].seq and {e.data["id"] for e in seen} == {job["id"]}

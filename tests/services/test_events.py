@@ -228,3 +228,42 @@ async def test_a_hand_over_reaches_only_the_early_subscribers_here_and_numbers_n
             (1, "job.succeeded"),
             (1, "job.succeeded"),
         ]
+
+
+async def test_posted_events_are_numbered_in_the_order_they_were_posted_while_the_first_is_still_on_its_way(
+    buses: tuple[EventBus, EventBus], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`post_many` takes the event's place in the process's order at once: what is published
+    later is numbered after it even while it is held up (a job's end never overtakes its
+    `job.queued`). On Redis the first call is held in flight; what is posted meanwhile goes
+    together in the next call."""
+    bus, _ = buses
+    gate = asyncio.Event()
+    calls: list[int] = []
+    if isinstance(bus, RedisEventBus):
+        script = bus._script
+
+        async def held(*, keys: list[str], args: list[object]) -> object:
+            calls.append(len(keys) // 2)
+            if len(calls) == 1:
+                await gate.wait()
+            return await script(keys=keys, args=args)
+
+        monkeypatch.setattr(bus, "_script", held)
+    with bus.subscribe(["job:9"]) as watching:
+        queued = bus.post_many([(["job:9"], "job.queued", {"n": 1})])
+        await asyncio.sleep(0.05)  # its call is in flight now (held on Redis)
+        later = [asyncio.ensure_future(bus.publish(["job:9"], "job.progress", {"n": n})) for n in (2, 3)]
+        ended = asyncio.ensure_future(bus.publish_many([(["job:9"], "job.succeeded", {"n": 4})]))
+        await asyncio.sleep(0.05)
+        gate.set()
+        numbered = [*(await queued), *[e for f in later for e in await f], *(await ended)]
+        assert [(e.seq, e.data["n"]) for e in numbered] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+        assert [(e.seq, e.event) for e in [await _next(watching) for _ in range(4)]] == [  # type: ignore[attr-defined]
+            (1, "job.queued"),
+            (2, "job.progress"),
+            (3, "job.progress"),
+            (4, "job.succeeded"),
+        ]
+    if isinstance(bus, RedisEventBus):
+        assert calls == [1, 3], "what was posted during the held call went in one call after it"
