@@ -17,7 +17,7 @@ from services.errors import ValidationFailed
 from services.planner import check_refs, save_changes, site_and_refs_or_400
 from services.principal import Principal
 from services.seo import count_words
-from services.slugs import create_with_unique_slug, unique_slug
+from services.slugs import create_with_unique_slug, slug_candidates, unique_slug
 from services.tenancy import not_found
 
 H2 = re.compile(r"<h2[\s>]", re.IGNORECASE)
@@ -199,23 +199,42 @@ _FIRST_CONTENT = f"""WITH "made" AS ({{insert}}),
 _TASK_WITHOUT_CONTENT = (
     '(SELECT 1 FROM "task" t WHERE t."id" = {task} AND ' + _CONTENT_ID_OF_TASK + ' IS NULL) AS "one"'
 )
+# The first of the content's slug candidates ({candidates}, in `content_slug`'s order) that no
+# content of its site ({site}) has, by the (site, slug) index; no row when all are taken.
+_FREE_SLUG = """CROSS JOIN LATERAL (SELECT s."slug" FROM unnest({candidates}::text[]) WITH ORDINALITY AS s("slug", "n")
+    WHERE NOT EXISTS (SELECT 1 FROM "content" c WHERE c."site_id" = {site} AND c."slug" = s."slug")
+    ORDER BY s."n" LIMIT 1) AS "free"
+"""
 
 
 async def store_first_content(content: Content) -> Content | None:
     """Insert the unsaved `content` of a task and mark the task completed with it, unless the
     task has content by then (None: a request made some meanwhile); in the caller's
-    transaction. One statement on PostgreSQL (its check included), three elsewhere."""
+    transaction. A content without a slug gets `content_slug`'s for its title. One statement on
+    PostgreSQL (the check and the slug's included), up to four elsewhere."""
     assert content.task_id is not None, "a task's content names its task"
     if not on_postgres():
         if await task_content(content.task_id) is not None:
             return None
+        content.slug = content.slug or await content_slug(content.site_id, content.title)
         await content.save()
         await complete_task(content.task_id, content.id)
         return content
-    insert, values = insert_select(content, _TASK_WITHOUT_CONTENT, 0)
-    sql = _FIRST_CONTENT.replace("{insert}", insert).replace("{task}", f"{{{len(values)}}}")
-    rows = await raw_query(sql, [*values, content.task_id])
-    return Content._init_from_db(**rows[0]) if rows else None
+    source, computed, extra = _TASK_WITHOUT_CONTENT, None, []
+    if not content.slug:  # the insert picks the first free candidate
+        candidates = slug_candidates(content.title, max_length=CONTENT_SLUG_LENGTH, fallback="content")
+        source, computed, extra = f"{source} {_FREE_SLUG}", {"slug": '"free"."slug"'}, [candidates, content.site_id]
+    insert, values = insert_select(content, source, 0, computed)
+    sql = _FIRST_CONTENT.replace("{insert}", insert)
+    for n, name in enumerate(("task", "candidates", "site")):  # after the insert's own parameters
+        sql = sql.replace(f"{{{name}}}", f"{{{len(values) + n}}}")
+    rows = await raw_query(sql, [*values, content.task_id, *extra])
+    if rows:
+        return Content._init_from_db(**rows[0])
+    if not content.slug and await task_content(content.task_id) is None:  # every candidate was taken
+        content.slug = await content_slug(content.site_id, content.title)
+        return await store_first_content(content)
+    return None
 
 
 # What a task whose article is being written becomes (on start and on resume).

@@ -17,7 +17,6 @@ from services.principal import Principal
 from services.seo import count_words
 from services.writer import (
     complete_task,
-    content_slug,
     owned_task_and_content_id,
     sanitise_html,
     start_task,
@@ -82,7 +81,6 @@ class GenerateContent(Operation):
         html = sanitise_html(article["html"])
         words = count_words(html)
         content_holder: list[Content] = []
-        slug = ""
 
         text = {
             "title": article["title"],
@@ -96,16 +94,14 @@ class GenerateContent(Operation):
         }
 
         async def first_content() -> Content | None:
-            nonlocal slug
-            slug = slug or await content_slug(task.site_id, text["title"])
-            return await store_first_content(
+            return await store_first_content(  # its slug chosen as it is stored
                 Content(
                     account_id=task.account_id,
                     site_id=task.site_id,
                     sector_id=task.sector_id,
                     cluster_id=task.cluster_id,
                     task_id=task.id,
-                    slug=slug,
+                    slug="",
                     source="ai",
                     status="draft",
                     **text,

@@ -140,3 +140,45 @@ async def test_a_first_content_for_a_task_that_has_content_by_now_stores_nothing
     assert await writer.store_first_content(late) is None
     assert [c.id for c in await Content.filter(task_id=task.id)] == [earlier.id]
     assert (await Task.get(id=task.id)).status == "in_progress"  # not completed by the refused insert
+
+
+@pytest.mark.usefixtures("client")
+async def test_a_first_content_without_a_slug_gets_the_first_free_one_of_its_site_past_ten_collisions() -> None:
+    """The slug `content_slug` would give, chosen by the insert itself (PostgreSQL): another
+    site's slugs don't count; the eleventh collision falls back to reading the stem's slugs."""
+    account = await Account.create(name="A")
+    site, other = await _site(account, 1), await _site(account, 2)
+    for slug in ("trail-guide-2", "trail-guide-3"):
+        await _content(other, slug)
+    await _content(site, "trail-guide")
+    await _content(site, "trail-guide-3")
+
+    async def first(title: str) -> Content:
+        task = await Task.create(account_id=account.id, site_id=site.id, title=title, status="in_progress")
+        content = Content(account_id=account.id, site_id=site.id, task_id=task.id, title=title, slug="", source="ai")
+        made = await writer.store_first_content(content)
+        assert made is not None and (await Task.get(id=task.id)).content_id == made.id
+        assert (await Content.get(id=made.id)).slug == made.slug
+        return made
+
+    assert (await first("Trail guide")).slug == "trail-guide-2"  # the first free, not the other site's
+    assert (await first("Trail guide")).slug == "trail-guide-4"  # -3 is taken here
+    for n in range(5, 11):
+        await _content(site, f"trail-guide-{n}")
+    assert (await first("Trail guide")).slug == "trail-guide-11"  # all ten candidates taken
+    assert (await first("Trail guide")).slug == "trail-guide-12"
+    assert (await first("Brand new")).slug == "brand-new"
+    assert (await first("!!!")).slug == "content"  # nothing readable: the fallback
+
+
+@pytest.mark.usefixtures("client")
+async def test_a_first_content_without_a_slug_for_a_task_that_has_content_by_now_stores_nothing() -> None:
+    account = await Account.create(name="A")
+    site = await _site(account, 1)
+    task = await Task.create(account_id=account.id, site_id=site.id, title="T", status="in_progress")
+    for n in range(1, 11):  # every candidate taken too: still nothing stored, no fallback slug read
+        await _content(site, "late" if n == 1 else f"late-{n}")
+    earlier = await _content(site, "earlier", task)
+    late = Content(account_id=account.id, site_id=site.id, task_id=task.id, title="Late", slug="", source="ai")
+    assert await writer.store_first_content(late) is None
+    assert [c.id for c in await Content.filter(task_id=task.id)] == [earlier.id]
