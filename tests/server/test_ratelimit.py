@@ -62,6 +62,20 @@ async def test_error_answers_and_unknown_paths_and_methods_carry_the_headers_and
     assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == 4, "each one counted"
 
 
+async def test_a_refused_caller_is_counted_and_past_the_limit_hears_429_not_401(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    """Who is calling is worked out while the hit is counted; the limit still answers first."""
+    limits = {"ai": 60, "content": 100, "auth": 20, "general": 3}
+    client = await aiohttp_client(create_app(make_settings(rate_limits=limits), docs=False))
+    answers = [await client.get("/api/v1/auth/sites/") for _ in range(4)]  # no credentials
+    assert [r.status for r in answers] == [401, 401, 401, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in answers] == ["2", "1", "0", "0"]
+    assert (await answers[-1].json())["code"] == "rate_limited"
+    forged = await client.get("/api/v1/auth/sites/", headers={"Authorization": "Bearer not-a-token"})
+    assert forged.status == 429, "a bad token counts against the caller's address"
+
+
 async def test_scopes_count_separately_and_per_user(aiohttp_client: Any, make_settings: Any) -> None:
     limits = {"ai": 60, "content": 100, "auth": 20, "general": 3}
     api = Api(await aiohttp_client(create_app(make_settings(rate_limits=limits), docs=False)))
