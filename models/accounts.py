@@ -53,6 +53,7 @@ class RefreshToken(TimestampedModel):
 
     class Meta:
         table = "refresh_token"
+        indexes = (("user_id",),)  # a user's tokens, revoked together (password change, removal)
 
 
 class DeniedToken(TimestampedModel):
@@ -78,6 +79,7 @@ class WebSession(TimestampedModel):
 
     class Meta:
         table = "web_session"
+        indexes = (("user_id",),)  # a user's sessions, revoked together
 
 
 class PasswordResetToken(TimestampedModel):

@@ -25,3 +25,5 @@ class Link(SiteOwned):
     class Meta:
         table = "link"
         unique_together = (("source_id", "target_id"),)
+        # The links into a content (deleting it deletes them; the source's are the unique index's).
+        indexes = (("target_id",),)

@@ -120,4 +120,4 @@ class ContentIdea(SiteOwned):
 
     class Meta:
         table = "content_idea"
-        indexes = (("site_id", "status"), ("account_id", "created_at"))
+        indexes = (("site_id", "status"), ("account_id", "created_at"), ("cluster_id",))

@@ -43,7 +43,9 @@ class Task(SiteOwned):
 
     class Meta:
         table = "task"
-        indexes = (("site_id", "status"), ("account_id", "created_at"))
+        # A cluster's or an idea's tasks (their `?cluster_id=`/`?idea_id=` filters, and the
+        # SET NULL when the cluster or idea is deleted) by index, not by reading the table.
+        indexes = (("site_id", "status"), ("account_id", "created_at"), ("cluster_id",), ("idea_id",))
 
 
 class Content(SiteOwned):
@@ -86,6 +88,7 @@ class Content(SiteOwned):
             ("account_id", "created_at"),
             ("site_id", "external_id"),
             ("task_id", "site_id", "id"),
+            ("cluster_id",),  # a cluster's contents; its deletion sets theirs NULL
         )
 
 
