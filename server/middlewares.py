@@ -4,7 +4,6 @@ auth → module check → idempotency → (validation) → handler, in four laye
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -140,15 +139,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     scope = rules.scope
     identity = f"ip:{_client_ip(request)}" if scope == "auth" else await _rate_identity(request)
-    counted = asyncio.ensure_future(request.app[RATE_LIMITER].hit(scope, identity))
-    # Who is calling is worked out while the hit is on its way to the counter (a Redis round
-    # trip); the limit answers first all the same: a refused request is a 429, whoever sent it.
-    refused: Exception | None = None
-    try:
-        await _authorise(request, rules)
-    except Exception as exc:
-        refused = exc
-    decision = await counted
+    decision = await request.app[RATE_LIMITER].hit(scope, identity)
     # The headers go on the answer here, or on an error answer by the error envelope.
     request[RATE_HEADERS] = decision.headers()
     if not decision.allowed:
@@ -156,8 +147,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             f"Rate limit of {decision.limit} requests per minute exceeded for '{scope}'.",
             headers={"Retry-After": str(decision.retry_after)},
         )
-    if refused is not None:
-        raise refused
+    await _authorise(request, rules)
     response = await handler(request)
     response.headers.update(request[RATE_HEADERS])
     return response

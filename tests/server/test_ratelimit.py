@@ -65,7 +65,8 @@ async def test_error_answers_and_unknown_paths_and_methods_carry_the_headers_and
 async def test_a_refused_caller_is_counted_and_past_the_limit_hears_429_not_401(
     aiohttp_client: Any, make_settings: Any
 ) -> None:
-    """Who is calling is worked out while the hit is counted; the limit still answers first."""
+    """The limit answers before the credentials are looked at: a refused request is a 429,
+    whoever sent it, and every one is counted."""
     limits = {"ai": 60, "content": 100, "auth": 20, "general": 3}
     client = await aiohttp_client(create_app(make_settings(rate_limits=limits), docs=False))
     answers = [await client.get("/api/v1/auth/sites/") for _ in range(4)]  # no credentials
