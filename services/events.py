@@ -326,7 +326,7 @@ class RedisEventBus(_Fanout):
         self._script = redis.register_script(_PUBLISH_LUA)
         # One script call in flight, the publications made meanwhile gathered for the next:
         # numbered in the order this process made them, whichever task made them.
-        self._publications: Batcher[Sequence[Publication], list[Event]] = Batcher(self._send)
+        self._publications: Batcher[Sequence[Publication], list[Event]] = Batcher(self._publish_gathered)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         # Which connection of the reader is delivering events: a new number after each
@@ -418,7 +418,7 @@ class RedisEventBus(_Fanout):
         after this call is numbered after these events, even while they are still on their way."""
         return self._publications.submit(batch)
 
-    async def _send(self, batches: list[Sequence[Publication]]) -> list[list[Event]]:
+    async def _publish_gathered(self, batches: list[Sequence[Publication]]) -> list[list[Event]]:
         """The batches gathered while the previous call was in flight, in one script call."""
         ts = _now()
         keys: list[str] = []

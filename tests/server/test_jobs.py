@@ -4,7 +4,8 @@ request waiting for its job (`?wait=`) answers when the job is committed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -42,11 +43,9 @@ async def test_every_job_filter_keeps_its_rows_and_hides_the_others(api: Api) ->
     await api.call("GET", JOBS, as_=owner, params={"status": "stuck"}, status=400)
 
 
-async def test_a_waiting_request_answers_when_its_job_is_committed_not_when_the_events_are_out(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The job's end reaches the request in its process at once (`EventBus.hand_over`); the bus's
-    numbered events (Redis in the PostgreSQL pass) follow for every other subscriber."""
+@contextlib.asynccontextmanager
+async def _a_task_to_write(api: Api) -> AsyncIterator[tuple[Any, dict[str, Any], dict[str, Any]]]:
+    """An owner with AI set up against a fake model, a site and a task on it."""
     owner = await api.register()
     site = await api.site(owner)
     async with FakeOpenAI() as fake:
@@ -54,6 +53,15 @@ async def test_a_waiting_request_answers_when_its_job_is_committed_not_when_the_
         task = (await api.call("POST", TASKS, json={"site_id": site["id"], "title": "T"}, as_=owner, status=201))[
             "data"
         ]
+        yield owner, site, task
+
+
+async def test_a_waiting_request_answers_when_its_job_is_committed_not_when_the_events_are_out(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's end reaches the request in its process at once (`EventBus.hand_over`); the bus's
+    numbered events (Redis in the PostgreSQL pass) follow for every other subscriber."""
+    async with _a_task_to_write(api) as (owner, site, task):
         bus = api.client.app[EVENTS]
         publish_many = bus.publish_many
 
@@ -83,13 +91,7 @@ async def test_the_actor_runs_a_job_while_its_queued_event_is_on_its_way_and_the
     bus = api.client.app[EVENTS]
     if not isinstance(bus, RedisEventBus):
         pytest.skip("the memory bus publishes at once: runs in the PostgreSQL + Redis pass")
-    owner = await api.register()
-    site = await api.site(owner)
-    async with FakeOpenAI() as fake:
-        await configure_ai(api, owner, fake)
-        task = (await api.call("POST", TASKS, json={"site_id": site["id"], "title": "T"}, as_=owner, status=201))[
-            "data"
-        ]
+    async with _a_task_to_write(api) as (owner, site, task):
         gate = asyncio.Event()
         script = bus._script
 
