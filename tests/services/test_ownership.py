@@ -232,3 +232,66 @@ async def test_a_process_that_loses_redis_says_degraded_takes_nothing_over_and_t
         assert (await health())["checks"]["ownership"]["sites"] == [site["id"]]
     finally:
         await proxy.close()
+
+
+@needs_redis
+async def test_a_wake_up_reaches_every_process_of_its_prefix_and_a_bad_one_doesnt_stop_the_reader() -> None:
+    """The wake-up channel on its own (the sweep would otherwise hide a broken one behind a
+    second of latency): what one process sends, every process of the same prefix handles at
+    once; another prefix hears nothing; a message its handler fails on is logged and the next
+    one still arrives; an unreachable Redis makes `send` say False instead of raising."""
+    import uuid
+
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    from services.ownership import WakeChannel
+
+    prefix = f"inkflow-test:{uuid.uuid4().hex}"
+    redis = Redis.from_url(str(TEST_REDIS_URL))
+    heard: dict[str, list[dict[str, Any]]] = {"one": [], "two": [], "other": []}
+
+    def handler(name: str) -> Any:
+        async def handle(message: dict[str, Any]) -> None:
+            if message.get("bad"):
+                raise ValueError("a message this process can't handle")
+            heard[name].append(message)
+
+        return handle
+
+    channels = [
+        WakeChannel(redis, prefix, handler("one")),
+        WakeChannel(redis, prefix, handler("two")),
+        WakeChannel(redis, f"{prefix}-other", handler("other")),
+    ]
+    try:
+        for channel in channels:
+            await channel.start()
+        for _ in range(100):  # `start` doesn't wait for the subscriptions
+            counts = dict(await redis.pubsub_numsub(channels[0].channel, channels[2].channel))
+            if list(counts.values()) == [2, 1]:
+                break
+            await asyncio.sleep(0.02)
+        wake = {"site": 3, "message": "submit", "job_id": 12}
+        assert await channels[0].send({"bad": True}) is True
+        assert await channels[0].send(wake) is True
+        for _ in range(100):
+            if heard["one"] and heard["two"]:
+                break
+            await asyncio.sleep(0.01)
+        assert heard == {"one": [wake], "two": [wake], "other": []}
+    finally:
+        for channel in channels:
+            await channel.close()
+        await redis.aclose()
+    unreachable = Redis(host="127.0.0.1", port=_closed_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    try:
+        assert await WakeChannel(unreachable, prefix, handler("one")).send(wake) is False
+    finally:
+        await unreachable.aclose()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
