@@ -116,7 +116,8 @@ class Placement:
                 await ref.tell(message)
                 return
         if after is not None:
-            await after
+            with contextlib.suppress(Exception):  # unpublished: the sweep hands the work over instead
+                await after
         assert self.wake is not None
         kind = next(name for name, cls in MESSAGES.items() if isinstance(message, cls))
         await self.wake.send({"site": site_id, "message": kind, "job_id": message.job_id})

@@ -98,7 +98,7 @@ async def run_operation(request: web.Request, operation: type[Operation], params
     with events.subscribe([f"job:{job.id}"], queue_size=64, early=True) as subscription:
         # The actor takes the job while its `job.queued` is on its way to the bus.
         await request.app[ACTORS].tell(plan.site_id, Submit(job.id), after=queued)
-        await queued
+        await jobs.announced(job, queued)
         finished = await jobs.wait(subscription, job, request["querystring"]["wait"])
     return job_response(request, finished)
 

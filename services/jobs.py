@@ -5,6 +5,7 @@ the `job.*` and `credits.changed` events, and waiting for a job through the even
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -20,6 +21,8 @@ from services.errors import InsufficientCredits
 from services.events import Event, EventBus, Publication, Subscription
 from services.ownership import LeaseLost
 from services.security import utcnow
+
+log = logging.getLogger("inkflow.jobs")
 
 ACTIVE = ("queued", "running")
 # Paused jobs are neither run by an actor nor finished: `resume` queues them again.
@@ -90,10 +93,21 @@ def credits_events(row: CreditTransaction | None) -> list[Publication]:
 
 
 async def create(events: EventBus, **spec: Any) -> Job:
-    """A queued job (`create_posted`), once its `job.queued` has reached the bus."""
+    """A queued job (`create_posted`), once its `job.queued` has reached the bus (or failed to)."""
     job, queued = await create_posted(events, **spec)
-    await queued
+    await announced(job, queued)
     return job
+
+
+async def announced(job: Job, publication: Awaitable[Any], event: str = "job.queued") -> None:
+    """Wait for a job's event to reach the bus (`create_posted`'s `job.queued`, `announce`'s end).
+    An unreachable bus loses the event, not the job: its row says where it is, a new job runs all
+    the same (the sweep hands it to an actor once ownership works again), so the request that made
+    it still answers with it, and an actor that ended it goes on."""
+    try:
+        await publication
+    except Exception as exc:
+        log.warning("job %s: its %s event was not published (%s)", job.id, event, exc)
 
 
 async def create_posted(
@@ -230,7 +244,7 @@ async def announce(events: EventBus, job: Job, refund: CreditTransaction | None)
     request waiting in this process for the job (`wait`) gets its end at once, before these."""
     ended = job_event(job, f"job.{job.status}")
     events.hand_over(f"job:{job.id}", ended[1], ended[2])
-    await events.publish_many([*credits_events(refund), ended])
+    await announced(job, events.publish_many([*credits_events(refund), ended]), ended[1])
     hooks = FINISH_HOOKS.get(job.kind)
     if hooks is not None:
         await hooks.closed(events, job)

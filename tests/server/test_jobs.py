@@ -124,3 +124,31 @@ async def test_the_actor_runs_a_job_while_its_queued_event_is_on_its_way_and_the
                 seen.append(await asyncio.wait_for(watching.get(), 5))
             assert [e.event for e in seen] == ["job.queued", "job.succeeded"]
             assert seen[0].seq < seen[1].seq and {e.data["id"] for e in seen} == {job["id"]}
+
+
+async def test_a_job_whose_end_cannot_be_published_still_ends_and_its_actor_goes_on(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bus failing at a job's end loses the event, not the job: the waiting request gets its
+    answer, the row says succeeded, the log has a warning (not a crash of the actor), and the
+    site's next job runs."""
+    async with _a_task_to_write(api) as (owner, site, task):
+        bus = api.client.app[EVENTS]
+        publish_many = bus.publish_many
+
+        async def endings_lost(batch: Sequence[Publication]) -> Any:
+            if any(name == "job.succeeded" for _, name, _ in batch):
+                raise ConnectionError("the bus is unreachable")
+            return await publish_many(batch)
+
+        monkeypatch.setattr(bus, "publish_many", endings_lost)
+        answer = await api.call("POST", f"{TASKS}{task['id']}/generate_content/?wait=5", as_=owner)
+        assert answer["data"]["job"]["status"] == "succeeded"
+        assert (await Job.get(id=answer["data"]["job"]["id"])).status == "succeeded"
+        other = (await api.call("POST", TASKS, json={"site_id": site["id"], "title": "U"}, as_=owner, status=201))[
+            "data"
+        ]
+        again = await api.call("POST", f"{TASKS}{other['id']}/generate_content/?wait=5", as_=owner)
+        assert again["data"]["job"]["status"] == "succeeded"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "the lost event was taken for a crash"
+    assert any("job.succeeded event was not published" in r.getMessage() for r in caplog.records)

@@ -235,6 +235,43 @@ async def test_a_process_that_loses_redis_says_degraded_takes_nothing_over_and_t
 
 
 @needs_redis
+async def test_a_job_started_while_redis_is_unreachable_is_answered_and_runs_once_it_is_back(
+    aiohttp_client: Any, make_settings: Any, fake: FakeOpenAI
+) -> None:
+    """The bus down loses the job's `job.queued` event, not the job: the request answers 202
+    with the queued job (not a 500 for a job that then runs), and it runs when Redis is back."""
+    from urllib.parse import urlsplit
+
+    proxy = _Proxy(urlsplit(str(TEST_REDIS_URL)).port or 6379)
+    port = await proxy.start()
+    try:
+        api = Api(await aiohttp_client(create_app(make_settings(redis_url=f"redis://127.0.0.1:{port}/0"), docs=False)))
+        owner = await api.register()
+        site = await api.site(owner)
+        await configure_ai(api, owner, fake)
+        cluster = await api.call(
+            "POST", "/api/v1/planner/clusters/", json={"site_id": site["id"], "name": "C"}, as_=owner, status=201
+        )
+        before = await balance(owner.account["id"])
+        proxy.cut()
+        body = await api.call(
+            "POST", IDEAS, json={"ids": [cluster["data"]["id"]]}, as_=owner, params={"wait": 0}, status=202
+        )
+        job_id = body["data"]["job"]["id"]
+        assert body["data"]["job"]["status"] == "queued"
+        assert await balance(owner.account["id"]) < before, "reserved as any job is"
+        proxy.up = True
+        for _ in range(100):
+            if (await Job.get(id=job_id)).status == "succeeded":
+                break
+            await asyncio.sleep(0.1)
+        assert (await Job.get(id=job_id)).status == "succeeded"
+        assert fake.count("/chat/completions") == 1
+    finally:
+        await proxy.close()
+
+
+@needs_redis
 async def test_a_wake_up_reaches_every_process_of_its_prefix_and_a_bad_one_doesnt_stop_the_reader() -> None:
     """The wake-up channel on its own (the sweep would otherwise hide a broken one behind a
     second of latency): what one process sends, every process of the same prefix handles at
