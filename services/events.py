@@ -50,6 +50,10 @@ QUEUE_SIZE = 1000  # events a subscriber may have waiting before it counts as ov
 MAX_BUFFERED_CHANNELS = 20_000  # memory backend: replay buffers kept, least recently used dropped
 STREAM_TTL_S = 86_400  # Redis: a channel's replay buffer outlives its last event by a day
 SEQ_TTL_S = 30 * 86_400  # Redis: a channel's counter outlives its last event by a month
+# Redis: how long one publishing call may take. A Redis that stops answering (a dropped route,
+# no reset) would otherwise hold every publication of the process, and whoever waits for one,
+# until the operating system gives the connection up.
+PUBLISH_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +321,9 @@ def _decode(raw: bytes | str) -> Event:
 class RedisEventBus(_Fanout):
     """The bus shared by every process pointed at one Redis."""
 
-    def __init__(self, redis: Redis, prefix: str, buffer_size: int = BUFFER_SIZE) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, buffer_size: int = BUFFER_SIZE, publish_timeout: float = PUBLISH_TIMEOUT_S
+    ) -> None:
         super().__init__()
         self._redis = redis
         self._prefix = prefix
@@ -326,7 +332,9 @@ class RedisEventBus(_Fanout):
         self._script = redis.register_script(_PUBLISH_LUA)
         # One script call in flight, the publications made meanwhile gathered for the next:
         # numbered in the order this process made them, whichever task made them.
-        self._publications: Batcher[Sequence[Publication], list[Event]] = Batcher(self._publish_gathered)
+        self._publications: Batcher[Sequence[Publication], list[Event]] = Batcher(
+            self._publish_gathered, timeout=publish_timeout
+        )
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         # Which connection of the reader is delivering events: a new number after each

@@ -267,3 +267,31 @@ async def test_posted_events_are_numbered_in_the_order_they_were_posted_while_th
         ]
     if isinstance(bus, RedisEventBus):
         assert calls == [1, 3], "what was posted during the held call went in one call after it"
+
+
+async def test_a_redis_that_stops_answering_fails_a_publication_in_bounded_time_and_the_next_goes() -> None:
+    """A blackholed Redis must not hold the process's events (and whoever waits for one) until the
+    operating system gives the connection up: the call fails after `publish_timeout`."""
+    if BACKEND != "postgres" or not TEST_REDIS_URL:
+        pytest.skip("needs Redis: runs in the PostgreSQL + Redis pass")
+    redis = Redis.from_url(TEST_REDIS_URL)
+    bus = RedisEventBus(redis, f"inkflow-test:{uuid.uuid4().hex}", publish_timeout=0.2)
+    script = bus._script
+    calls: list[int] = []
+
+    async def silent_once(*, keys: list[str], args: list[object]) -> object:
+        calls.append(len(keys))
+        if len(calls) == 1:
+            await asyncio.sleep(30)  # no answer, as from a dropped route
+        return await script(keys=keys, args=args)
+
+    bus._script = silent_once  # type: ignore[method-assign]
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(bus.publish(["job:1"], "job.queued", {"id": 1}), 3)
+        assert asyncio.get_running_loop().time() - started < 2, "the bus's own bound, not the test's"
+        [event] = await asyncio.wait_for(bus.publish(["job:1"], "job.succeeded", {"id": 1}), 2)
+        assert (event.seq, event.event) == (1, "job.succeeded")  # the lost one was never numbered
+    finally:
+        await redis.aclose()
