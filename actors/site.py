@@ -18,7 +18,7 @@ refunded here, since the new owner goes on with it from its checkpoint.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -63,7 +63,9 @@ class SiteActor(Actor[int]):
         super().__init__(site_id)
         self.context = context
         self.fence = fence
-        self.queue: deque[int] = deque()
+        # The jobs waiting their turn, oldest first: an ordered set, since the sweep announces
+        # every unfinished job again each second and each announcement is looked up here.
+        self.queue: OrderedDict[int, None] = OrderedDict()
         self._current: Operation | None = None
         # Jobs whose row the control plane changed (a `Control` came): read it before going on.
         self.control_asked: set[int] = set()
@@ -77,7 +79,7 @@ class SiteActor(Actor[int]):
             "list[int]",
             await Job.filter(site_id=self.key, status__in=jobs.ACTIVE).order_by("id").values_list("id", flat=True),
         )
-        self.queue.extend(pending)
+        self.queue.update(dict.fromkeys(pending))
         if self.queue:
             self.schedule_step()
 
@@ -96,7 +98,7 @@ class SiteActor(Actor[int]):
     async def receive(self, message: Any) -> None:
         if isinstance(message, Submit):
             if message.job_id not in self.queue and not self._is_current(message.job_id):
-                self.queue.append(message.job_id)
+                self.queue[message.job_id] = None
             self.schedule_step()
         elif isinstance(message, Control):
             if self._is_current(message.job_id):
@@ -105,7 +107,7 @@ class SiteActor(Actor[int]):
                 # Cancelled while waiting its turn: the row says so; drop it now.
                 status = await Job.filter(id=message.job_id).values_list("status", flat=True)
                 if not status or status[0] not in jobs.ACTIVE:
-                    self.queue.remove(message.job_id)
+                    del self.queue[message.job_id]
         else:
             raise TypeError(f"SiteActor can't handle {message!r}")
 
@@ -163,7 +165,7 @@ class SiteActor(Actor[int]):
             # Takes it in one statement: a queued job becomes running there, unless a cancel
             # of the queued job won the race (then nothing matches). On PostgreSQL the statement
             # also begins a job whose kind has a `begin_statement`, if no pause or cancel is asked.
-            job, begun = await jobs.claim_and_begin(self.queue.popleft(), self.fence, BEGINS)
+            job, begun = await jobs.claim_and_begin(self.queue.popitem(last=False)[0], self.fence, BEGINS)
             if job is None or job.status not in jobs.ACTIVE:
                 continue
             operation = OPERATIONS[job.kind](job, self.context)

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from actors.runtime import ActorRef
+from actors.site import Submit
 from models.jobs import Job
 from models.planner import ContentIdea
 from server.app import create_app
-from server.keys import EVENTS
+from server.keys import ACTORS, EVENTS
 from services.events import Event, Subscription
 from tests.ai_helpers import balance, configure_ai, job_ledger
 from tests.conftest import BACKEND
@@ -200,3 +201,31 @@ async def test_actor_messages_carry_ids_and_no_secret_reaches_a_message_or_the_l
         values = dataclasses.asdict(message)
         assert all(isinstance(v, int) for v in values.values()), message
     assert key not in caplog.text and key[-10:] not in caplog.text
+
+
+async def test_jobs_announced_again_and_again_run_once_each_in_the_order_they_were_queued(
+    api: Api, fake: FakeOpenAI
+) -> None:
+    """The sweep tells a site's actor about every unfinished job again each second: a job the
+    actor already holds or runs is not queued twice, and the queue keeps its order."""
+    owner, site, ids = await _clusters(api, fake, 4)
+    fake.always("slow", seconds=0.3)
+    started = [
+        (await api.call("POST", IDEAS, json={"ids": [cluster]}, as_=owner, params={"wait": 0}, status=202))["data"][
+            "job"
+        ]["id"]
+        for cluster in ids
+    ]
+    placement = api.client.app[ACTORS]
+    for _ in range(3):  # what the sweep does, over and over, while the first job runs
+        for job_id in reversed(started):
+            await placement.tell(site["id"], Submit(job_id))
+        await asyncio.sleep(0.05)
+
+    async def all_done() -> bool:
+        return await Job.filter(id__in=started, status="succeeded").count() == len(started)
+
+    await _until(all_done)
+    assert fake.count("/chat/completions") == len(started), "a job ran twice"
+    jobs = await Job.filter(id__in=started).order_by("started_at")
+    assert [job.id for job in jobs] == started, "the queue lost its order"
