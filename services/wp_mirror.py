@@ -29,7 +29,7 @@ from typing import Any, Literal, cast
 from models.writer import Content, Taxonomy
 from services.seo import count_words
 from services.slugs import readable_slug
-from services.writer import CONTENT_SLUG_LENGTH, content_slug, previous_version, sanitise_html
+from services.writer import CONTENT_SLUG_FALLBACK, CONTENT_SLUG_LENGTH, content_slug, previous_version, sanitise_html
 
 Outcome = Literal["created", "updated", "deleted", "unchanged", "skipped"]
 COUNTED: tuple[Outcome, ...] = ("created", "updated", "deleted")
@@ -125,8 +125,8 @@ def _post_values(post: Mapping[str, Any], term_ids: Mapping[tuple[str, str], int
 def _wanted_slug(post: Mapping[str, Any], title: str) -> str:
     slug = post.get("slug")
     if isinstance(slug, str) and slug:
-        return readable_slug(slug, CONTENT_SLUG_LENGTH, "content")
-    return readable_slug(title, CONTENT_SLUG_LENGTH, "content")
+        return readable_slug(slug, CONTENT_SLUG_LENGTH, CONTENT_SLUG_FALLBACK)
+    return readable_slug(title, CONTENT_SLUG_LENGTH, CONTENT_SLUG_FALLBACK)
 
 
 async def _term_map(site: MirrorSite, posts: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], int]:

@@ -67,6 +67,7 @@ async def bulk_create_tasks(caller: Principal, items: list[dict[str, Any]]) -> d
 
 
 CONTENT_SLUG_LENGTH = 300
+CONTENT_SLUG_FALLBACK = "content"  # the slug of a title with nothing readable in it
 
 
 def _slug_scope(site_id: int, exclude_id: int | None = None) -> QuerySet[Content]:
@@ -84,7 +85,11 @@ async def content_slug(site_id: int, title: str, exclude_id: int | None = None) 
         return [row["slug"] for row in await raw_query(sql, [site_id, exclude_id or 0, *candidates])]
 
     return await unique_slug(
-        title, _slug_scope(site_id, exclude_id), max_length=CONTENT_SLUG_LENGTH, fallback="content", taken=taken
+        title,
+        _slug_scope(site_id, exclude_id),
+        max_length=CONTENT_SLUG_LENGTH,
+        fallback=CONTENT_SLUG_FALLBACK,
+        taken=taken,
     )
 
 
@@ -116,7 +121,7 @@ async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
         data["title"],
         _slug_scope(site.id),
         max_length=CONTENT_SLUG_LENGTH,
-        fallback="content",
+        fallback=CONTENT_SLUG_FALLBACK,
         account_id=caller.account_id,
         source="manual",
         **data,
@@ -222,7 +227,7 @@ async def store_first_content(content: Content) -> Content | None:
         return content
     source, computed, extra = _TASK_WITHOUT_CONTENT, None, []
     if not content.slug:  # the insert picks the first free candidate
-        candidates = slug_candidates(content.title, max_length=CONTENT_SLUG_LENGTH, fallback="content")
+        candidates = slug_candidates(content.title, max_length=CONTENT_SLUG_LENGTH, fallback=CONTENT_SLUG_FALLBACK)
         source, computed, extra = f"{source} {_FREE_SLUG}", {"slug": '"free"."slug"'}, [candidates, content.site_id]
     insert, values = insert_select(content, source, 0, computed)
     sql = _FIRST_CONTENT.replace("{insert}", insert)
