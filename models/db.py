@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.context import TortoiseContext, _current_context
+from tortoise.fields.base import Field
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -89,22 +91,34 @@ def insert_select(
     parameter cast to its column's type, since a SELECT list gives its parameters none; the
     columns named in `computed` take an SQL expression over `source` instead. `{first}`,
     `{first + 1}`… mark the parameters, as `raw_query` takes them."""
-    meta = instance._meta
+    sql, fields = _insert_shape(type(instance), source, first, tuple(computed.items()) if computed else ())
+    return sql, [field.to_db_value(getattr(instance, name), instance) for name, field in fields]
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_shape(
+    model: type[Model], source: str, first: int, computed: tuple[tuple[str, str], ...]
+) -> tuple[str, tuple[tuple[str, Field[Any]], ...]]:
+    """`insert_select`'s statement and the fields whose values it takes, in parameter order: the
+    same for every row of a call site, built once (walking the model's fields cost a job-starting
+    request more than encoding its values)."""
+    meta = model._meta
+    expressions = dict(computed)
     columns: list[str] = []
     selected: list[str] = []
-    values: list[Any] = []
+    fields: list[tuple[str, Field[Any]]] = []
     for name, column in meta.fields_db_projection.items():
         field = meta.fields_map[name]
         if field.generated:
             continue
         columns.append(f'"{column}"')
-        if computed and column in computed:
-            selected.append(computed[column])
+        if column in expressions:
+            selected.append(expressions[column])
             continue
-        selected.append(f"{{{first + len(values)}}}::{field.get_for_dialect('postgres', 'SQL_TYPE')}")
-        values.append(field.to_db_value(getattr(instance, name), instance))
+        selected.append(f"{{{first + len(fields)}}}::{field.get_for_dialect('postgres', 'SQL_TYPE')}")
+        fields.append((name, field))
     sql = f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}) SELECT {", ".join(selected)} FROM {source} RETURNING *'
-    return sql, values
+    return sql, tuple(fields)
 
 
 async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:
@@ -113,10 +127,15 @@ async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:
     Only for hot paths where the ORM's query building costs more than the query itself.
     """
     conn = connections.get("default")
-    postgres = conn.capabilities.dialect == "postgres"
-    # Numbered on both (`?NNN` in SQLite), so a parameter may appear out of order or twice.
-    marks = [f"${n + 1}" if postgres else f"?{n + 1}" for n in range(len(values))]
-    return list(await conn.execute_query_dict(sql.format(*marks), values))
+    numbered = _numbered(sql, conn.capabilities.dialect == "postgres", len(values))
+    return list(await conn.execute_query_dict(numbered, values))
+
+
+@functools.lru_cache(maxsize=256)
+def _numbered(sql: str, postgres: bool, count: int) -> str:
+    """`sql` with its `{n}` marks as the dialect's numbered parameters (`$n`, or `?n` in SQLite,
+    so a parameter may appear out of order or twice); a hot statement is formatted once."""
+    return sql.format(*(f"${n + 1}" if postgres else f"?{n + 1}" for n in range(count)))
 
 
 def unicode_upper(value: Any) -> Any:
