@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import replace
 
+import nh3
 import nltk
 import pytest
 
@@ -153,6 +154,34 @@ def test_script_and_style_text_is_not_counted() -> None:
 def test_html_text_separates_blocks_and_joins_inline() -> None:
     html = "<h2>Title</h2><p>First&nbsp;para</p><p>un<b>believ</b>able\n\n  text<br>next</p><!-- hidden -->"
     assert html_text(html) == "Title First para unbelievable text next"
+
+
+# Pieces of HTML the fast word count must read exactly as HTMLParser does, or hand over to it.
+_PIECES = (
+    "<p>", "</p>", "<P>", "<div class=\"x\">", "</div>", "<br>", "<br/>", "<br />", "<li>", "<h2 id='a'>", "</h2>",
+    "<b>", "</b>", "<em>", "<a href=\"/x?a=1&amp;b=2\">", "</a>", "<img alt=\"a > b\" src=x.png>",
+    "<span title='it\"s'>", "</span>", "<td>", "<title>", "</title>", "<noscript>", "</noscript>",
+    "<script>", "</script>", "<style>", "<!-- note -->", "<!DOCTYPE html>", "<?php ?>", "< p>", "a < b",
+    "<a b='c'd>", "<my-tag>", "</p >", "&amp;", "&nbsp;", "&#39;", "&am", "p;", "&#x2019;", "&bogus;",
+    "word", "Don't", "state-of-the-art", "42", "caf\u00e9", "\u00fcber", " ", "\n", "  ", "--", "x_y", "rock\u2019n",
+)  # fmt: skip
+
+
+def test_the_fast_word_count_agrees_with_the_parser() -> None:
+    """`count_words` reads plain HTML without HTMLParser; on random mixes of tags, entities and
+    text it gives the parser's count, and it takes the fast road often enough for that to mean
+    something (the writer's nh3 output always)."""
+    rng = random.Random(20261206)
+    plain = [piece for piece in _PIECES if seo._plain_text(piece) is not None]
+    fast = 0
+    for n in range(3000):
+        html = "".join(rng.choice(plain if n % 2 else _PIECES) for _ in range(rng.randint(0, 40)))
+        assert count_words(html) == len(seo._words(html_text(html))), html
+        fast += seo._plain_text(html) is not None
+    assert fast > 1500
+    article = GOOD.html + "<p>Caf&eacute; &amp; <a href='/x'>links</a><br/>next&nbsp;line</p>"
+    assert seo._plain_text(nh3.clean(article)) is not None
+    assert count_words(nh3.clean(article)) == len(seo._words(html_text(nh3.clean(article))))
 
 
 def test_word_definition() -> None:
