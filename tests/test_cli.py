@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import gc
 import os
 import socket
 import subprocess
@@ -9,9 +11,12 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
+import run
 from tests.conftest import BACKEND
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +57,22 @@ def test_serve_on_a_fresh_data_folder_answers_health_within_3_seconds(tmp_path: 
         server.terminate()
         out, _ = server.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/api/docs/" in out
+
+
+def test_serve_sizes_the_collectors_young_generations_before_it_serves(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A serving process collects young objects every 10,000 allocations, not CPython's 700, so a
+    websocket fan-out's messages die young instead of filling the oldest generation, whose
+    collections stop the process for a pass over every connection (bench ws in the README)."""
+    seen: list[tuple[int, ...]] = []
+    monkeypatch.setattr(web, "run_app", lambda *args, **kwargs: seen.append(gc.get_threshold()))
+    before = gc.get_threshold()
+    try:
+        run.serve(make_settings(), argparse.Namespace(host=None, port=None, workers=1, worker=False))
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [run.GC_THRESHOLDS] and run.GC_THRESHOLDS[0] >= 10_000
 
 
 def test_migrate_applies_every_migration_once(tmp_path: Path) -> None:
