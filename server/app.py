@@ -161,6 +161,7 @@ async def rate_limiter_ctx(app: web.Application) -> AsyncIterator[None]:
     counter = RedisCounter(redis, settings.redis_prefix) if redis is not None else MemoryCounter()
     app[RATE_LIMITER] = RateLimiter(settings.rate_limits, counter)
     yield
+    await app[RATE_LIMITER].close()
 
 
 @endpoint(public=True, scope=None)

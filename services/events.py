@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from services.batching import Batcher
+from services.redis_calls import SerialScript
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -329,7 +330,7 @@ class RedisEventBus(_Fanout):
         self._prefix = prefix
         self._buffer_size = buffer_size
         self._pubsub_channel = f"{prefix}:events"
-        self._script = redis.register_script(_PUBLISH_LUA)
+        self._script = SerialScript(redis, _PUBLISH_LUA)
         # One script call in flight, the publications made meanwhile gathered for the next:
         # numbered in the order this process made them, whichever task made them.
         self._publications: Batcher[Sequence[Publication], list[Event]] = Batcher(
@@ -381,6 +382,7 @@ class RedisEventBus(_Fanout):
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+        await self._script.close()
         self._subscribers.clear()
 
     async def _read(self) -> None:

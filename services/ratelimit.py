@@ -26,6 +26,7 @@ from limits.aio.storage import MemoryStorage
 from redis.asyncio import Redis
 
 from services.batching import Batcher
+from services.redis_calls import SerialScript
 
 log = logging.getLogger("inkflow.ratelimit")
 WINDOW_SECONDS = 60
@@ -72,6 +73,8 @@ class Counter(Protocol):
         """Count a hit; return (hits in this window, Unix time the window ends)."""
         ...
 
+    async def close(self) -> None: ...
+
 
 class MemoryCounter:
     def __init__(self) -> None:
@@ -81,10 +84,13 @@ class MemoryCounter:
         count = await self._storage.incr(key, WINDOW_SECONDS)
         return count, await self._storage.get_expiry(key)
 
+    async def close(self) -> None:
+        """Nothing to let go of: the counts are this process's memory."""
+
 
 class RedisCounter:
     def __init__(self, redis: Redis, prefix: str) -> None:
-        self._script = redis.register_script(HIT_SCRIPT)
+        self._script = SerialScript(redis, HIT_SCRIPT)
         self._prefix = f"{prefix}:rl:"
         # Bounded like each hit, so a stalled Redis leaves no batch behind.
         self._hits: Batcher[str, tuple[int, float]] = Batcher(self._run, timeout=STORAGE_TIMEOUT)
@@ -97,6 +103,9 @@ class RedisCounter:
         now = time.time()
         return [(int(flat[2 * i]), now + max(0, int(flat[2 * i + 1])) / 1000) for i in range(len(keys))]
 
+    async def close(self) -> None:
+        await self._script.close()
+
 
 class RateLimiter:
     def __init__(self, limits: Mapping[str, int], counter: Counter, *, retry_seconds: float = RETRY_SECONDS) -> None:
@@ -106,6 +115,9 @@ class RateLimiter:
         self._retry_seconds = retry_seconds
         # Monotonic time until which `counter` is not tried; None while it answers.
         self._down_until: float | None = None
+
+    async def close(self) -> None:
+        await self._counter.close()
 
     async def hit(self, scope: str, identity: str) -> Decision:
         limit = self._limits[scope]

@@ -143,6 +143,7 @@ async def test_redis_hits_that_arrive_during_a_call_go_together_in_the_next_one(
         gate.set()
         results = await asyncio.gather(first, *rest)
     finally:
+        await real.close()  # the script whose connection the calls used
         await redis.aclose()
     assert batches == [1, 10]
     assert [count for count, _ in results] == [*range(1, 11), 1]

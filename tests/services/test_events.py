@@ -294,4 +294,5 @@ async def test_a_redis_that_stops_answering_fails_a_publication_in_bounded_time_
         [event] = await asyncio.wait_for(bus.publish(["job:1"], "job.succeeded", {"id": 1}), 2)
         assert (event.seq, event.event) == (1, "job.succeeded")  # the lost one was never numbered
     finally:
+        await script.close()
         await redis.aclose()

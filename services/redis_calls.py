@@ -1,0 +1,47 @@
+"""A Lua script called by one caller at a time, over a Redis connection of its own.
+
+The rate limiter's counter and the event bus's publisher call their script through a `Batcher`,
+so never twice at once. For them a call through redis-py's client (its pool, its lock, its retry
+layer, its response callbacks) cost the process ~100 µs of CPU, against ~55 µs for the same
+command written and its reply read on one connection: on a small write, one call per request or
+two, that difference was a tenth of the request. Here each call is that write and that read,
+with redis-py's own connection (so its parser, its handshake and its settings) underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import NoScriptError
+from redis.typing import EncodableT
+
+
+class SerialScript:
+    """`source`, called with at most one call in flight. A call that fails or is given up (a
+    timeout) while its command or its reply is on the way leaves the connection closed by
+    redis-py, since the reply may still come; the next call opens it again. Redis that has lost
+    its scripts (restarted, `SCRIPT FLUSH`) gets the source again."""
+
+    def __init__(self, redis: Redis, source: str) -> None:
+        self._script = redis.register_script(source)  # its sha; loaded by the first EVAL
+        # Opened by the first call (send_packed_command connects a connection that isn't).
+        self._connection: AbstractConnection = redis.connection_pool.make_connection()
+
+    async def __call__(self, keys: Sequence[str], args: Sequence[EncodableT]) -> Any:
+        try:
+            return await self._call("EVALSHA", self._script.sha, keys, args)
+        except NoScriptError:  # the error is the whole reply: the connection is still in step
+            return await self._call("EVAL", self._script.script, keys, args)
+
+    async def _call(self, command: str, script: EncodableT, keys: Sequence[str], args: Sequence[EncodableT]) -> Any:
+        connection = self._connection
+        await connection.send_packed_command(
+            connection.pack_command(command, script, len(keys), *keys, *args), check_health=False
+        )
+        return await connection.read_response()
+
+    async def close(self) -> None:
+        await self._connection.disconnect()
