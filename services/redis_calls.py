@@ -2,10 +2,10 @@
 
 The rate limiter's counter and the event bus's publisher call their script through a `Batcher`,
 so never twice at once. For them a call through redis-py's client (its pool, its lock, its retry
-layer, its response callbacks) cost the process ~100 µs of CPU, against ~55 µs for the same
-command written and its reply read on one connection: on a small write, one call per request or
-two, that difference was a tenth of the request. Here each call is that write and that read,
-with redis-py's own connection (so its parser, its handshake and its settings) underneath.
+layer, its response callbacks) cost the process ~87 µs of CPU, against ~60 µs here: on a small
+write (one call per request or two, under load) 5-8 % of the request's CPU. Here each call is
+the command written and its reply read on one connection, with redis-py's own connection (so its
+parser, its handshake and its settings) underneath.
 """
 
 from __future__ import annotations
@@ -29,12 +29,18 @@ class SerialScript:
         self._script = redis.register_script(source)  # its sha; loaded by the first EVAL
         # Opened by the first call (send_packed_command connects a connection that isn't).
         self._connection: AbstractConnection = redis.connection_pool.make_connection()
+        self._in_flight = False
 
     async def __call__(self, keys: Sequence[str], args: Sequence[EncodableT]) -> Any:
+        if self._in_flight:  # two callers would read each other's replies
+            raise RuntimeError("SerialScript called while a call is in flight")
+        self._in_flight = True
         try:
             return await self._call("EVALSHA", self._script.sha, keys, args)
         except NoScriptError:  # the error is the whole reply: the connection is still in step
             return await self._call("EVAL", self._script.script, keys, args)
+        finally:
+            self._in_flight = False
 
     async def _call(self, command: str, script: EncodableT, keys: Sequence[str], args: Sequence[EncodableT]) -> Any:
         connection = self._connection

@@ -62,3 +62,17 @@ async def test_a_call_given_up_while_its_reply_is_on_the_way_leaves_no_reply_for
         assert await script(keys=[], args=["new"]) == [b"new", 0]
     finally:
         await script.close()
+
+
+async def test_a_second_call_while_one_is_in_flight_is_refused_and_the_first_gets_its_own_reply(redis: Redis) -> None:
+    """One connection, one reply at a time: a second caller would read the first one's reply."""
+    script = SerialScript(redis, ECHO)
+    try:
+        first = asyncio.ensure_future(script(keys=[], args=["first", 5_000_000]))
+        await asyncio.sleep(0.005)
+        with pytest.raises(RuntimeError, match="in flight"):
+            await script(keys=[], args=["second"])
+        assert await first == [b"first", 0]
+        assert await script(keys=[], args=["third"]) == [b"third", 0]
+    finally:
+        await script.close()
