@@ -160,7 +160,8 @@ def test_html_text_separates_blocks_and_joins_inline() -> None:
 _PIECES = (
     "<p>", "</p>", "<P>", "<div class=\"x\">", "</div>", "<br>", "<br/>", "<br />", "<li>", "<h2 id='a'>", "</h2>",
     "<b>", "</b>", "<em>", "<a href=\"/x?a=1&amp;b=2\">", "</a>", "<img alt=\"a > b\" src=x.png>",
-    "<span title='it\"s'>", "</span>", "<td>", "<title>", "</title>", "<noscript>", "</noscript>",
+    "<span title='it\"s'>", "<a title=\"x<y\">", "<p data-x='a>b<c'>", "</span>", "<td>", "<title>", "</title>",
+    "<noscript>", "</noscript>",
     "<script>", "</script>", "<style>", "<!-- note -->", "<!DOCTYPE html>", "<?php ?>", "< p>", "a < b",
     "<a b='c'd>", "<my-tag>", "</p >", "&amp;", "&nbsp;", "&#39;", "&am", "p;", "&#x2019;", "&bogus;",
     "word", "Don't", "state-of-the-art", "42", "caf\u00e9", "\u00fcber", " ", "\n", "  ", "--", "x_y", "rock\u2019n",
