@@ -226,7 +226,7 @@ def count_words(html: str) -> int:
 
 # A start or end tag with well-formed attributes (quoted values may hold `>`), as HTMLParser reads it.
 _PLAIN_TAG = re.compile(
-    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)"""
+    r"""</?([a-zA-Z][a-zA-Z0-9]*)"""
     r"""(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>"""
 )
 
@@ -245,7 +245,7 @@ def _plain_text(html: str) -> str | None:
             return None
         # Each run of text is unescaped on its own, as HTMLParser hands it over.
         parts.append(html_entities.unescape(data) if "&" in data else data)
-        name = tag[2].lower()
+        name = tag[1].lower()
         if name in HIDDEN_TAGS:
             return None
         if name in BLOCK_TAGS:  # a block's text doesn't run into its neighbours'
