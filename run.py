@@ -83,15 +83,25 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+# How many times the supervisor's workers may die within a window before it gives up, stops the
+# rest and exits 1: a crash loop (a worker dying on every request, or soon after each start)
+# then reaches whoever runs the supervisor (systemd, a container runtime) instead of going on
+# unseen, a restart a second.
+RESTARTS_ALLOWED = 5
+RESTART_WINDOW_S = 60.0
+
+
 def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
     """`serve --workers N`: migrate once, then run N `serve` processes sharing the port through
     SO_REUSEPORT (the kernel spreads connections over them), restart any that dies, and pass a
     SIGTERM or Ctrl-C on to them as one SIGTERM each (each finishes its items in flight and
     gives its sites up). A worker failing at start-up (exit 2: port in use, bad configuration)
-    stops them all with its message, rather than restarting in a loop."""
+    stops them all with its message, rather than restarting in a loop; so do more than
+    RESTARTS_ALLOWED deaths within RESTART_WINDOW_S (exit 1)."""
     import signal
     import subprocess
     import time
+    from collections import deque
     from pathlib import Path
 
     asyncio.run(_with_database(settings, _nothing))
@@ -115,6 +125,7 @@ def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
     signal.signal(signal.SIGINT, stop)
     print(f"Inkflow: {workers} workers on http://{host}:{port}/ (supervisor pid {os.getpid()})", flush=True)
     failed = 0
+    deaths: deque[float] = deque()  # when workers died, within the last RESTART_WINDOW_S
     while True:
         time.sleep(0.2)
         for slot, (child, started) in enumerate(children):
@@ -124,6 +135,21 @@ def supervise(settings: Settings, host: str, port: int, workers: int) -> None:
             if code == 2:
                 log.error("worker %s could not start (exit 2); stopping", child.pid)
                 failed = 2
+                stop(signal.SIGTERM, None)
+                break
+            now = time.monotonic()
+            deaths.append(now)
+            while deaths[0] < now - RESTART_WINDOW_S:
+                deaths.popleft()
+            if len(deaths) > RESTARTS_ALLOWED:
+                log.error(
+                    "worker %s exited (code %s): %s workers died within %.0f s; stopping",
+                    child.pid,
+                    code,
+                    len(deaths),
+                    RESTART_WINDOW_S,
+                )
+                failed = 1
                 stop(signal.SIGTERM, None)
                 break
             log.warning("worker %s exited (code %s); starting another", child.pid, code)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import run
 from tests.conftest import BACKEND, TEST_FERNET, TEST_REDIS_URL, TEST_SECRET
 from tests.scaleout.conftest import ROOT, _free_port
 
@@ -53,14 +54,11 @@ def _processes(port: int, tries: int = 40) -> set[str]:
     return seen
 
 
-@pytest.mark.skipif(BACKEND != "postgres", reason="several workers need PostgreSQL and Redis: the PostgreSQL pass")
-def test_two_workers_share_the_port_a_killed_one_is_replaced_and_sigterm_stops_them_all(
-    scale_database: str, tmp_path: Path
-) -> None:
-    port = _free_port()
+def _supervisor(database_url: str, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """`run.py serve --workers 2` on `port`, its output in tmp_path/supervisor.log."""
     env = {
         **os.environ,
-        "DATABASE_URL": scale_database,
+        "DATABASE_URL": database_url,
         "INKFLOW_DATA_DIR": str(tmp_path / "data"),
         "INKFLOW_PORT": str(port),
         "INKFLOW_REDIS_PREFIX": f"inkflow-test-workers-{uuid.uuid4().hex[:8]}",
@@ -69,13 +67,33 @@ def test_two_workers_share_the_port_a_killed_one_is_replaced_and_sigterm_stops_t
         "INKFLOW_ENCRYPTION_KEY": TEST_FERNET,
     }
     with (tmp_path / "supervisor.log").open("wb") as log:
-        supervisor = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "run.py", "serve", "--workers", "2"],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after its last ")".
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="several workers need PostgreSQL and Redis: the PostgreSQL pass")
+def test_two_workers_share_the_port_a_killed_one_is_replaced_and_sigterm_stops_them_all(
+    scale_database: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    supervisor = _supervisor(scale_database, tmp_path, port)
     try:
         deadline = time.monotonic() + 60
         seen: set[str] = set()
@@ -98,4 +116,39 @@ def test_two_workers_share_the_port_a_killed_one_is_replaced_and_sigterm_stops_t
         code = supervisor.wait(60)
     assert code == 0
     with pytest.raises(OSError):  # every worker stopped with the supervisor
+        _health(port)
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="several workers need PostgreSQL and Redis: the PostgreSQL pass")
+def test_workers_that_keep_dying_stop_the_supervisor_with_exit_1_and_its_reason(
+    scale_database: str, tmp_path: Path
+) -> None:
+    """A crash loop reaches whoever runs the supervisor: past RESTARTS_ALLOWED deaths within
+    RESTART_WINDOW_S it stops the other workers and exits 1, instead of restarting for ever."""
+    port = _free_port()
+    supervisor = _supervisor(scale_database, tmp_path, port)
+    killed: set[int] = set()
+    seen: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while supervisor.poll() is None and time.monotonic() < deadline:
+            seen |= _children(supervisor.pid)
+            for pid in seen - killed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.add(pid)
+            time.sleep(0.1)
+        code = supervisor.wait(30)
+    finally:
+        if supervisor.poll() is None:  # it kept restarting them: stop it and its workers
+            supervisor.send_signal(signal.SIGTERM)
+            supervisor.wait(60)
+    log = (tmp_path / "supervisor.log").read_text()
+    assert code == 1, log
+    assert f"{run.RESTARTS_ALLOWED + 1} workers died within 60 s; stopping" in log
+    assert len(killed) >= run.RESTARTS_ALLOWED + 1
+    for pid in seen:  # the supervisor stopped every worker before it exited
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with pytest.raises(OSError):  # nothing serves the port any more
         _health(port)
