@@ -118,7 +118,10 @@ class _Cell(Generic[K]):
                     await self._guarded(None, self.actor.step)
                     continue
                 try:
-                    envelope = await asyncio.wait_for(self.mailbox.get(), self.system.idle_timeout)
+                    # Not `wait_for`, which runs the get as a task of its own on 3.11: a message
+                    # would reach the actor a few loop turns later.
+                    async with asyncio.timeout(self.system.idle_timeout):
+                        envelope = await self.mailbox.get()
                 except TimeoutError:
                     if self.mailbox.empty() and not self.actor.busy:
                         break
