@@ -336,9 +336,16 @@ Begin = tuple[str, type[Model], Callable[[str], str]]
 # PostgreSQL: `claim` and, when the job is then running with nothing asked of it, its kind's
 # first statement, in one statement; each kind's statement sees the taken job only if it is of
 # that kind. The begun row's columns come back as "__begun<n>__<column>".
+#
+# Its commit doesn't wait for the write-ahead log to reach the disk: the statement turns
+# `synchronous_commit` off for its own transaction (it runs in none of the caller's, in the site
+# actor), ~0.15 ms per job here. Nothing depends on the claim being durable: a crash that loses
+# it leaves the job as it was (queued, the older token), which a process takes again, and the
+# first durable commit after it (the item's) makes it durable too, the log being written in order.
 _TAKE_AND_BEGIN = """WITH "claimed" AS ({take}),
     "taken" AS (SELECT * FROM "claimed" WHERE "status" = 'running' AND "requested" IS NULL){begins}
-    SELECT "claimed".*{columns} FROM "claimed"{joins}"""
+    SELECT "claimed".*{columns}, set_config('synchronous_commit', 'off', true) AS "__async"
+    FROM "claimed"{joins}"""
 
 
 async def claim_and_begin(job_id: int, fence: int | None, begins: Sequence[Begin]) -> tuple[Job | None, Model | None]:
@@ -368,6 +375,7 @@ async def claim_and_begin(job_id: int, fence: int | None, begins: Sequence[Begin
     if not rows:
         return None, None
     row, begun = rows[0], None
+    del row["__async"]
     for n, (_kind, model, _statement) in enumerate(begins):
         made = {c: row.pop(f"__begun{n}__{c}") for c in model._meta.fields_db_projection.values()}
         if made[model._meta.db_pk_column] is not None:

@@ -1,7 +1,8 @@
 """Taking a job and beginning it in one statement (PostgreSQL, `jobs.claim_and_begin`): a
 generate_content job taken with nothing asked of it marks its task in progress in the same
 statement; a cancel or pause asked of it, a job of another kind, or a stale owner's token
-begins nothing. On SQLite the statement only takes the job and the actor begins it after."""
+begins nothing. On SQLite the statement only takes the job and the actor begins it after. The
+statement's commit doesn't wait for the log, and only its own."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from actors.operations.writer import GenerateContent
 from actors.site import BEGINS
 from models.accounts import Account, Site
+from models.db import raw_query
 from models.jobs import Job
 from models.writer import Task
 from services import jobs
@@ -78,3 +80,15 @@ async def test_a_stale_owner_takes_and_begins_nothing() -> None:
     assert taken is not None and taken.fence == 2
     assert (await Task.get(id=task.id)).status == ("in_progress" if ONE_STATEMENT else "queued")
     assert (begun is not None) is ONE_STATEMENT
+
+
+@pytest.mark.skipif(not ONE_STATEMENT, reason="the claim's commit setting is PostgreSQL's")
+async def test_taking_a_job_leaves_the_connections_commits_durable() -> None:
+    """The claim's statement turns `synchronous_commit` off for its own transaction only: every
+    later commit on the pooled connection waits for the log again."""
+    for _ in range(3):
+        _, job = await _task_and_job()
+        taken, begun = await jobs.claim_and_begin(job.id, None, BEGINS)
+        assert taken is not None and taken.status == "running" and begun is not None
+        settings = [(await raw_query("SHOW synchronous_commit", []))[0]["synchronous_commit"] for _ in range(5)]
+        assert settings == ["on"] * 5
