@@ -393,7 +393,7 @@ async def save_fenced(job: Job, fields: list[str], *, with_row: Model | None = N
 
 # With `cancel_wins`, how the ending status is written: a cancel the row asks for (its
 # `requested` before this statement, as SET reads the old row) turns the end into `cancelled`.
-_CANCEL_WINS = """CASE WHEN "requested" = 'cancel' THEN 'cancelled' ELSE {0} END"""
+_CANCEL_WINS = """CASE WHEN "job"."requested" = 'cancel' THEN 'cancelled' ELSE {0} END"""
 
 
 async def _save(
@@ -421,6 +421,101 @@ async def _save(
     elif with_row is not None:
         await with_row.save()
     return await raw_query(sql, [*values, *keys, *inserted])
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """PostgreSQL: what a job's last item writes, as `WITH` steps of the statement that ends the
+    job (`close_with_item`). `steps(gate, first)` gives the steps and their parameters (numbered
+    from `first`); they select from `gate`, a row source, so they write nothing when it has no
+    row, and the step named "made" returns the row the item made (none when it made nothing).
+    The item's results are `results` and `ids`: keys whose value is a column of that row
+    (`{"content_id": "id"}`)."""
+
+    steps: Callable[[str, int], tuple[str, list[Any]]]
+    results: dict[str, Any]
+    ids: dict[str, str]
+
+
+# `close_with_item`: the job's row, locked, while it holds the actor's token ({0}, {1}); the
+# item's steps, its usage row and the settlement select from it, so they write nothing otherwise.
+_OWNED = """"owned" AS (SELECT "id" FROM "job" WHERE "id" = {0} AND "fence" = {1} FOR UPDATE)"""
+
+
+async def close_with_item(
+    job: Job, item_fields: dict[str, Any], *, item: ItemRow, usage: Model | None
+) -> tuple[dict[str, Any], CreditTransaction | None] | None:
+    """PostgreSQL: `close_fenced` for a job succeeding with its last item, with the item's writes
+    (`item`), its usage row and the settlement in the same statement: one statement and one
+    commit instead of a transaction of four round trips. `item_fields`: the job's fields the
+    item sets (its checkpoint with the item's `results`, progress, credits used); the job's
+    result is the checkpoint's results, `ids` included. A cancel asked for
+    meanwhile still wins: the job ends `cancelled` with the item kept and charged.
+
+    Returns the item's `ids` and the refund's ledger row, with the job updated as stored.
+    None when the statement wrote nothing: the job's row no longer holds the actor's token, or
+    the item's steps made no row (e.g. the task has content by now). The caller then commits the
+    item in a transaction as usual, which tells the two apart."""
+    fields_map = Job._meta.fields_map
+    values: list[Any] = [job.id, job.fence]
+    steps, step_values = item.steps('"owned"', len(values))
+    parts = [_OWNED, steps]
+    values += step_values
+    if usage is not None:
+        insert, usage_values = insert_select(usage, '"made"', len(values))
+        parts.append(f'"added" AS ({insert})')
+        values += usage_values
+    used = item_fields["credits_used"]
+    settlement = ledger.settle_steps(
+        job.account_id, job.credits_reserved, used, operation=job.kind, job_id=job.id, gate='"made"', first=len(values)
+    )
+    entry = None
+    if settlement is not None:
+        refund_steps, refund_values, entry = settlement
+        parts.append(refund_steps)
+        values += refund_values
+
+    checkpoint = item_fields["checkpoint"]
+    result = {**checkpoint["results"], **dict.fromkeys(item.ids)}  # the ids written by the statement
+    finished_at = utcnow()
+    sets = {**item_fields, "result": result, "requested": None, "finished_at": finished_at, "updated_at": finished_at}
+    assignments = []
+    for name, value in sets.items():
+        values.append(fields_map[name].to_db_value(value, job))
+        expression = f"{{{len(values) - 1}}}"
+        if name in ("checkpoint", "result"):  # the made row's ids go into both
+            expression += "::jsonb"
+            for key, column in item.ids.items():
+                values.append(["results", key] if name == "checkpoint" else [key])
+                expression = f'jsonb_set({expression}, {{{len(values) - 1}}}::text[], to_jsonb("made"."{column}"))'
+        assignments.append(f'"{name}" = {expression}')
+    values.append("succeeded")
+    assignments.append(f'"status" = {_CANCEL_WINS.format(f"{{{len(values) - 1}}}")}, "error" = NULL')
+    # Only what the caller needs back: the made row's ids, not the row (an article's HTML).
+    returning = ", ".join(['"job"."status" AS "__status"', *(f'"made"."{c}" AS "{k}"' for k, c in item.ids.items())])
+    sources = '"made"'
+    if entry is not None:
+        returning += ', "entry"."id" AS "__entry_id", "entry"."balance_after" AS "__entry_balance"'
+        sources += ', "entry"'
+    sql = (
+        f'WITH {", ".join(parts)} UPDATE "job" SET {", ".join(assignments)} FROM {sources} '
+        f'WHERE "job"."id" = {{0}} AND "job"."fence" = {{1}} RETURNING {returning}'
+    )
+    rows = await raw_query(sql, values)
+    if not rows:
+        return None
+    row = rows[0]
+    status = row.pop("__status")
+    if entry is not None:
+        entry.id, entry.balance_after = row.pop("__entry_id"), row.pop("__entry_balance")
+        entry._saved_in_db = True
+    ids = {key: row[key] for key in item.ids}
+    for name, value in item_fields.items():
+        setattr(job, name, value)
+    checkpoint["results"].update(ids)
+    job.result = dict(checkpoint["results"])
+    job.status, job.error, job.requested, job.finished_at, job.updated_at = status, None, None, finished_at, finished_at
+    return ids, entry
 
 
 async def sites_with_unfinished_work() -> list[int]:

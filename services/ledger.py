@@ -7,7 +7,7 @@ processes: the database, not the caller, decides whether a deduction fits.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from models.accounts import Account
 from models.billing import CreditTransaction
@@ -131,12 +131,20 @@ async def reserve_new_job(job: Job, amount: int) -> tuple[Job, CreditTransaction
     return stored, entry
 
 
+def _refund(reserved: int, used: int) -> int:
+    """What a job's settlement gives back: the reservation less what it used (never below 0)."""
+    return reserved - max(0, min(used, reserved))
+
+
+def _refund_description(refund: int, reserved: int) -> str:
+    return f"Refund of {refund} unused credits of {reserved} reserved"
+
+
 async def settle(
     account_id: int, reserved: int, used: int, *, operation: str, job_id: int | None
 ) -> CreditTransaction | None:
     """Capture `used` out of `reserved` and refund the rest (all of it on failure or cancel)."""
-    used = max(0, min(used, reserved))
-    refund = reserved - used
+    refund = _refund(reserved, used)
     if refund == 0:
         return None
     return await _apply(
@@ -145,5 +153,32 @@ async def settle(
         kind="refund",
         operation=operation,
         job_id=job_id,
-        description=f"Refund of {refund} unused credits of {reserved} reserved",
+        description=_refund_description(refund, reserved),
     )
+
+
+def settle_steps(
+    account_id: int, reserved: int, used: int, *, operation: str, job_id: int, gate: str, first: int
+) -> tuple[str, list[Any], CreditTransaction] | None:
+    """PostgreSQL: `settle` as `WITH` steps of a caller's statement: "refunded" credits the
+    account, "entry" is the ledger row with the balance it leaves; both only if `gate` (a row
+    source) has a row. Parameters numbered from `first`; the ledger row as it will be (its id and
+    balance come back as "entry"'s). None when nothing is refunded."""
+    refund = _refund(reserved, used)
+    if refund == 0:
+        return None
+    entry = CreditTransaction(
+        account_id=account_id,
+        amount=refund,
+        balance_after=0,  # the statement writes the balance it leaves
+        kind="refund",
+        operation=operation,
+        job_id=job_id,
+        description=_refund_description(refund, reserved),
+    )
+    insert, values = insert_select(entry, '"refunded"', first + 2, computed={"balance_after": '"refunded"."credits"'})
+    steps = (
+        f'"refunded" AS (UPDATE "account" SET "credits" = "account"."credits" + {{{first}}} FROM {gate} '
+        f'WHERE "account"."id" = {{{first + 1}}} RETURNING "account"."credits"), "entry" AS ({insert})'
+    )
+    return steps, [refund, account_id, *values], entry

@@ -193,14 +193,12 @@ async def owned_task_and_content_id(caller: Principal, task_id: int) -> tuple[Ta
 
 # What a task whose article is written becomes, up to its content's id (which follows).
 _COMPLETED = """"status" = 'completed', "error" = NULL, "content_id" = """
-# PostgreSQL: a task's first content and the task marked completed with it, in one statement,
-# which inserts nothing if the task has content by then (`insert_select` writes the content as
-# the ORM would; {task} is the task's parameter).
-_FIRST_CONTENT = f"""WITH "made" AS ({{insert}}),
+# PostgreSQL: a task's first content and the task marked completed with it, as `WITH` steps:
+# "made" inserts the content, nothing if the task has content by then (`insert_select` writes it
+# as the ORM would; {task} is the task's parameter), "done" completes the task with it.
+_FIRST_CONTENT_STEPS = f""""made" AS ({{insert}}),
     "done" AS (UPDATE "task" SET {_COMPLETED}"made"."id"
-               FROM "made" WHERE "task"."id" = "made"."task_id")
-    SELECT * FROM "made"
-"""
+               FROM "made" WHERE "task"."id" = "made"."task_id")"""
 _TASK_WITHOUT_CONTENT = (
     '(SELECT 1 FROM "task" t WHERE t."id" = {task} AND ' + _CONTENT_ID_OF_TASK + ' IS NULL) AS "one"'
 )
@@ -210,6 +208,24 @@ _FREE_SLUG = """CROSS JOIN LATERAL (SELECT s."slug" FROM unnest({candidates}::te
     WHERE NOT EXISTS (SELECT 1 FROM "content" c WHERE c."site_id" = {site} AND c."slug" = s."slug")
     ORDER BY s."n" LIMIT 1) AS "free"
 """
+
+
+def first_content_steps(content: Content, *, first: int = 0, gate: str = "") -> tuple[str, list[Any]]:
+    """PostgreSQL: `store_first_content`'s writes as `WITH` steps ("made", "done") and their
+    parameters, numbered from `first`. `gate`: a row source the insert selects from as well, so
+    that nothing is made when it has no row (a job's row while its actor's token holds)."""
+    assert content.task_id is not None, "a task's content names its task"
+    source, computed, extra = _TASK_WITHOUT_CONTENT, None, []
+    if gate:
+        source = f"{gate}, {source}"
+    if not content.slug:  # the insert picks the first free candidate
+        candidates = slug_candidates(content.title, max_length=CONTENT_SLUG_LENGTH, fallback=CONTENT_SLUG_FALLBACK)
+        source, computed, extra = f"{source} {_FREE_SLUG}", {"slug": '"free"."slug"'}, [candidates, content.site_id]
+    insert, values = insert_select(content, source, first, computed)
+    steps = _FIRST_CONTENT_STEPS.replace("{insert}", insert)
+    for n, name in enumerate(("task", "candidates", "site")):  # after the insert's own parameters
+        steps = steps.replace(f"{{{name}}}", f"{{{first + len(values) + n}}}")
+    return steps, [*values, content.task_id, *extra]
 
 
 async def store_first_content(content: Content) -> Content | None:
@@ -225,15 +241,8 @@ async def store_first_content(content: Content) -> Content | None:
         await content.save()
         await complete_task(content.task_id, content.id)
         return content
-    source, computed, extra = _TASK_WITHOUT_CONTENT, None, []
-    if not content.slug:  # the insert picks the first free candidate
-        candidates = slug_candidates(content.title, max_length=CONTENT_SLUG_LENGTH, fallback=CONTENT_SLUG_FALLBACK)
-        source, computed, extra = f"{source} {_FREE_SLUG}", {"slug": '"free"."slug"'}, [candidates, content.site_id]
-    insert, values = insert_select(content, source, 0, computed)
-    sql = _FIRST_CONTENT.replace("{insert}", insert)
-    for n, name in enumerate(("task", "candidates", "site")):  # after the insert's own parameters
-        sql = sql.replace(f"{{{name}}}", f"{{{len(values) + n}}}")
-    rows = await raw_query(sql, [*values, content.task_id, *extra])
+    steps, values = first_content_steps(content)
+    rows = await raw_query(f'WITH {steps} SELECT * FROM "made"', values)
     if rows:
         return Content._init_from_db(**rows[0])
     if not content.slug and await task_content(content.task_id) is None:  # every candidate was taken

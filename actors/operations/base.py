@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from config.prompts import render_prompt
 from config.settings import Settings
 from models.billing import CreditTransaction, UsageLog
+from models.db import on_postgres
 from models.jobs import Job
 from models.writer import Content
 from schemas.ai import ANSWERS
@@ -194,10 +195,15 @@ class Operation:
         write: Callable[[], Awaitable[None]] | None = None,
         results: Callable[[dict[str, Any]], None] | None = None,
         error: str | None = None,
+        row: jobs.ItemRow | None = None,
     ) -> None:
         """Persist one finished item: its writes, its charge (never past the reservation nor the
         item's budget), the usage row and the checkpoint, all or nothing. `error` marks an item
-        that failed and is recorded as done (so it is not retried), for the parent to log."""
+        that failed and is recorded as done (so it is not retried), for the parent to log.
+
+        `row`: the same writes and results as one statement's steps (PostgreSQL), for the last
+        item of a job that then succeeds: the item and the job's end go in one statement
+        (`jobs.close_with_item`); when that writes nothing, `write` and `results` run as usual."""
         job = self.job
         charge = max(0, min(cost, job.credits_reserved - job.credits_used))
         if self.item_budget is not None:
@@ -210,6 +216,8 @@ class Operation:
             "results": all_results,
         }
         ending = self.parent is None and self.ends_with_last_item and len(self.remaining()) == 1
+        if ending and row is not None and await self._end_with_row(item, charge, usage, row):
+            return
         refund = None
         async with in_transaction():
             if write is not None:
@@ -225,18 +233,7 @@ class Operation:
                 job.progress_total = max(job.progress_total, len(self.items()))
             else:  # the parent keeps the progress and adds its own rows (log line, run stages)
                 await self.parent.child_committed(self, item, charge=charge, error=error)
-            usage_row = None
-            if charge or usage.calls:
-                usage_row = UsageLog(
-                    account_id=job.account_id,
-                    site_id=job.site_id,
-                    operation=self.kind,
-                    credits=charge,
-                    model=usage.model,
-                    tokens_in=usage.tokens_in,
-                    tokens_out=usage.tokens_out,
-                    job_id=job.id,
-                )
+            usage_row = self._usage_row(charge, usage)
             # Fenced: refused (and the whole item rolled back) once another process owns the site.
             # The job's row is written last, so it stays locked for the shortest time; the usage
             # row goes in with it.
@@ -247,6 +244,43 @@ class Operation:
                 await jobs.save_fenced(job, item_fields, with_row=usage_row)
         if ending:
             await jobs.announce(self.context.events, job, refund)
+
+    def _usage_row(self, charge: int, usage: Usage) -> UsageLog | None:
+        """The item's usage row (unsaved), if it was charged or called a model."""
+        if not charge and not usage.calls:
+            return None
+        job = self.job
+        return UsageLog(
+            account_id=job.account_id,
+            site_id=job.site_id,
+            operation=self.kind,
+            credits=charge,
+            model=usage.model,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            job_id=job.id,
+        )
+
+    async def _end_with_row(self, item: str, charge: int, usage: Usage, row: jobs.ItemRow) -> bool:
+        """PostgreSQL: the last item (`row`), its usage row and the job's success in one statement
+        (`jobs.close_with_item`), then the job's events. False when that wrote nothing, or the
+        job doesn't simply succeed (it fails, or its kind closes rows of its own at its end)."""
+        if not on_postgres() or self.ending()[0] != "succeeded" or self.kind in jobs.FINISH_HOOKS:
+            return False
+        job = self.job
+        done = [*job.checkpoint.get("done", []), self.done_key(item)]
+        results = {**job.checkpoint.get("results", {}), **row.results}
+        item_fields = {
+            "credits_used": job.credits_used + charge,
+            "checkpoint": {**job.checkpoint, "done": done, "results": results},
+            "progress_done": len(done),
+            "progress_total": max(job.progress_total, len(self.items())),
+        }
+        closed = await jobs.close_with_item(job, item_fields, item=row, usage=self._usage_row(charge, usage))
+        if closed is None:
+            return False
+        await jobs.announce(self.context.events, job, closed[1])
+        return True
 
     def ending(self) -> tuple[str, dict[str, Any] | None]:
         """How the job ends once its items are done (status, error), unless a cancel was asked

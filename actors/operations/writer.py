@@ -13,10 +13,12 @@ from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.costs import content_cost
 from services.errors import Conflict
+from services.jobs import ItemRow
 from services.principal import Principal
 from services.seo import count_words
 from services.writer import (
     complete_task,
+    first_content_steps,
     owned_task_and_content_id,
     sanitise_html,
     start_task,
@@ -93,20 +95,21 @@ class GenerateContent(Operation):
             "word_count": words,
         }
 
-        async def first_content() -> Content | None:
-            return await store_first_content(  # its slug chosen as it is stored
-                Content(
-                    account_id=task.account_id,
-                    site_id=task.site_id,
-                    sector_id=task.sector_id,
-                    cluster_id=task.cluster_id,
-                    task_id=task.id,
-                    slug="",
-                    source="ai",
-                    status="draft",
-                    **text,
-                )
+        def new_content() -> Content:  # its slug chosen as it is stored
+            return Content(
+                account_id=task.account_id,
+                site_id=task.site_id,
+                sector_id=task.sector_id,
+                cluster_id=task.cluster_id,
+                task_id=task.id,
+                slug="",
+                source="ai",
+                status="draft",
+                **text,
             )
+
+        async def first_content() -> Content | None:
+            return await store_first_content(new_content())
 
         async def write() -> None:
             # Looked up at write time: regenerating, or content made since the plan (a request
@@ -125,5 +128,13 @@ class GenerateContent(Operation):
         def results(into: dict[str, Any]) -> None:
             into.update(content_id=content_holder[0].id, word_count=words)
 
+        # PostgreSQL, a first article: the content, its task and the job's end in one statement.
+        row = None
+        if not self.params.get("regenerate"):
+            row = ItemRow(
+                steps=lambda gate, first: first_content_steps(new_content(), first=first, gate=gate),
+                results={"word_count": words},
+                ids={"content_id": "id"},
+            )
         cost = content_cost(self.context.settings, words)
-        await self.commit(item, cost=cost, usage=usage, write=write, results=results)
+        await self.commit(item, cost=cost, usage=usage, write=write, results=results, row=row)
