@@ -95,7 +95,7 @@ async def run_operation(request: web.Request, operation: type[Operation], params
         reserve=plan.estimate,
         attach=operation.attach,
     )
-    with events.subscribe([f"job:{job.id}"], queue_size=64, early=True) as subscription:
+    with events.subscribe([f"job:{job.id}"], queue_size=64, early=True, only=jobs.JOB_ENDS) as subscription:
         # The actor takes the job while its `job.queued` is on its way to the bus.
         await request.app[ACTORS].tell(plan.site_id, Submit(job.id), after=queued)
         await jobs.announced(job, queued)

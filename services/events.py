@@ -12,12 +12,13 @@ Two backends behind one interface, chosen by `REDIS_URL`:
 - `MemoryEventBus`: one process; counters and replay buffers in memory, and a history id drawn
   when the bus is made.
 - `RedisEventBus`: every process; one Lua script per publish numbers the event, appends it to a
-  capped stream per channel (the replay buffer) and publishes it on one pub/sub channel, so the
-  seq order is the delivery order everywhere. One script call is in flight at a time; what is
-  published meanwhile goes in the next (`services.batching`), so a process's events are numbered
-  in the order it made them, and `post_many` can take an event's place in that order without
-  waiting for Redis. Each process holds one pub/sub connection and fans events out to its local
-  subscribers. The history id is a key of its own, set if missing.
+  capped stream per channel (the replay buffer) and publishes it once, with each channel's seq,
+  on one pub/sub channel, so the seq order is the delivery order everywhere. One script call
+  is in flight at a time; what is published meanwhile goes in the next (`services.batching`),
+  so a process's events are numbered in the order it made them, and `post_many` can take an
+  event's place in that order without waiting for Redis. Each process holds one pub/sub
+  connection and fans events out to its local subscribers. The history id is a key of its own,
+  set if missing.
 
 Subscribers get events through a bounded queue; one that falls behind is marked `overflowed`
 and gets nothing more (the websocket layer closes it with 1013), so a slow reader never slows
@@ -88,13 +89,22 @@ def _encode(data: Mapping[str, Any]) -> bytes:
 class Subscription:
     """A reader's view of some channels: `await get()` or `async for event in subscription`."""
 
-    def __init__(self, bus: _Fanout, channels: Iterable[str], queue_size: int, *, early: bool = False) -> None:
+    def __init__(
+        self,
+        bus: _Fanout,
+        channels: Iterable[str],
+        queue_size: int,
+        *,
+        early: bool = False,
+        only: frozenset[str] | None = None,
+    ) -> None:
         self._bus = bus
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
         self.channels: set[str] = set()
         self.overflowed = False
         self.closed = False
         self.early = early  # also gets what `hand_over` gives, ahead of the numbered events
+        self.only = only  # the events it is woken for (None: all)
         # Called once when the queue overflows, so a reader blocked elsewhere (a websocket
         # writer waiting on a full socket) can be dropped at once.
         self.on_overflow: Callable[[], None] | None = None
@@ -112,7 +122,7 @@ class Subscription:
             self._bus._detach(channel, self)
 
     def _deliver(self, event: Event) -> None:
-        if self.overflowed or self.closed:
+        if self.overflowed or self.closed or (self.only is not None and event.event not in self.only):
             return
         try:
             self._queue.put_nowait(event)
@@ -186,11 +196,17 @@ class _Fanout:
             subscription._deliver(event)
 
     def subscribe(
-        self, channels: Iterable[str] = (), *, queue_size: int = QUEUE_SIZE, early: bool = False
+        self,
+        channels: Iterable[str] = (),
+        *,
+        queue_size: int = QUEUE_SIZE,
+        early: bool = False,
+        only: frozenset[str] | None = None,
     ) -> Subscription:
         """Start receiving the channels' events from now on (use `replay` for earlier ones);
-        `early`: also what `hand_over` gives (a request waiting for a job's end)."""
-        return Subscription(self, channels, queue_size, early=early)
+        `early`: also what `hand_over` gives (a request waiting for a job's end); `only`: just
+        these events (a waiter isn't woken for the others)."""
+        return Subscription(self, channels, queue_size, early=early, only=only)
 
     def hand_over(self, channel: str, event: str, data: Mapping[str, Any]) -> None:
         """Give an event now, unnumbered, to this process's `early` subscribers of the channel
@@ -294,29 +310,48 @@ class MemoryEventBus(_Fanout):
         return missed
 
 
-# KEYS: for each (channel, event) in order, the channel's counter and its replay log. ARGV: the
-# pub/sub channel, the log's length, the log's TTL, the counter's TTL, then for each pair the
-# message's JSON before its seq and after it (assembled as text, so the data's JSON passes
-# through untouched). Returns the seqs, in order.
+# KEYS: for each channel of each event, in order, the channel's counter and its replay log.
+# ARGV: the pub/sub channel, the log's length, the log's TTL, the counter's TTL; then for each
+# event: how many channels it goes to, its channels as a JSON list, the message's JSON after its
+# seq (`,"event":…,"ts":…,"data":…}`, assembled as text, so the data's JSON passes through
+# untouched) and, for each of its channels, the JSON before the seq (`{"channel":…,"seq":`).
+# Each channel's log gets the event with that channel's seq (what `replay` reads); the pub/sub
+# channel gets one message per event with every channel's seq, so a reader decodes an event
+# once however many channels it goes to. Returns the seqs, in order.
 _PUBLISH_LUA = """
 local seqs = {}
-for i = 1, #KEYS / 2 do
-  local counter, log = KEYS[2 * i - 1], KEYS[2 * i]
-  local seq = redis.call('INCR', counter)
-  redis.call('EXPIRE', counter, ARGV[4])
-  local message = ARGV[3 + 2 * i] .. seq .. ARGV[4 + 2 * i]
-  redis.call('XADD', log, 'MAXLEN', ARGV[2], seq .. '-1', 'm', message)
-  redis.call('EXPIRE', log, ARGV[3])
-  redis.call('PUBLISH', ARGV[1], message)
-  seqs[i] = seq
+local key, arg = 1, 5
+while arg <= #ARGV do
+  local count, channels, tail = tonumber(ARGV[arg]), ARGV[arg + 1], ARGV[arg + 2]
+  local mine = {}
+  for j = 1, count do
+    local seq = redis.call('INCR', KEYS[key])
+    redis.call('EXPIRE', KEYS[key], ARGV[4])
+    redis.call('XADD', KEYS[key + 1], 'MAXLEN', ARGV[2], seq .. '-1', 'm', ARGV[arg + 2 + j] .. seq .. tail)
+    redis.call('EXPIRE', KEYS[key + 1], ARGV[3])
+    mine[j] = seq
+    seqs[#seqs + 1] = seq
+    key = key + 2
+  end
+  redis.call('PUBLISH', ARGV[1], '{"seqs":[' .. table.concat(mine, ',') .. '],"channels":' .. channels .. tail)
+  arg = arg + 3 + count
 end
 return seqs
 """
 
 
 def _decode(raw: bytes | str) -> Event:
+    """An event as a channel's replay log keeps it."""
     value = orjson.loads(raw)
     return Event(value["channel"], int(value["seq"]), value["event"], value["data"], value["ts"])
+
+
+def _decode_published(raw: bytes | str) -> list[Event]:
+    """An event as the pub/sub channel carries it: one per channel it went to, each with its seq."""
+    value = orjson.loads(raw)
+    event, data, ts = value["event"], value["data"], value["ts"]
+    seqs = zip(value["channels"], value["seqs"], strict=True)
+    return [Event(channel, int(seq), event, data, ts) for channel, seq in seqs]
 
 
 class RedisEventBus(_Fanout):
@@ -329,7 +364,9 @@ class RedisEventBus(_Fanout):
         self._redis = redis
         self._prefix = prefix
         self._buffer_size = buffer_size
-        self._pubsub_channel = f"{prefix}:events"
+        # Named for its message format (one message per event, every channel's seq in it): a
+        # process of an earlier version, during a rolling restart, reads its own channel.
+        self._pubsub_channel = f"{prefix}:events:2"
         self._script = SerialScript(redis, _PUBLISH_LUA)
         # One script call in flight, the publications made meanwhile gathered for the next:
         # numbered in the order this process made them, whichever task made them.
@@ -401,7 +438,8 @@ class RedisEventBus(_Fanout):
                     down, delay = False, 0.1
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
-                        self._dispatch(_decode(message["data"]))
+                        for event in _decode_published(message["data"]):
+                            self._dispatch(event)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -437,12 +475,15 @@ class RedisEventBus(_Fanout):
         for batch in batches:
             made.append([])
             for channels, event, data in batch:
+                if not channels:
+                    continue
                 encoded = _encode(data).decode()
                 plain = orjson.loads(encoded)
                 tail = f',"event":{orjson.dumps(event).decode()},"ts":{orjson.dumps(ts).decode()},"data":{encoded}}}'
+                args += [len(channels), orjson.dumps(list(channels)).decode(), tail]
                 for channel in channels:
                     keys += [self._seq_key(channel), self._stream_key(channel)]
-                    args += [f'{{"channel":{orjson.dumps(channel).decode()},"seq":', tail]
+                    args.append(f'{{"channel":{orjson.dumps(channel).decode()},"seq":')
                     made[-1].append((channel, event, plain))
         seqs = [int(seq) for seq in await self._script(keys=keys, args=args)] if keys else []
         if len(seqs) != len(keys) // 2:

@@ -29,6 +29,8 @@ ACTIVE = ("queued", "running")
 # Paused jobs are neither run by an actor nor finished: `resume` queues them again.
 UNFINISHED = (*ACTIVE, "paused")
 FINISHED = ("succeeded", "failed", "cancelled")
+# The events a job's end publishes: what a request waiting for the job (`wait`) listens for.
+JOB_ENDS = frozenset(f"job.{status}" for status in FINISHED)
 
 
 @dataclass(frozen=True)
@@ -554,6 +556,6 @@ async def wait(subscription: Subscription, job: Job, timeout: float) -> dict[str
         async with asyncio.timeout(timeout):
             while True:
                 event = await subscription.get()
-                if event.event in {"job.succeeded", "job.failed", "job.cancelled"}:
+                if event.event in JOB_ENDS:
                     return dict(event.data)
     return job_dict(await Job.get(id=job.id))

@@ -98,6 +98,50 @@ async def test_a_batch_is_published_in_order_as_separate_events_and_replays_like
     assert await publisher.publish_many([]) == []
 
 
+async def test_on_redis_an_event_for_several_channels_is_one_pub_sub_message_read_into_each_channel() -> None:
+    """Every process reads every event: one message per event (not per channel) keeps that
+    reading to one decode however many channels an event goes to."""
+    if BACKEND != "postgres" or not TEST_REDIS_URL:
+        pytest.skip("needs Redis: runs in the PostgreSQL + Redis pass")
+    prefix = f"inkflow-test:{uuid.uuid4().hex}"
+    client = Redis.from_url(TEST_REDIS_URL)
+    bus = RedisEventBus(client, prefix)
+    raw = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        await bus.start()
+        await raw.subscribe(bus._pubsub_channel)
+        with bus.subscribe(["job:4", "site:1", "account:9"]) as sub:
+            await bus.publish_many([(["job:4", "site:1", "account:9"], "job.queued", {"id": 4}), ([], "nowhere", {})])
+            got = [await _next(sub) for _ in range(3)]
+        assert [(e.channel, e.seq, e.event, e.data) for e in got] == [  # type: ignore[attr-defined]
+            ("job:4", 1, "job.queued", {"id": 4}),
+            ("site:1", 1, "job.queued", {"id": 4}),
+            ("account:9", 1, "job.queued", {"id": 4}),
+        ]
+        messages = []
+        deadline = asyncio.get_running_loop().time() + 0.5
+        while asyncio.get_running_loop().time() < deadline:  # None also stands for the subscribe reply
+            if (message := await raw.get_message(timeout=0.1)) is not None:
+                messages.append(message)
+        assert len(messages) == 1, messages
+    finally:
+        await raw.aclose()
+        await bus.close()
+        await client.aclose()
+
+
+async def test_a_subscriber_of_some_events_only_is_handed_just_those(buses: tuple[EventBus, EventBus]) -> None:
+    publisher, receiver = buses
+    waiter = receiver.subscribe(["job:4"], only=frozenset({"job.succeeded"}))
+    with waiter, receiver.subscribe(["job:4"]) as all_:
+        await publisher.publish(["job:4"], "job.queued", {"id": 4})
+        await publisher.publish(["job:4"], "job.succeeded", {"id": 4})
+        assert (await _next(waiter)).event == "job.succeeded"  # type: ignore[attr-defined]
+        assert [(await _next(all_)).event for _ in range(2)] == ["job.queued", "job.succeeded"]  # type: ignore[attr-defined]
+        await asyncio.sleep(0.05)
+        assert waiter.get_nowait() is None
+
+
 async def test_unsubscribe_and_close_stop_delivery(buses: tuple[EventBus, EventBus]) -> None:
     publisher, receiver = buses
     sub = receiver.subscribe(["a", "b"])
