@@ -16,7 +16,11 @@ from models.jobs import Job
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 
 # {0}: the amount; {1}: the account; a deduction's {2}: what it takes (the balance must cover it).
-CREDIT_SQL = 'UPDATE "account" SET "credits" = "credits" + {0} WHERE "id" = {1} RETURNING "credits"'
+# Columns named with their table: `settle_steps` adds a row source that may have the same names.
+CREDIT_SQL = (
+    'UPDATE "account" SET "credits" = "account"."credits" + {0} '
+    'WHERE "account"."id" = {1} RETURNING "account"."credits"'
+)
 DEDUCT_SQL = (
     'UPDATE "account" SET "credits" = "credits" + {0} WHERE "id" = {1} AND "credits" >= {2} RETURNING "credits"'
 )
@@ -177,8 +181,6 @@ def settle_steps(
         description=_refund_description(refund, reserved),
     )
     insert, values = insert_select(entry, '"refunded"', first + 2, computed={"balance_after": '"refunded"."credits"'})
-    steps = (
-        f'"refunded" AS (UPDATE "account" SET "credits" = "account"."credits" + {{{first}}} FROM {gate} '
-        f'WHERE "account"."id" = {{{first + 1}}} RETURNING "account"."credits"), "entry" AS ({insert})'
-    )
-    return steps, [refund, account_id, *values], entry
+    credit = CREDIT_SQL.replace(" WHERE ", f" FROM {gate} WHERE ", 1)
+    credit = credit.replace("{0}", f"{{{first}}}").replace("{1}", f"{{{first + 1}}}")
+    return f'"refunded" AS ({credit}), "entry" AS ({insert})', [refund, account_id, *values], entry

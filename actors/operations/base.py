@@ -216,7 +216,7 @@ class Operation:
             "results": all_results,
         }
         ending = self.parent is None and self.ends_with_last_item and len(self.remaining()) == 1
-        if ending and row is not None and await self._end_with_row(item, charge, usage, row):
+        if ending and row is not None and await self._end_with_row(checkpoint, charge, usage, row):
             return
         refund = None
         async with in_transaction():
@@ -261,19 +261,18 @@ class Operation:
             job_id=job.id,
         )
 
-    async def _end_with_row(self, item: str, charge: int, usage: Usage, row: jobs.ItemRow) -> bool:
-        """PostgreSQL: the last item (`row`), its usage row and the job's success in one statement
-        (`jobs.close_with_item`), then the job's events. False when that wrote nothing, or the
-        job doesn't simply succeed (it fails, or its kind closes rows of its own at its end)."""
+    async def _end_with_row(self, checkpoint: dict[str, Any], charge: int, usage: Usage, row: jobs.ItemRow) -> bool:
+        """PostgreSQL: the last item (`row`, `checkpoint` as `commit` made it), its usage row and
+        the job's success in one statement (`jobs.close_with_item`), then the job's events. False
+        when that wrote nothing, or the job doesn't simply succeed (it fails, or its kind closes
+        rows of its own at its end)."""
         if not on_postgres() or self.ending()[0] != "succeeded" or self.kind in jobs.FINISH_HOOKS:
             return False
         job = self.job
-        done = [*job.checkpoint.get("done", []), self.done_key(item)]
-        results = {**job.checkpoint.get("results", {}), **row.results}
         item_fields = {
             "credits_used": job.credits_used + charge,
-            "checkpoint": {**job.checkpoint, "done": done, "results": results},
-            "progress_done": len(done),
+            "checkpoint": {**checkpoint, "results": {**checkpoint["results"], **row.results}},
+            "progress_done": len(checkpoint["done"]),
             "progress_total": max(job.progress_total, len(self.items())),
         }
         closed = await jobs.close_with_item(job, item_fields, item=row, usage=self._usage_row(charge, usage))

@@ -125,15 +125,17 @@ class GenerateContent(Operation):
                     await complete_task(task.id, content.id)
             content_holder.append(content)
 
+        counted = {"word_count": words}  # the item's results, with its content's id
+
         def results(into: dict[str, Any]) -> None:
-            into.update(content_id=content_holder[0].id, word_count=words)
+            into.update(counted, content_id=content_holder[0].id)
 
         # PostgreSQL, a first article: the content, its task and the job's end in one statement.
         row = None
         if not self.params.get("regenerate"):
             row = ItemRow(
                 steps=lambda gate, first: first_content_steps(new_content(), first=first, gate=gate),
-                results={"word_count": words},
+                results=counted,
                 ids={"content_id": "id"},
             )
         cost = content_cost(self.context.settings, words)
