@@ -18,10 +18,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from actors.runtime import Actor, ActorRef, ActorStopped, ActorSystem
-from actors.site import MESSAGES, Control, Submit
+from actors.site import MESSAGES, Adopt, Control, Release, SiteActor, Submit
 from services import jobs
 from services.ownership import Leases, WakeChannel
 from services.periodic import Periodic
@@ -31,6 +32,19 @@ log = logging.getLogger("inkflow.actors.placement")
 
 def site_lease(site_id: int) -> str:
     return f"site:{site_id}"
+
+
+# What `tell` delivers: `Submit` and `Control` from any process, `Adopt` and `Release` (a hold's
+# end, `Placement.reserve`) only from the process whose actor was held.
+Message = Submit | Control | Adopt | Release
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A site's actor held for one job (`Placement.reserve`); `fence`: its token (None: one process)."""
+
+    site_id: int
+    fence: int | None
 
 
 class Placement:
@@ -102,7 +116,22 @@ class Placement:
 
     # --- messages -----------------------------------------------------------------------------------
 
-    async def tell(self, site_id: int, message: Submit | Control, *, after: Awaitable[Any] | None = None) -> None:
+    def reserve(self, site_id: int) -> Hold | None:
+        """Hold the site's actor for a job about to be made, if the actor runs here with nothing
+        to do (`SiteActor.reserve`): the job is then made taken (`jobs.Taking`, with the hold's
+        token) and handed over with `Adopt`. Send `Adopt` or `release` the hold, always."""
+        if self.leases is not None and not self.leases.holds(site_lease(site_id)):
+            return None
+        actor = self.system.idle(site_id)
+        if not isinstance(actor, SiteActor) or not actor.reserve():
+            return None
+        return Hold(site_id, actor.fence)
+
+    async def release(self, hold: Hold) -> None:
+        """The held actor's job was not made: it goes back to its queue."""
+        await self.tell(hold.site_id, Release())
+
+    async def tell(self, site_id: int, message: Message, *, after: Awaitable[Any] | None = None) -> None:
         """Deliver to the site's actor wherever it runs; never waits for an item in flight.
 
         `after`: what must be done before another process hears of the message (a job's
@@ -115,6 +144,10 @@ class Placement:
             with contextlib.suppress(ActorStopped):  # stopping: the row stays for the next owner
                 await ref.tell(message)
                 return
+        if isinstance(message, Release):  # the held actor stopped: nothing to release
+            return
+        if isinstance(message, Adopt):  # its actor stopped here: the owner takes the job as queued work
+            message = Submit(message.job_id)
         if after is not None:
             with contextlib.suppress(Exception):  # unpublished: the sweep hands the work over instead
                 await after

@@ -223,6 +223,14 @@ class ActorSystem(Generic[K]):
         cell = self._cells.get(key)
         return cell is not None and not cell.stopped
 
+    def idle(self, key: K) -> Actor[K] | None:
+        """The actor of `key` if it is running here and waiting for a message: none in its
+        mailbox, no message or step in hand, no step asked for."""
+        cell = self._cells.get(key)
+        if cell is None or cell.stopped or cell.working or not cell.mailbox.empty() or cell.actor.busy:
+            return None
+        return cell.actor
+
     def keys(self) -> list[K]:
         return [key for key, cell in self._cells.items() if not cell.stopped]
 

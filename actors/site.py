@@ -22,6 +22,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
+from tortoise.models import Model
+
 from actors.operations import OPERATIONS, Operation, OperationContext
 from actors.runtime import Actor
 from models.jobs import Job
@@ -40,6 +42,24 @@ class Submit:
 
 
 @dataclass(frozen=True)
+class Adopt:
+    """A job made for this actor while it was held for it (`reserve`): already `running` with
+    its token, and begun when `begun` (its kind's begin statement's row) is set."""
+
+    job: Job
+    begun: Model | None
+
+    @property
+    def job_id(self) -> int:
+        return cast("int", self.job.id)
+
+
+@dataclass(frozen=True)
+class Release:
+    """The job this actor was held for was not made (e.g. the credits were short)."""
+
+
+@dataclass(frozen=True)
 class Control:
     """The control plane changed a job's row: look at it now rather than after the next item."""
 
@@ -48,9 +68,7 @@ class Control:
 
 # The kinds the statement that takes a job also begins (PostgreSQL; `jobs.claim_and_begin`).
 BEGINS: list[jobs.Begin] = [
-    (kind, operation.begin_model, operation.begin_statement)
-    for kind, operation in OPERATIONS.items()
-    if operation.begin_model is not None
+    (kind, *step) for kind, operation in OPERATIONS.items() if (step := operation.begin_step()) is not None
 ]
 
 # How a message crosses to the owning process (services/ownership.WakeChannel): ids only.
@@ -72,6 +90,18 @@ class SiteActor(Actor[int]):
         # The current job's items are all done; it ends in the next step, after the messages
         # that came during its last item (a cancel then still ends it `cancelled`).
         self.concluding = False
+        # Held for a job a request is making (`reserve`): take no queued job until it comes
+        # (`Adopt`) or won't (`Release`).
+        self.held = False
+
+    def reserve(self) -> bool:
+        """Hold this actor, if it has nothing to do, for a job about to be made already taken
+        (`jobs.Taking`): one statement fewer than making it queued and taking it. The caller
+        then sends `Adopt` with the job, or `Release`. False when busy or held already."""
+        if self.current is not None or self.queue or self.held:
+            return False
+        self.held = True
+        return True
 
     async def on_start(self) -> None:
         """Pick up the site's unfinished jobs from the database, oldest first."""
@@ -100,6 +130,12 @@ class SiteActor(Actor[int]):
             if message.job_id not in self.queue and not self._is_current(message.job_id):
                 self.queue[message.job_id] = None
             self.schedule_step()
+        elif isinstance(message, Adopt):
+            await self._adopt(message)
+        elif isinstance(message, Release):
+            self.held = False
+            if self.queue:
+                self.schedule_step()
         elif isinstance(message, Control):
             if self._is_current(message.job_id):
                 self.control_asked.add(message.job_id)
@@ -111,11 +147,29 @@ class SiteActor(Actor[int]):
         else:
             raise TypeError(f"SiteActor can't handle {message!r}")
 
+    async def _adopt(self, message: Adopt) -> None:
+        """Run the job made taken for this actor. A restarted actor (its predecessor was held)
+        may have found the job in the database, or started another: the job is then one of the
+        queue, taken again in its turn (a running job can be)."""
+        self.held = False
+        job = message.job
+        self.queue.pop(job.id, None)
+        if self.current is not None:
+            self.queue[job.id] = None
+        else:
+            operation = OPERATIONS[job.kind](job, self.context)
+            self.current = operation
+            if message.begun is not None:
+                operation.begun(message.begun)
+            else:
+                await operation.begin()
+        self.schedule_step()
+
     def _is_current(self, job_id: int) -> bool:
         return self.current is not None and self.current.job.id == job_id
 
     async def step(self) -> None:
-        if self.current is None and not await self._take_next():
+        if self.current is None and (self.held or not await self._take_next()):
             return
         operation = self.current
         assert operation is not None

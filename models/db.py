@@ -121,6 +121,19 @@ def _insert_shape(
     return sql, tuple(fields)
 
 
+def prefixed_columns(model: type[Model], source: str, prefix: str) -> str:
+    """`, <source>."<column>" AS "<prefix><column>"` for every column of `model`: a row of it
+    selected beside another's in one result row (`popped_row` takes it back out)."""
+    return "".join(f', {source}."{c}" AS "{prefix}{c}"' for c in model._meta.fields_db_projection.values())
+
+
+def popped_row(row: dict[str, Any], model: type[Model], prefix: str) -> Model | None:
+    """The `model` row selected with `prefixed_columns` (taken out of `row`); None when the row
+    source it came from had none (a `LEFT JOIN` of nothing)."""
+    made = {c: row.pop(f"{prefix}{c}") for c in model._meta.fields_db_projection.values()}
+    return None if made[model._meta.db_pk_column] is None else model._init_from_db(**made)
+
+
 async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:
     """Run hand-written SQL on the default connection; `{0}`, `{1}`… mark the parameters.
 

@@ -11,7 +11,7 @@ from aiohttp_apigami import docs, querystring_schema, request_schema, response_s
 from marshmallow import Schema, validate
 
 from actors.operations import OPERATIONS, Operation
-from actors.site import Control, Submit
+from actors.site import Adopt, Control, Submit
 from models.jobs import Job
 from schemas.common import Text, error_responses
 from schemas.common import envelope as envelope_schema
@@ -31,7 +31,8 @@ TAG = "jobs"
 JOB_DOC = (
     "Runs as a job of the site's actor. The call waits up to `?wait=` seconds (default 25, max 60): "
     "done → 200 with the result and `job`; still running → 202 with `job` (poll `GET /api/v1/jobs/{id}/` "
-    "or subscribe to `job:<id>` over the websocket). Credits are reserved first (402 with "
+    "or subscribe to `job:<id>` over the websocket). A job for a site whose actor is idle is `running` "
+    "from the start; one behind another job of its site is `queued`. Credits are reserved first (402 with "
     "`required`/`available` when short, nothing called), the actual cost captured, the rest refunded. "
     "A job that fails within the wait answers 502 `upstream_error` (or the matching 4xx) with `job` "
     "in the body."
@@ -84,20 +85,30 @@ async def run_operation(request: web.Request, operation: type[Operation], params
     plan = await operation.plan(caller, params, settings)
     if plan.uses_ai:  # 400 ai_not_configured before anything is reserved or queued
         await request.app[AI_SETTINGS].config(caller.account_id)
-    job, queued = await jobs.create_posted(
-        events,
-        account_id=caller.account_id,
-        site_id=plan.site_id,
-        user_id=caller.user_id,
-        kind=operation.kind,
-        params=plan.params,
-        total=plan.total,
-        reserve=plan.estimate,
-        attach=operation.attach,
-    )
+    actors = request.app[ACTORS]
+    # The site's actor, if idle here, waits for this job: it is made taken (and begun), not queued.
+    hold = actors.reserve(plan.site_id) if operation.attach is None else None
+    taking = None if hold is None else jobs.Taking(hold.fence, operation.begin_step())
+    try:
+        job, queued, begun = await jobs.create_posted(
+            events,
+            account_id=caller.account_id,
+            site_id=plan.site_id,
+            user_id=caller.user_id,
+            kind=operation.kind,
+            params=plan.params,
+            total=plan.total,
+            reserve=plan.estimate,
+            attach=operation.attach,
+            taking=taking,
+        )
+    except BaseException:
+        if hold is not None:
+            await actors.release(hold)
+        raise
     with events.subscribe([f"job:{job.id}"], queue_size=64, early=True, only=jobs.JOB_ENDS) as subscription:
         # The actor takes the job while its `job.queued` is on its way to the bus.
-        await request.app[ACTORS].tell(plan.site_id, Submit(job.id), after=queued)
+        await actors.tell(plan.site_id, Submit(job.id) if hold is None else Adopt(job, begun), after=queued)
         await jobs.announced(job, queued)
         finished = await jobs.wait(subscription, job, request["querystring"]["wait"])
     return job_response(request, finished)

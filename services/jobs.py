@@ -15,7 +15,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.billing import CreditTransaction
-from models.db import ONE_ROW, insert_select, on_postgres, raw_query
+from models.db import ONE_ROW, insert_select, on_postgres, popped_row, prefixed_columns, raw_query
 from models.jobs import Job
 from services import ledger
 from services.errors import InsufficientCredits
@@ -95,9 +95,20 @@ def credits_events(row: CreditTransaction | None) -> list[Publication]:
     return [([f"account:{row.account_id}"], "credits.changed", data)]
 
 
+@dataclass(frozen=True)
+class Taking:
+    """A new job's site actor, idle and held for it (`Placement.reserve`): the job is made
+    already taken, with the actor's token (`fence`; None in one process), skipping the statement
+    that takes a queued job. `begin`: the kind's begin statement and its model, run over the new
+    job by the statement that makes it (PostgreSQL; None when the kind has none)."""
+
+    fence: int | None
+    begin: tuple[type[Model], Callable[[str], str]] | None
+
+
 async def create(events: EventBus, **spec: Any) -> Job:
     """A queued job (`create_posted`), once its `job.queued` has reached the bus (or failed to)."""
-    job, queued = await create_posted(events, **spec)
+    job, queued, _ = await create_posted(events, **spec)
     await announced(job, queued)
     return job
 
@@ -124,11 +135,17 @@ async def create_posted(
     total: int,
     reserve: int,
     attach: Callable[[Job], Awaitable[Any]] | None = None,
-) -> tuple[Job, asyncio.Future[list[Event]]]:
+    taking: Taking | None = None,
+) -> tuple[Job, asyncio.Future[list[Event]], Model | None]:
     """A queued job holding `reserve` credits; 402 (and no job) when the balance is short.
 
     `attach` makes the rows that own the job (e.g. an automation run) in the same transaction,
     before the reservation: if it raises, nothing is created, reserved or published.
+
+    `taking`: the site's actor is idle and held for this job (`SiteActor.reserve`), so the job
+    is made taken — `running`, with the actor's token — and, on PostgreSQL, begun by the same
+    statement when its kind has a begin statement; the third value is the row that returned
+    (None when nothing began it: the actor then runs the kind's `begin`).
 
     Returned with its `job.queued` (and the reservation's `credits.changed`) posted, not yet
     published (`EventBus.post_many`): every event this process publishes later, the job's end
@@ -142,9 +159,12 @@ async def create_posted(
         "progress_total": total,
         "credits_reserved": reserve,
     }
-    row = None
+    if taking is not None:
+        fields.update(status="running", started_at=utcnow(), fence=taking.fence or 0)
+    row = begun = None
     if reserve and attach is None and on_postgres():
-        job, row = await ledger.reserve_new_job(Job(**fields), reserve)
+        begin = None if taking is None else taking.begin
+        job, row, begun = await ledger.reserve_new_job(Job(**fields), reserve, begin=begin)
     else:
         async with in_transaction():
             job = await Job.create(**fields)
@@ -156,7 +176,7 @@ async def create_posted(
                 except InsufficientCredits:
                     await job.delete()
                     raise
-    return job, events.post_many([*credits_events(row), job_event(job, "job.queued")])
+    return job, events.post_many([*credits_events(row), job_event(job, "job.queued")]), begun
 
 
 async def finish(
@@ -365,7 +385,7 @@ async def claim_and_begin(job_id: int, fence: int | None, begins: Sequence[Begin
         ctes.append(f', "taken{n}" AS (SELECT * FROM "taken" WHERE "kind" = {{{len(values) - 1}}})')
         source = f'"taken{n}"'
         ctes.append(f', "begun{n}" AS ({statement(source)})')
-        columns += [f', "begun{n}"."{c}" AS "__begun{n}__{c}"' for c in model._meta.fields_db_projection.values()]
+        columns.append(prefixed_columns(model, f'"begun{n}"', f"__begun{n}__"))
         joins.append(f' LEFT JOIN "begun{n}" ON TRUE')
     sql = _TAKE_AND_BEGIN.format(
         take=TAKE_SQL if fence is None else CLAIM_SQL,
@@ -379,9 +399,7 @@ async def claim_and_begin(job_id: int, fence: int | None, begins: Sequence[Begin
     row, begun = rows[0], None
     del row["__async"]
     for n, (_kind, model, _statement) in enumerate(begins):
-        made = {c: row.pop(f"__begun{n}__{c}") for c in model._meta.fields_db_projection.values()}
-        if made[model._meta.db_pk_column] is not None:
-            begun = model._init_from_db(**made)
+        begun = popped_row(row, model, f"__begun{n}__") or begun
     return Job._init_from_db(**row), begun
 
 

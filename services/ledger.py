@@ -7,11 +7,14 @@ processes: the database, not the caller, decides whether a deduction fits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
+
+from tortoise.models import Model
 
 from models.accounts import Account
 from models.billing import CreditTransaction
-from models.db import atomic, insert_select, raw_query
+from models.db import atomic, insert_select, popped_row, prefixed_columns, raw_query
 from models.jobs import Job
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 
@@ -95,14 +98,20 @@ async def reserve(account_id: int, amount: int, *, operation: str, job_id: int |
     )
 
 
-async def reserve_new_job(job: Job, amount: int) -> tuple[Job, CreditTransaction]:
+async def reserve_new_job(
+    job: Job, amount: int, *, begin: tuple[type[Model], Callable[[str], str]] | None = None
+) -> tuple[Job, CreditTransaction, Model | None]:
     """PostgreSQL: insert the unsaved `job` and reserve `amount` for it in one statement; the
-    job as stored and the reservation's ledger row.
+    job as stored, the reservation's ledger row, and the row `begin` returned.
 
     The deduction is `reserve`'s own (`DEDUCT_SQL`); the job and the ledger row are inserted only
     if it took the credits, so a short balance leaves nothing behind (`InsufficientCredits`).
     One statement is one transaction: no `BEGIN`/`COMMIT`, four round trips fewer than the job's
-    insert and `reserve` in a transaction — a job-starting request's largest share of them."""
+    insert and `reserve` in a transaction — a job-starting request's largest share of them.
+
+    `begin`: a model and its statement over a row source with the job's columns (`UPDATE …
+    FROM <source> … RETURNING` at most one row of the model), run over the inserted job in the
+    same statement — a job made already taken by its actor begins with it (`jobs.Taking`)."""
     operation = job.kind
     entry = CreditTransaction(
         account_id=job.account_id,
@@ -119,20 +128,27 @@ async def reserve_new_job(job: Job, amount: int) -> tuple[Job, CreditTransaction
         3 + len(job_values),
         computed={"balance_after": '"held"."credits"', "job_id": '"job"."id"'},
     )
+    begun_step, begun_columns, begun_join = "", "", ""
+    if begin is not None:
+        model, statement = begin
+        begun_step = ', "begun" AS (' + statement('"job"') + ")"
+        begun_columns = prefixed_columns(model, '"begun"', "__begun__")
+        begun_join = ' LEFT JOIN "begun" ON TRUE'
     rows = await raw_query(
-        f'WITH "held" AS ({DEDUCT_SQL}), "job" AS ({insert_job}), "entry" AS ({insert_entry}) '
-        'SELECT "job".*, "entry"."id" AS "entry_id", "entry"."balance_after" AS "entry_balance_after" '
-        'FROM "job", "entry"',
+        f'WITH "held" AS ({DEDUCT_SQL}), "job" AS ({insert_job}), "entry" AS ({insert_entry}){begun_step} '
+        'SELECT "job".*, "entry"."id" AS "entry_id", "entry"."balance_after" AS "entry_balance_after"'
+        f'{begun_columns} FROM "job" CROSS JOIN "entry"{begun_join}',
         [-amount, job.account_id, amount, *job_values, *entry_values],
     )
     if not rows:
         raise InsufficientCredits(required=amount, available=await balance(job.account_id))
     row = rows[0]
     entry.id, entry.balance_after = row.pop("entry_id"), row.pop("entry_balance_after")
+    begun = None if begin is None else popped_row(row, begin[0], "__begun__")
     stored = Job._init_from_db(**row)
     entry.job_id = stored.id
     entry._saved_in_db = True
-    return stored, entry
+    return stored, entry, begun
 
 
 def _refund(reserved: int, used: int) -> int:

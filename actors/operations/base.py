@@ -111,8 +111,14 @@ class Operation:
 
     # PostgreSQL: a kind whose `begin` is one statement may give it over the taken job's row
     # (`begin_statement`, returning at most one `begin_model` row): the actor then takes and
-    # begins a job of the kind in one statement (`jobs.claim_and_begin`), and `begun` gets the row.
+    # begins a job of the kind in one statement (`jobs.claim_and_begin`), or the request makes
+    # it taken and begun in one (`jobs.Taking`), and `begun` gets the row.
     begin_model: ClassVar[type[Model] | None] = None
+
+    @classmethod
+    def begin_step(cls) -> tuple[type[Model], Callable[[str], str]] | None:
+        """`begin_model` and `begin_statement`, or None when the kind has no begin statement."""
+        return None if cls.begin_model is None else (cls.begin_model, cls.begin_statement)
 
     @classmethod
     def begin_statement(cls, job_row: str) -> str:

@@ -193,7 +193,7 @@ async def test_the_statement_writes_nothing_once_the_jobs_row_holds_another_owne
         params={"task_id": task.id},
         credits_reserved=15,
     )
-    job, _ = await ledger.reserve_new_job(queued, 15)
+    job, _, _ = await ledger.reserve_new_job(queued, 15)
     job, _ = await jobs.claim_and_begin(job.id, 1, BEGINS)
     assert job is not None and job.fence == 1
     await Job.filter(id=job.id).update(fence=2)  # another process took the site over

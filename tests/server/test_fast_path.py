@@ -144,9 +144,9 @@ async def test_a_job_and_its_reservation_made_in_one_statement_are_stored_as_the
     one_statement: list[int] = []
     reserve_new_job = ledger.reserve_new_job
 
-    async def counting(*args: Any) -> Any:
+    async def counting(*args: Any, **kwargs: Any) -> Any:
         one_statement.append(1)
-        return await reserve_new_job(*args)
+        return await reserve_new_job(*args, **kwargs)
 
     async def start(cluster: int, status: int = 200) -> tuple[int, dict[str, Any]]:
         before = await balance(account)
