@@ -226,7 +226,7 @@ class ActorSystem(Generic[K]):
     def idle(self, key: K) -> Actor[K] | None:
         """The actor of `key` if it is running here and waiting for a message: none in its
         mailbox, no message or step in hand, no step asked for."""
-        cell = self._cells.get(key)
+        cell = None if self._closing else self._cells.get(key)
         if cell is None or cell.stopped or cell.working or not cell.mailbox.empty() or cell.actor.busy:
             return None
         return cell.actor

@@ -183,3 +183,26 @@ async def test_messages_are_handled_between_the_steps_of_long_work() -> None:
         await system.close()
     assert events == ["msg:work", "step:2", "msg:ping"]  # ping came between the first and second step
     assert final == ["msg:work", "step:2", "msg:ping", "step:1", "step:0", "msg:done"]
+
+
+async def test_idle_names_an_actor_only_while_it_waits_for_a_message_with_none_pending() -> None:
+    system: ActorSystem[str] = ActorSystem(Stepper)
+    try:
+        assert system.idle("s") is None, "not running"
+        ref = await system.ref("s")
+        await ref.ask("ping")
+        await _until(lambda: system.idle("s") is not None)
+        await ref.tell("work")
+        assert system.idle("s") is None, "a message waits in its mailbox"
+        await _set(Stepper.in_step)
+        assert system.idle("s") is None, "a step in hand"
+        Stepper.gate.set()
+        await _set(Stepper.finished)
+        await _until(lambda: system.idle("s") is not None)
+        assert isinstance(system.idle("s"), Stepper)
+        closing = asyncio.ensure_future(system.close())
+        await asyncio.sleep(0)  # close() has begun: it stops the actors next
+        assert system.idle("s") is None, "the system is closing"
+        await closing
+    finally:
+        await system.close()
