@@ -59,6 +59,29 @@ async def _started_and_idle(api: Api, owner: Caller, site: int, task_id: int) ->
     raise AssertionError("the site's actor did not become idle")
 
 
+async def _made(api: Api, owner: Caller, site: int, task_id: int, **spec: Any) -> Job:
+    """A generate_content job made as another process's request (or the test) would make it."""
+    return await jobs.create(
+        api.client.app[EVENTS],
+        account_id=owner.account["id"],
+        site_id=site,
+        user_id=owner.user["id"],
+        kind=GenerateContent.kind,
+        params={"task_id": task_id, "regenerate": False},
+        total=1,
+        reserve=10,
+        **spec,
+    )
+
+
+async def _until_succeeded(job_id: int) -> None:
+    for _ in range(100):
+        if (await Job.get(id=job_id)).status == "succeeded":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} is still {(await Job.get(id=job_id)).status}")
+
+
 @pytest.fixture
 def takes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The jobs the site actors took with the statement that takes a queued job."""
@@ -123,13 +146,7 @@ async def test_a_busy_actors_next_job_is_queued_and_taken_in_its_turn(
     busy = await api.call("POST", _generate(tasks[1]), as_=owner, status=202, params={"wait": 0})
     behind = await api.call("POST", _generate(tasks[2]), as_=owner, status=202, params={"wait": 0})
     assert (busy["data"]["job"]["status"], behind["data"]["job"]["status"]) == ("running", "queued")
-    done = await api.call("GET", f"/api/v1/jobs/{behind['data']['job']['id']}/", as_=owner, params={})
-    for _ in range(100):
-        if done["data"]["status"] == "succeeded":
-            break
-        await asyncio.sleep(0.05)
-        done = await api.call("GET", f"/api/v1/jobs/{behind['data']['job']['id']}/", as_=owner)
-    assert done["data"]["status"] == "succeeded"
+    await _until_succeeded(behind["data"]["job"]["id"])
     assert behind["data"]["job"]["id"] in takes and busy["data"]["job"]["id"] not in takes
 
 
@@ -157,25 +174,12 @@ async def test_a_held_actor_takes_no_queued_job_until_the_hold_ends(api: Api, fa
     hold = placement.reserve(site)
     assert hold is not None and placement.reserve(site) is None, "one hold at a time"
     # A job queued meanwhile (e.g. by another process's request): announced, not taken while held.
-    job = await jobs.create(
-        api.client.app[EVENTS],
-        account_id=owner.account["id"],
-        site_id=site,
-        user_id=owner.user["id"],
-        kind=GenerateContent.kind,
-        params={"task_id": tasks[1], "regenerate": False},
-        total=1,
-        reserve=10,
-    )
+    job = await _made(api, owner, site, tasks[1])
     await placement.tell(site, Submit(job.id))
     await asyncio.sleep(0.3)
     assert (await Job.get(id=job.id)).status == "queued"
     await placement.release(hold)
-    for _ in range(100):
-        if (await Job.get(id=job.id)).status == "succeeded":
-            break
-        await asyncio.sleep(0.05)
-    assert (await Job.get(id=job.id)).status == "succeeded"
+    await _until_succeeded(job.id)
 
 
 async def test_a_restarted_actor_that_found_the_adopted_job_queued_runs_it_once(
@@ -187,17 +191,7 @@ async def test_a_restarted_actor_that_found_the_adopted_job_queued_runs_it_once(
     placement = api.client.app[ACTORS]
     for loop in placement._loops:  # no sweep hands the job to the app's own actor meanwhile
         await loop.stop()
-    made = await jobs.create(
-        api.client.app[EVENTS],
-        account_id=owner.account["id"],
-        site_id=site,
-        user_id=owner.user["id"],
-        kind=GenerateContent.kind,
-        params={"task_id": tasks[0], "regenerate": False},
-        total=1,
-        reserve=10,
-        taking=jobs.Taking(None, None),
-    )
+    made = await _made(api, owner, site, tasks[0], taking=jobs.Taking(None, None))
     actor = SiteActor(site, placement.system.factory(site).context)
     await actor.on_start()
     assert list(actor.queue) == [made.id] and not actor.held
