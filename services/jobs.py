@@ -137,7 +137,8 @@ async def create_posted(
     attach: Callable[[Job], Awaitable[Any]] | None = None,
     taking: Taking | None = None,
 ) -> tuple[Job, asyncio.Future[list[Event]], Model | None]:
-    """A queued job holding `reserve` credits; 402 (and no job) when the balance is short.
+    """A new job holding `reserve` credits, queued (or taken: `taking`); 402 (and no job) when
+    the balance is short.
 
     `attach` makes the rows that own the job (e.g. an automation run) in the same transaction,
     before the reservation: if it raises, nothing is created, reserved or published.
