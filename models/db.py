@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,11 @@ def _insert_shape(
         fields.append((name, field))
     sql = f'INSERT INTO "{meta.db_table}" ({", ".join(columns)}) SELECT {", ".join(selected)} FROM {source} RETURNING *'
     return sql, tuple(fields)
+
+
+# A kind's begin statement with the model of the row it returns: the statement made over a row
+# source with a job's columns (`UPDATE … FROM <source> … RETURNING` at most one row of the model).
+BeginStep = tuple[type[Model], Callable[[str], str]]
 
 
 def prefixed_columns(model: type[Model], source: str, prefix: str) -> str:

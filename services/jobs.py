@@ -15,7 +15,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.billing import CreditTransaction
-from models.db import ONE_ROW, insert_select, on_postgres, popped_row, prefixed_columns, raw_query
+from models.db import ONE_ROW, BeginStep, insert_select, on_postgres, popped_row, prefixed_columns, raw_query
 from models.jobs import Job
 from services import ledger
 from services.errors import InsufficientCredits
@@ -103,7 +103,7 @@ class Taking:
     job by the statement that makes it (PostgreSQL; None when the kind has none)."""
 
     fence: int | None
-    begin: tuple[type[Model], Callable[[str], str]] | None
+    begin: BeginStep | None
 
 
 async def create(events: EventBus, **spec: Any) -> Job:

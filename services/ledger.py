@@ -7,14 +7,13 @@ processes: the database, not the caller, decides whether a deduction fits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, cast
 
 from tortoise.models import Model
 
 from models.accounts import Account
 from models.billing import CreditTransaction
-from models.db import atomic, insert_select, popped_row, prefixed_columns, raw_query
+from models.db import BeginStep, atomic, insert_select, popped_row, prefixed_columns, raw_query
 from models.jobs import Job
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 
@@ -99,7 +98,7 @@ async def reserve(account_id: int, amount: int, *, operation: str, job_id: int |
 
 
 async def reserve_new_job(
-    job: Job, amount: int, *, begin: tuple[type[Model], Callable[[str], str]] | None = None
+    job: Job, amount: int, *, begin: BeginStep | None = None
 ) -> tuple[Job, CreditTransaction, Model | None]:
     """PostgreSQL: insert the unsaved `job` and reserve `amount` for it in one statement; the
     job as stored, the reservation's ledger row, and the row `begin` returned.

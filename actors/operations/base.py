@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from config.prompts import render_prompt
 from config.settings import Settings
 from models.billing import CreditTransaction, UsageLog
-from models.db import on_postgres
+from models.db import BeginStep, on_postgres
 from models.jobs import Job
 from models.writer import Content
 from schemas.ai import ANSWERS
@@ -116,7 +116,7 @@ class Operation:
     begin_model: ClassVar[type[Model] | None] = None
 
     @classmethod
-    def begin_step(cls) -> tuple[type[Model], Callable[[str], str]] | None:
+    def begin_step(cls) -> BeginStep | None:
         """`begin_model` and `begin_statement`, or None when the kind has no begin statement."""
         return None if cls.begin_model is None else (cls.begin_model, cls.begin_statement)
 
