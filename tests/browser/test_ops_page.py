@@ -5,6 +5,7 @@ screenshot under its tmp folder."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -290,6 +291,60 @@ async def test_a_server_restart_mid_run_ends_with_the_page_showing_the_resumed_r
         assert answer["code"] == "replay_gap" and answer["stream"] not in streams, answer
         assert len(reloads) >= 1
     await page.screenshot(path=tmp_path / "after-restart.png")
+
+
+async def test_answers_read_before_the_run_ended_but_arriving_after_its_events_do_not_undo_them(
+    browser: Any, server: ServerProcess, fake_model: ThreadedFake, tmp_path: Path
+) -> None:
+    """REST and the socket are separate connections, so an answer read before a change can reach
+    the page after the change's event. Two pages whose first answer is held until the run has
+    ended and both have had its events: one signed in before the run (its balance read before the
+    run reserved credits), one signed in while it went (its run read while running). Each must end
+    up showing what is true after the run, not what the late answer holds."""
+    from playwright.async_api import expect
+
+    fake_model.slow(0.1)
+    world = await make_world(server, fake_model)
+    ended = asyncio.Event()
+
+    async def held_page(pattern: str) -> tuple[Any, list[str]]:
+        page = await open_page(browser, server)
+        held: list[str] = []
+
+        async def hold_the_first_answer(route: Any) -> None:
+            if held:
+                await route.continue_()
+                return
+            held.append(route.request.url)
+            answer = await route.fetch()  # read now; it reaches the page once the run has ended
+            await ended.wait()
+            await route.fulfill(response=answer)
+
+        await page.route(re.compile(pattern), hold_the_first_answer)
+        await signed_in(page, world)
+        return page, held
+
+    before, balance_read = await held_page("/billing/balance/")
+    await before.get_by_role("button", name="Run now").click()
+    await expect(before.locator("#run-summary")).to_have_attribute("data-status", "running")
+    during, run_read = await held_page("/automation/current_run/")
+
+    for page in (before, during):
+        await expect(page.locator("#run-summary")).to_have_attribute("data-status", "completed", timeout=RUN_S)
+    history = await rest(server, world, f"{A}/history/", site_id=world.site_id)
+    run = history["results"][0]
+    assert run["status"] == "completed" and run["credits_used"] > 0
+    balance = (await rest(server, world, "/api/v1/billing/balance/"))["credits"]
+    await expect(before.locator("#balance")).to_have_text(f"{balance:,}")
+    assert len(balance_read) == len(run_read) == 1
+
+    ended.set()  # the old answers land now
+    for page in (before, during):
+        await page.wait_for_timeout(1_000)
+        await expect(page.locator("#run-summary")).to_have_attribute("data-status", "completed")
+        assert await bars(page) == run_bars(run)
+        await expect(page.locator("#balance")).to_have_text(f"{balance:,}")
+    await during.screenshot(path=tmp_path / "late-answers.png")
 
 
 async def test_the_page_works_with_every_address_but_the_server_blocked_and_at_phone_width(

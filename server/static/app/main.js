@@ -117,8 +117,12 @@ const live = new Live({
     reloadChannel(channel);
   },
   onEvent(channel, message) {
-    if (channel === "account") accountEvent(message);
-    else if (channel === `site:${state.siteId}`) siteEvent(message);
+    if (channel === "account") {
+      accountEvent(message);
+    } else if (channel === `site:${state.siteId}`) {
+      if (siteLoads.inFlight > 0) siteLoads.events.push(message);
+      siteEvent(message);
+    }
   },
   onAuthFailed() {
     signedOut("Your session has expired; sign in again.");
@@ -137,8 +141,16 @@ function reloadChannel(channel) {
   }
 }
 
+// REST answers and the socket's events come on different connections, so an answer may arrive
+// after an event the page has already applied, having been read before it. The balance keeps an
+// event's value over such an answer; a load of the site's state replays over its answer the
+// events that came while it was in flight (each applies in order, whatever the answer held).
+const siteLoads = { inFlight: 0, events: [] };
+let balanceEvents = 0;
+
 function accountEvent(message) {
   if (message.event === "credits.changed") {
+    balanceEvents += 1;
     $("balance").textContent = num(message.data.balance);
     $("balance").dataset.value = message.data.balance;
     chartSoon();
@@ -233,8 +245,10 @@ function upsertJob(job) {
 // --- loading over REST ------------------------------------------------------------------------------
 
 async function loadBalance() {
+  const seen = balanceEvents;
   try {
     const body = await api("GET", "/api/v1/billing/balance/");
+    if (balanceEvents !== seen) return; // a credits.changed came meanwhile: its balance stands
     $("balance").textContent = num(body.data.credits);
     $("balance").dataset.value = body.data.credits;
   } catch (error) {
@@ -264,6 +278,8 @@ async function loadSite() {
   const siteId = state.siteId;
   if (siteId === null) return;
   const params = { site_id: siteId };
+  const since = siteLoads.events.length;
+  siteLoads.inFlight += 1;
   try {
     const [current, processing, overview, jobs] = await Promise.all([
       api("GET", `${A}/current_run/`, { params }),
@@ -282,10 +298,14 @@ async function loadSite() {
       const latest = await api("GET", `${A}/history/`, { params: { ...params, page_size: 1 } });
       state.run = latest.results[0] || null;
     }
+    for (const message of siteLoads.events.slice(since)) siteEvent(message);
     renderRun();
     say("page-message", "");
   } catch (error) {
     say("page-message", problem(error));
+  } finally {
+    siteLoads.inFlight -= 1;
+    if (siteLoads.inFlight === 0) siteLoads.events = [];
   }
 }
 
