@@ -84,13 +84,17 @@ async def _until_succeeded(job_id: int) -> None:
 
 @pytest.fixture
 def takes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The jobs the site actors took with the statement that takes a queued job."""
+    """The jobs the site actors took with the statement that takes a queued job. Only those it
+    took: the sweep's announcement of a job that ended after the sweep read it makes the actor
+    try once more, and the statement then finds nothing to take."""
     taken: list[int] = []
     claim_and_begin = jobs.claim_and_begin
 
     async def counting(job_id: int, *args: Any) -> Any:
-        taken.append(job_id)
-        return await claim_and_begin(job_id, *args)
+        job, begun = await claim_and_begin(job_id, *args)
+        if job is not None:
+            taken.append(job_id)
+        return job, begun
 
     monkeypatch.setattr(jobs, "claim_and_begin", counting)
     return taken
