@@ -185,9 +185,27 @@ async def test_pause_and_resume_from_the_page(
     await page.get_by_role("button", name="Run now").click()
     await expect(page.locator("#stages li[data-stage=ideas] .stage-status")).to_have_text("running", timeout=RUN_S)
 
+    # The pause's answer (read with an item in flight: the run still running, its pause requested)
+    # is held until the page has had the run's `paused` event, and must not take the page back.
+    paused = asyncio.Event()
+    answered: list[dict[str, Any]] = []
+
+    async def hold_the_answer(route: Any) -> None:
+        answer = await route.fetch()
+        answered.append((await answer.json())["data"])
+        await paused.wait()
+        await route.fulfill(response=answer)
+
+    await page.route(re.compile(r"/automation/pause/"), hold_the_answer)
+    fake_model.slow(2.0)  # the item after the one in flight takes long enough to be asked to pause in
+    await page.wait_for_timeout(400)
     await page.get_by_role("button", name="Pause").click()
     summary = page.locator("#run-summary")
     await expect(summary).to_have_attribute("data-status", "paused", timeout=RUN_S)
+    assert [run["status"] for run in answered] == ["running"]
+    paused.set()
+    await expect(page.locator("#run-message")).to_have_text("Paused.")
+    await expect(summary).to_have_attribute("data-status", "paused")
     await expect(page.get_by_role("button", name="Resume")).to_be_enabled()
     await expect(page.get_by_role("button", name="Pause")).to_be_disabled()
     current = await rest(server, world, f"{A}/current_run/", site_id=world.site_id)

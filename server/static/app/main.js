@@ -120,7 +120,7 @@ const live = new Live({
     if (channel === "account") {
       accountEvent(message);
     } else if (channel === `site:${state.siteId}`) {
-      if (siteLoads.inFlight > 0) siteLoads.events.push(message);
+      if (inFlight.calls > 0) inFlight.events.push(message);
       siteEvent(message);
     }
   },
@@ -143,10 +143,24 @@ function reloadChannel(channel) {
 
 // REST answers and the socket's events come on different connections, so an answer may arrive
 // after an event the page has already applied, having been read before it. The balance keeps an
-// event's value over such an answer; a load of the site's state replays over its answer the
-// events that came while it was in flight (each applies in order, whatever the answer held).
-const siteLoads = { inFlight: 0, events: [] };
+// event's value over such an answer; a site's state read or changed over REST (`whileInFlight`)
+// has the site's events that came meanwhile replayed over its answer, in order.
+const inFlight = { calls: 0, events: [] };
 let balanceEvents = 0;
+
+/** `call(replay)`: a REST call whose answer `replay()` brings up to date, once applied. */
+async function whileInFlight(call) {
+  const since = inFlight.events.length;
+  inFlight.calls += 1;
+  try {
+    return await call(() => {
+      for (const message of inFlight.events.slice(since)) siteEvent(message);
+    });
+  } finally {
+    inFlight.calls -= 1;
+    if (inFlight.calls === 0) inFlight.events = [];
+  }
+}
 
 function accountEvent(message) {
   if (message.event === "credits.changed") {
@@ -278,35 +292,32 @@ async function loadSite() {
   const siteId = state.siteId;
   if (siteId === null) return;
   const params = { site_id: siteId };
-  const since = siteLoads.events.length;
-  siteLoads.inFlight += 1;
-  try {
-    const [current, processing, overview, jobs] = await Promise.all([
-      api("GET", `${A}/current_run/`, { params }),
-      api("GET", `${A}/current_processing/`, { params }),
-      api("GET", `${A}/pipeline_overview/`, { params }),
-      api("GET", "/api/v1/jobs/", { params: { ...params, ordering: "-created_at", page_size: JOBS_SHOWN } }),
-    ]);
-    if (siteId !== state.siteId) return; // another site was picked meanwhile
-    state.processing = processing.data;
-    state.jobs = jobs.results;
-    renderOverview(overview.data);
-    renderJobs();
-    await loadHistory();
-    state.run = current.data || state.history.rows[0] || null;
-    if (!current.data && state.history.page !== 1) {
-      const latest = await api("GET", `${A}/history/`, { params: { ...params, page_size: 1 } });
-      state.run = latest.results[0] || null;
+  await whileInFlight(async (replay) => {
+    try {
+      const [current, processing, overview, jobs] = await Promise.all([
+        api("GET", `${A}/current_run/`, { params }),
+        api("GET", `${A}/current_processing/`, { params }),
+        api("GET", `${A}/pipeline_overview/`, { params }),
+        api("GET", "/api/v1/jobs/", { params: { ...params, ordering: "-created_at", page_size: JOBS_SHOWN } }),
+      ]);
+      if (siteId !== state.siteId) return; // another site was picked meanwhile
+      state.processing = processing.data;
+      state.jobs = jobs.results;
+      renderOverview(overview.data);
+      renderJobs();
+      await loadHistory();
+      state.run = current.data || state.history.rows[0] || null;
+      if (!current.data && state.history.page !== 1) {
+        const latest = await api("GET", `${A}/history/`, { params: { ...params, page_size: 1 } });
+        state.run = latest.results[0] || null;
+      }
+      replay();
+      renderRun();
+      say("page-message", "");
+    } catch (error) {
+      say("page-message", problem(error));
     }
-    for (const message of siteLoads.events.slice(since)) siteEvent(message);
-    renderRun();
-    say("page-message", "");
-  } catch (error) {
-    say("page-message", problem(error));
-  } finally {
-    siteLoads.inFlight -= 1;
-    if (siteLoads.inFlight === 0) siteLoads.events = [];
-  }
+  });
 }
 
 async function loadOverview() {
@@ -532,10 +543,12 @@ async function control(action) {
   renderControls();
   say("run-message", "");
   try {
-    const body = await api("POST", `${A}/${action}/`, { params });
-    const run = action === "run_now" ? body.data.run : body.data;
-    // An event may already have moved the run further than this answer shows.
-    if (!state.run || state.run.id !== run.id || action !== "run_now") state.run = run;
+    const run = await whileInFlight(async (replay) => {
+      const body = await api("POST", `${A}/${action}/`, { params });
+      state.run = action === "run_now" ? body.data.run : body.data;
+      replay(); // an event may already have moved the run further than this answer shows
+      return state.run;
+    });
     const messages = {
       run_now: `Run #${run.id} started.`,
       pause: run.status === "paused" ? "Paused." : "Pause requested: the run pauses after the item in flight.",
