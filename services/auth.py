@@ -195,7 +195,7 @@ async def register(
     check_password_rules(password, email)
     if await User.filter(email=email).exists():
         raise Duplicate("A user with this email already exists.", errors={"email": ["Already registered."]})
-    password_hash = hash_password(password)
+    password_hash = await hash_password(password)
     async with in_transaction():
         account = await Account.create(
             name=account_name or f"{first_name or email.split('@')[0]}'s account",
@@ -218,7 +218,7 @@ async def register(
 async def login(email: str, password: str) -> User:
     user = await User.get_or_none(email=normalise_email(email))
     # verify_password hashes against a dummy when there is no user: the same cost either way.
-    valid = verify_password(user.password_hash if user else None, password)
+    valid = await verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         raise InvalidCredentials()
     user.last_login = utcnow()
@@ -228,10 +228,10 @@ async def login(email: str, password: str) -> User:
 
 async def change_password(events: EventBus, user_id: int, old_password: str, new_password: str) -> User:
     user = await User.get(id=user_id)
-    if not verify_password(user.password_hash, old_password):
+    if not await verify_password(user.password_hash, old_password):
         raise InvalidCredentials("The current password is wrong.", errors={"old_password": ["Wrong password."]})
     check_password_rules(new_password, user.email)
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password(new_password)
     await user.save(update_fields=["password_hash", "updated_at"])
     await revoke_everything(user.id)
     await principal_cache.announce(events, user_id=user.id)
@@ -242,7 +242,7 @@ async def start_password_reset(email: str) -> str | None:
     """Store a single-use reset token for the user, if any; return it for the mail."""
     user = await User.get_or_none(email=normalise_email(email), is_active=True)
     if user is None:
-        hash_password("equalise-timing")  # the same work as when the user exists
+        await hash_password("equalise-timing")  # the same work as when the user exists
         return None
     token = new_token()
     await PasswordResetToken.create(user=user, token_hash=token_hash(token), expires_at=utcnow() + timedelta(hours=1))
@@ -260,7 +260,7 @@ async def confirm_password_reset(events: EventBus, token: str, new_password: str
     claimed = await PasswordResetToken.filter(id=row.id, used_at=None).update(used_at=now)
     if claimed != 1:
         raise InvalidToken("The reset token is invalid, used or expired.")
-    row.user.password_hash = hash_password(new_password)
+    row.user.password_hash = await hash_password(new_password)
     await row.user.save(update_fields=["password_hash", "updated_at"])
     await revoke_everything(row.user.id)
     await principal_cache.announce(events, user_id=row.user.id)

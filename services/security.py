@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +23,20 @@ from cryptography.fernet import InvalidToken as FernetInvalidToken
 from services.errors import InvalidToken, TokenExpired, ValidationFailed
 
 JWT_ALGORITHM = "HS256"
-_hasher = PasswordHasher()  # argon2-cffi defaults to Argon2id
+_hasher = PasswordHasher()  # argon2-cffi's defaults: Argon2id, RFC 9106's low-memory profile
+# A hash takes 64 MiB and ~0.1-0.2 s of CPU, and argon2 releases the GIL: it runs on these threads
+# so the event loop serves other requests meanwhile. Two at a time bound the memory a burst of
+# logins takes; the rest wait their turn.
+_hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-hash")
+
+
+def set_password_hasher(hasher: PasswordHasher) -> None:
+    """Hash with other parameters from now on. The test suite uses argon2's cheapest profile:
+    at full cost, hashing would be most of its time. A stored hash names its own parameters, so
+    verifying works whatever hashed it."""
+    global _hasher
+    _hasher = hasher
+    _dummy_hash.cache_clear()
 
 
 @functools.cache
@@ -35,15 +50,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+async def hash_password(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_hashing, _hasher.hash, password)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` is the one hashed; against an unknown user (None) the same work is
+    done and the answer is False."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing, _verify, password_hash, password)
 
 
 def check_password_rules(password: str, email: str | None = None) -> None:

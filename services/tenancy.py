@@ -109,7 +109,7 @@ async def create_user(settings: Settings, caller: Principal, data: dict[str, Any
         return await User.create(
             account_id=caller.account_id,
             email=email,
-            password_hash=hash_password(data["password"]),
+            password_hash=await hash_password(data["password"]),
             first_name=data.get("first_name", ""),
             last_name=data.get("last_name", ""),
             role=data["role"],

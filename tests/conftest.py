@@ -22,10 +22,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher, profiles
 
 from config.settings import Settings
 from models.db import MIGRATIONS_ROOT
 from server.app import create_app
+from services import security
 from tests.fakes.wordpress_server import FakeWordPress
 from tests.helpers import Api, Caller
 
@@ -39,6 +41,13 @@ SERVICES_MISSING = "TEST_DATABASE_URL and TEST_REDIS_URL are needed for the Post
 KEEP_TABLES = {"industry", "industry_sector", "seed_keyword", "aerich"}
 TEST_SECRET = "test-secret-key-long-enough-for-hs256-and-hs512-0123456789abcdefghij"
 TEST_FERNET = "q2ZAqMAoZmG5LGr2rTjqjhdXhZXhAljAxF2j0F1Y3Ic="
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Passwords hashed in this process use argon2's cheapest parameters: at full cost (~0.2 s a
+    # hash here) hashing was about half of the suite's time. Servers the tests start as processes
+    # (tests/test_cli.py, tests/browser) hash at full cost, and a test there checks the parameters.
+    security.set_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

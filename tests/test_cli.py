@@ -98,6 +98,7 @@ def test_migrate_applies_every_migration_once(tmp_path: Path) -> None:
 
 
 async def test_createuser_and_credits_grant_write_ledger_rows(database_url: str) -> None:
+    from models.accounts import User
     from models.billing import CreditTransaction
 
     created = _run(database_url, "createuser", "--email", "Cli@Example.com", "--password", "cli password 1")
@@ -118,6 +119,7 @@ async def test_createuser_and_credits_grant_write_ledger_rows(database_url: str)
     orm = await open_database(database_url)
     try:
         rows = await CreditTransaction.all().order_by("id").values("amount", "kind", "balance_after", "description")
+        user = await User.get(email="cli@example.com")
     finally:
         await orm.close_connections()
     assert rows == [
@@ -125,6 +127,8 @@ async def test_createuser_and_credits_grant_write_ledger_rows(database_url: str)
         {"amount": 250, "kind": "grant", "balance_after": 1250, "description": "Welcome bonus"},
         {"amount": -1250, "kind": "adjustment", "balance_after": 0, "description": "Granted from the CLI"},
     ]
+    # Outside the test suite (which hashes cheaply) passwords get argon2-cffi's full parameters.
+    assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 # --- start-up failures: one line naming the problem and the variable, exit code 2 -----------------

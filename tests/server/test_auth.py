@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import jwt
+import pytest
+from argon2 import PasswordHasher, profiles
 
 from models.billing import CreditTransaction
+from services import security
 from tests.conftest import TEST_SECRET
 from tests.helpers import Api
 
@@ -63,6 +70,45 @@ async def test_login_unknown_email_and_wrong_password_answer_alike(api: Api) -> 
     )
     assert wrong["code"] == unknown["code"] == "invalid_credentials"
     assert wrong["error"] == unknown["error"]
+
+
+class GatedHasher(PasswordHasher):
+    """Argon2 (cheapest parameters) that holds each verification until the test opens the gate,
+    or until 5 s have passed; `held_to_the_end` says the gate was never opened."""
+
+    def __init__(self, **parameters: Any) -> None:
+        super().__init__(**parameters)
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.held_to_the_end = False
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.entered.set()
+        self.held_to_the_end = not self.gate.wait(timeout=5)
+        return super().verify(hash, password)
+
+
+@pytest.fixture
+def gated_hasher() -> Iterator[GatedHasher]:
+    hasher = GatedHasher.from_parameters(profiles.CHEAPEST)
+    assert isinstance(hasher, GatedHasher)
+    security.set_password_hasher(hasher)
+    yield hasher
+    security.set_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+async def test_other_requests_are_answered_while_a_password_is_checked(api: Api, gated_hasher: GatedHasher) -> None:
+    # Argon2 takes ~0.2 s of CPU per hash at full cost: on the event loop it would stall every
+    # request and websocket of the process for that long, at every login.
+    caller = await api.register()
+    login = asyncio.create_task(api.login(caller.user["email"], caller.password))
+    assert await asyncio.to_thread(gated_hasher.entered.wait, 5)
+    account = await api.call("GET", "/api/v1/auth/account/", as_=caller)
+    assert account["data"]["id"] == caller.account["id"] and not login.done()
+    gated_hasher.gate.set()
+    tokens = await login
+    assert tokens["user"]["id"] == caller.user["id"]
+    assert not gated_hasher.held_to_the_end
 
 
 async def test_login_returns_tokens_with_expiry_times(api: Api) -> None:
