@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,11 +55,18 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    reset_at: int  # Unix seconds when the window frees up
+    resets: float  # Unix time when the window frees up
+
+    @property
+    def reset_at(self) -> int:
+        """`resets` in whole seconds, rounded up: no earlier than the window frees."""
+        return math.ceil(self.resets)
 
     @property
     def retry_after(self) -> int:
-        return max(1, self.reset_at - int(time.time()))
+        # From the exact time: whole seconds on both sides would say 61 for a 60 s window hit
+        # twice within one second.
+        return max(1, math.ceil(self.resets - time.time()))
 
     def headers(self) -> dict[str, str]:
         return {
@@ -121,13 +129,8 @@ class RateLimiter:
 
     async def hit(self, scope: str, identity: str) -> Decision:
         limit = self._limits[scope]
-        count, reset_at = await self._count(f"{scope}:{identity}")
-        return Decision(
-            allowed=count <= limit,
-            limit=limit,
-            remaining=max(0, limit - count),
-            reset_at=int(reset_at + 0.999),
-        )
+        count, resets = await self._count(f"{scope}:{identity}")
+        return Decision(allowed=count <= limit, limit=limit, remaining=max(0, limit - count), resets=resets)
 
     async def _count(self, key: str) -> tuple[int, float]:
         if self._down_until is not None and time.monotonic() < self._down_until:

@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.app import create_app
-from services.ratelimit import RedisCounter
+from services.ratelimit import Decision, RedisCounter
 from tests.conftest import BACKEND, TEST_REDIS_URL
 from tests.helpers import Api
 
@@ -33,6 +33,15 @@ async def test_the_21st_login_from_one_ip_in_a_minute_is_429_with_retry_after(ap
     assert 1 <= retry_after <= 60
     assert int(response.headers["X-RateLimit-Reset"]) >= int(time.time())
     assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_retry_after_is_the_seconds_left_in_the_window_rounded_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A window hit twice within one second: whole seconds on both sides would say 61.
+    monkeypatch.setattr(time, "time", lambda: 1_000.5)
+    decision = Decision(allowed=False, limit=20, remaining=0, resets=1_060.4)
+    assert (decision.retry_after, decision.reset_at) == (60, 1_061)
+    assert Decision(allowed=False, limit=20, remaining=0, resets=1_000.6).retry_after == 1
+    assert Decision(allowed=False, limit=20, remaining=0, resets=1_000.0).retry_after == 1
 
 
 async def test_every_response_has_rate_headers_except_health(api: Api) -> None:
