@@ -197,7 +197,8 @@ async def open_database(database_url: str) -> TortoiseContext:
     if dialect_of(database_url) == "postgres":
         # asyncpg resets a connection on every return to the pool (advisory locks, cursors,
         # LISTEN, session settings): one extra round trip per query. This code uses none of
-        # those and Tortoise ends every transaction it opens, so the reset is skipped.
+        # those (its advisory locks are a transaction's, gone at its end) and Tortoise ends every
+        # transaction it opens, so the reset is skipped.
         connection = expand_db_url(database_url)
         connection["credentials"]["reset"] = _keep_session
         config["connections"]["default"] = connection

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
@@ -17,6 +18,7 @@ from models.db import raw_query
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
+from schemas.common import MAX_BULK_IDS
 from services.errors import Duplicate, PlanLimit, ValidationFailed
 from services.principal import Principal
 from services.security import utcnow
@@ -108,6 +110,31 @@ async def _check_keyword_room(settings: Settings, site_id: int, adding: int) -> 
         raise PlanLimit(f"The plan allows {limit} keywords per site.")
 
 
+# The plan's keywords per site hold exactly under concurrent writes. On PostgreSQL a single new
+# keyword far from the limit goes in with one statement that holds the site's room lock in shared
+# mode; shared holders don't wait for each other, so the hot path isn't serialised. Every other
+# add (near the limit, with a cluster or sector, in bulk) takes the lock exclusively in a
+# transaction, which waits for the writes in flight and holds off new ones until it commits, and
+# counts after taking it (a statement of its own, so it sees every committed keyword). A shared
+# writer's statement may miss what committed between its snapshot and its lock, and the writers
+# beside it: at most one exclusive add (MAX_BULK_IDS keywords) and the statements of the other
+# connections before and after its lock, so it keeps that margin from the limit. On SQLite the
+# transaction holds the only connection, which serialises every write.
+ROOM_LOCK = 0x6B77  # the advisory lock's class: "a site's keyword room"; the site id is the object
+ROOM_MARGIN_SQL = f"(2 * current_setting('max_connections')::int + {MAX_BULK_IDS})"
+
+
+@contextlib.asynccontextmanager
+async def _keyword_room(settings: Settings, caller: Principal, site_id: int) -> AsyncIterator[None]:
+    """A transaction in which the site's keyword count is exact until it commits (the lock is
+    taken only on a site of the caller's account)."""
+    async with in_transaction():
+        if settings.is_postgres:
+            sql = 'SELECT pg_advisory_xact_lock({0}, s."id") FROM "site" s WHERE s."id" = {1} AND s."account_id" = {2}'
+            await raw_query(sql, [ROOM_LOCK, site_id, caller.account_id])
+        yield
+
+
 # What a new keyword needs checked, in one round trip: the site is the caller's, the keyword is
 # not already there, and how many keywords the site has.
 NEW_KEYWORD_SQL = (
@@ -124,20 +151,25 @@ WHERE s.id = {0} AND s.account_id = {2}
 
 
 # PostgreSQL: a new keyword that refers to no cluster or sector, in one statement. The row goes
-# in only if the site is the caller's and has room, and not if the site has the keyword already;
-# no row back means one of those failed, and `create_keyword`'s checks then say which. (Typed
-# parameters: PostgreSQL doesn't take the types of `INSERT … SELECT`'s values from the columns.)
+# in only if the site is the caller's and has room beyond the margin (above), and not if the site
+# has the keyword already; no row back means one of those failed, and `create_keyword`'s checks,
+# under the exclusive lock, then say which or add it. (Typed parameters: PostgreSQL doesn't take
+# the types of `INSERT … SELECT`'s values from the columns.)
 INSERT_KEYWORD_SQL = (
-    """
+    f"""
+WITH "room" AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock_shared({ROOM_LOCK}, r."id") FROM "site" r
+    WHERE r."id" = {{7}} AND r."account_id" = {{8}}
+)
 INSERT INTO "keyword" ("created_at", "updated_at", "keyword", "keyword_key", "volume", "difficulty", "intent",
                        "status", "account_id", "site_id")
-SELECT {0}::timestamptz, {0}::timestamptz, {1}::varchar, {2}::varchar, {3}::int, {4}::smallint,
-       {5}::varchar, {6}::varchar, s."account_id", s."id"
-FROM "site" s
-WHERE s."id" = {7} AND s."account_id" = {8}
+SELECT {{0}}::timestamptz, {{0}}::timestamptz, {{1}}::varchar, {{2}}::varchar, {{3}}::int, {{4}}::smallint,
+       {{5}}::varchar, {{6}}::varchar, s."account_id", s."id"
+FROM "site" s, "room"
+WHERE s."id" = {{7}} AND s."account_id" = {{8}}
   AND """
     + _keywords_of('s."id"')
-    + """ < {9}
+    + f""" < {{9}} - {ROOM_MARGIN_SQL}
 ON CONFLICT ("site_id", "keyword_key") DO NOTHING
 RETURNING *
 """
@@ -166,21 +198,24 @@ async def create_keyword(settings: Settings, caller: Principal, data: dict[str, 
         values = {"keyword": text, "keyword_key": key, **data}
         if (keyword := await _insert_keyword(caller, site_id, values, limit)) is not None:
             return keyword
-    rows = await raw_query(NEW_KEYWORD_SQL, [site_id, key, caller.account_id])
-    # The same answers, in the same order, as site_and_refs_or_400 and the checks after it.
-    if not rows or (caller.site_id is not None and caller.site_id != site_id):
+    if caller.site_id is not None and caller.site_id != site_id:
         raise ValidationFailed("Site not found.", errors={"site_id": ["Site not found."]})
-    await check_refs(caller, site_id, data)
-    if not text:
-        raise ValidationFailed("The keyword is empty.", errors={"keyword": ["Must not be blank."]})
-    if rows[0]["duplicate"]:
-        raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
-    if rows[0]["taken"] + 1 > limit:
-        raise PlanLimit(f"The plan allows {limit} keywords per site.")
-    try:
-        keyword = await Keyword.create(account_id=caller.account_id, keyword=text, keyword_key=key, **data)
-    except IntegrityError:
-        raise Duplicate("The site already has this keyword.") from None
+    async with _keyword_room(settings, caller, site_id):
+        rows = await raw_query(NEW_KEYWORD_SQL, [site_id, key, caller.account_id])
+        # The same answers, in the same order, as site_and_refs_or_400 and the checks after it.
+        if not rows:
+            raise ValidationFailed("Site not found.", errors={"site_id": ["Site not found."]})
+        await check_refs(caller, site_id, data)
+        if not text:
+            raise ValidationFailed("The keyword is empty.", errors={"keyword": ["Must not be blank."]})
+        if rows[0]["duplicate"]:
+            raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
+        if rows[0]["taken"] + 1 > limit:
+            raise PlanLimit(f"The plan allows {limit} keywords per site.")
+        try:
+            keyword = await Keyword.create(account_id=caller.account_id, keyword=text, keyword_key=key, **data)
+        except IntegrityError:
+            raise Duplicate("The site already has this keyword.") from None
     await recount_clusters([keyword.cluster_id])
     return keyword
 
@@ -273,8 +308,8 @@ async def add_to_workflow(settings: Settings, caller: Principal, data: dict[str,
                 intent=seed.intent,
             )
         )
-    await _check_keyword_room(settings, site.id, len(rows))
-    async with in_transaction():
+    async with _keyword_room(settings, caller, site.id):
+        await _check_keyword_room(settings, site.id, len(rows))
         await Keyword.bulk_create(rows)
     created_ids = await Keyword.filter(site_id=site.id, keyword_key__in=[row.keyword_key for row in rows]).values_list(
         "id", flat=True

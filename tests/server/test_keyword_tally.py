@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.functions import Sum
 
-from config.settings import PlanLimits
+from config.settings import DEFAULT_RATE_LIMITS, PlanLimits
 from models.planner import Keyword, KeywordTally
 from server.app import create_app
 from tests.helpers import Api, Caller
@@ -89,3 +89,36 @@ async def test_concurrent_writes_to_one_site_are_all_counted(api: Api) -> None:
     site = await api.site(owner)
     await asyncio.gather(*(_add(api, owner, site["id"], f"parallel {n}") for n in range(24)))
     assert await _agrees(site["id"]) == 24
+
+
+async def test_concurrent_adds_at_the_last_free_places_fill_them_and_no_more(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    limits = {**DEFAULT_RATE_LIMITS, "content": 1000}  # over a hundred writes in a few seconds
+    settings = make_settings(plan=PlanLimits(keywords_per_site=6), rate_limits=limits)
+    api = Api(await aiohttp_client(create_app(settings, docs=False)))
+    owner = await api.register()
+    seeds = (await api.call("GET", "/api/v1/auth/seed-keywords/", as_=owner, params={"page_size": 2}))["results"]
+
+    # A race is won or lost by timing: three rounds, each on a site of its own, so that code
+    # without the room lock is caught in nearly every run (one round alone missed 1 in 4).
+    for _ in range(3):
+        site = (await api.site(owner))["id"]
+        for n in range(3):
+            await _add(api, owner, site, f"kw {n}")
+        body = {"site_id": site, "name": "c"}
+        cluster = (await api.call("POST", "/api/v1/planner/clusters/", json=body, as_=owner, status=201))["data"]
+
+        async def post(path: str, body: dict[str, Any], site: int = site) -> int:
+            response = await api.client.post(path, json={"site_id": site, **body}, headers=owner.headers)
+            return response.status
+
+        # Every way of adding, all at once: single keywords, keywords joining a cluster, a bulk add.
+        tries = [post(KEYWORDS, {"keyword": f"new {n}"}) for n in range(30)]
+        tries += [post(KEYWORDS, {"keyword": f"clustered {n}", "cluster_id": cluster["id"]}) for n in range(4)]
+        tries.append(post(f"{KEYWORDS}add_to_workflow/", {"seed_keyword_ids": [seed["id"] for seed in seeds]}))
+        statuses = await asyncio.gather(*tries)
+        assert set(statuses) == {201, 403}, statuses
+        assert await _agrees(site) == 6  # the three free places taken, none more
+        added = 3 - 2 * (statuses[-1] == 201)
+        assert statuses[:-1].count(201) == added, statuses
