@@ -18,7 +18,6 @@ from models.db import raw_query
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
-from schemas.common import MAX_BULK_IDS
 from services.errors import Duplicate, PlanLimit, ValidationFailed
 from services.principal import Principal
 from services.security import utcnow
@@ -111,17 +110,14 @@ async def _check_keyword_room(settings: Settings, site_id: int, adding: int) -> 
 
 
 # The plan's keywords per site hold exactly under concurrent writes. On PostgreSQL a single new
-# keyword far from the limit goes in with one statement that holds the site's room lock in shared
-# mode; shared holders don't wait for each other, so the hot path isn't serialised. Every other
-# add (near the limit, with a cluster or sector, in bulk) takes the lock exclusively in a
-# transaction, which waits for the writes in flight and holds off new ones until it commits, and
-# counts after taking it (a statement of its own, so it sees every committed keyword). A shared
-# writer's statement may miss what committed between its snapshot and its lock, and the writers
-# beside it: at most one exclusive add (MAX_BULK_IDS keywords) and the statements of the other
-# connections before and after its lock, so it keeps that margin from the limit. On SQLite the
-# transaction holds the only connection, which serialises every write.
-ROOM_LOCK = 0x6B77  # the advisory lock's class: "a site's keyword room"; the site id is the object
-ROOM_MARGIN_SQL = f"(2 * current_setting('max_connections')::int + {MAX_BULK_IDS})"
+# keyword goes in with one statement that asks `keyword_room_shared` (migration 9): it holds the
+# site's room lock in shared mode, so these adds don't wait for each other and the hot path isn't
+# serialised, counts with a fresh snapshot and keeps a margin of one keyword per connection for the
+# shared adds in flight beside it. Every other add (within that margin of the limit, with a
+# cluster or sector, in bulk) takes the lock exclusively in a transaction, which waits for the
+# adds in flight and holds off new ones until it commits, and counts after taking it. On SQLite
+# the transaction holds the only connection, which serialises every write.
+ROOM_LOCK = 27511  # the advisory lock's class, "a site's keyword room", as in migration 9; the object: the site id
 
 
 @contextlib.asynccontextmanager
@@ -155,25 +151,16 @@ WHERE s.id = {0} AND s.account_id = {2}
 # has the keyword already; no row back means one of those failed, and `create_keyword`'s checks,
 # under the exclusive lock, then say which or add it. (Typed parameters: PostgreSQL doesn't take
 # the types of `INSERT … SELECT`'s values from the columns.)
-INSERT_KEYWORD_SQL = (
-    f"""
-WITH "room" AS MATERIALIZED (
-    SELECT pg_advisory_xact_lock_shared({ROOM_LOCK}, r."id") FROM "site" r
-    WHERE r."id" = {{7}} AND r."account_id" = {{8}}
-)
+INSERT_KEYWORD_SQL = """
 INSERT INTO "keyword" ("created_at", "updated_at", "keyword", "keyword_key", "volume", "difficulty", "intent",
                        "status", "account_id", "site_id")
-SELECT {{0}}::timestamptz, {{0}}::timestamptz, {{1}}::varchar, {{2}}::varchar, {{3}}::int, {{4}}::smallint,
-       {{5}}::varchar, {{6}}::varchar, s."account_id", s."id"
-FROM "site" s, "room"
-WHERE s."id" = {{7}} AND s."account_id" = {{8}}
-  AND """
-    + _keywords_of('s."id"')
-    + f""" < {{9}} - {ROOM_MARGIN_SQL}
+SELECT {0}::timestamptz, {0}::timestamptz, {1}::varchar, {2}::varchar, {3}::int, {4}::smallint,
+       {5}::varchar, {6}::varchar, s."account_id", s."id"
+FROM "site" s
+WHERE s."id" = {7} AND s."account_id" = {8} AND "keyword_room_shared"(s."id", {9})
 ON CONFLICT ("site_id", "keyword_key") DO NOTHING
 RETURNING *
 """
-)
 # What the statement above writes, besides the site and the account.
 INSERT_KEYWORD_FIELDS = ("keyword", "keyword_key", "volume", "difficulty", "intent", "status")
 

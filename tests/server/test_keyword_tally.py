@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import asyncpg
+import pytest
 from tortoise.functions import Sum
 
 from config.settings import DEFAULT_RATE_LIMITS, PlanLimits
 from models.planner import Keyword, KeywordTally
 from server.app import create_app
+from services.planner import ROOM_LOCK
+from tests.conftest import BACKEND
 from tests.helpers import Api, Caller
 
 KEYWORDS = "/api/v1/planner/keywords/"
@@ -122,3 +126,42 @@ async def test_concurrent_adds_at_the_last_free_places_fill_them_and_no_more(
         assert await _agrees(site) == 6  # the three free places taken, none more
         added = 3 - 2 * (statuses[-1] == 201)
         assert statuses[:-1].count(201) == added, statuses
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="the room function is PostgreSQL's (migration 9)")
+async def test_the_one_statement_add_waits_for_an_exclusive_add_and_counts_what_it_committed(
+    api: Api, database_url: str
+) -> None:
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    dsn = database_url.replace("postgres://", "postgresql://", 1)
+    holder, asker, other = [await asyncpg.connect(dsn) for _ in range(3)]
+    try:
+        margin = int(await holder.fetchval("SHOW max_connections"))
+        limit = margin + 5  # room for 5 adds by the one statement on an empty site
+        room = 'SELECT "keyword_room_shared"($1, $2)'
+
+        # Shared holders don't wait for each other: the hot path isn't serialised.
+        async with holder.transaction():
+            assert await holder.fetchval(room, site, limit) is True
+            await other.execute("SET statement_timeout = '2s'")
+            assert await other.fetchval(room, site, limit) is True
+
+        # An exclusive add that fills the room: the question asked meanwhile waits for its commit
+        # and counts what it added, though the add committed after the question was asked.
+        async with holder.transaction():
+            await holder.execute("SELECT pg_advisory_xact_lock($1, $2)", ROOM_LOCK, site)
+            await holder.execute(
+                """INSERT INTO keyword (created_at, updated_at, keyword, keyword_key, volume, difficulty, intent,
+                                        status, account_id, site_id)
+                   SELECT now(), now(), 'k' || n, 'k' || n, 0, 0, '', 'new', $1, $2 FROM generate_series(1, 5) n""",
+                owner.account["id"],
+                site,
+            )
+            asked = asyncio.create_task(asker.fetchval(room, site, limit))
+            await asyncio.sleep(0.3)
+            assert not asked.done()  # held by the exclusive lock
+        assert await asyncio.wait_for(asked, 5) is False
+    finally:
+        for conn in (holder, asker, other):
+            await conn.close()
