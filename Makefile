@@ -25,13 +25,17 @@ lint: $(STAMP)
 	  find wordpress tests -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null && echo "php -l: the plugin's PHP files are fine"; \
 	else echo "php -l skipped: php is not installed (../shared/wp/wp_up.sh installs it)"; fi
 
+# Each pass runs its tests in TEST_WORKERS processes (pytest-xdist; 0 runs them in this one).
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -rs -n $(TEST_WORKERS) --dist loadfile
+
 sqlite-tests: $(STAMP)
-	INKFLOW_TEST_BACKEND=sqlite $(BIN)/python -m pytest -q -rs
+	INKFLOW_TEST_BACKEND=sqlite $(PYTEST)
 
 # The PostgreSQL + Redis pass; skips without TEST_DATABASE_URL/TEST_REDIS_URL unless
 # INKFLOW_REQUIRE_SERVICES=1, when it fails instead.
 services-tests: $(STAMP)
-	INKFLOW_TEST_BACKEND=postgres $(BIN)/python -m pytest -q -rs
+	INKFLOW_TEST_BACKEND=postgres $(PYTEST)
 
 test: lint sqlite-tests services-tests
 
