@@ -71,6 +71,9 @@ class Content(SiteOwned):
     word_count = fields.IntField(default=0)
     status = fields.CharField(max_length=16, default="draft")
     source = fields.CharField(max_length=16, default="manual")
+    # What it is on the site (a task's `content_type`; `page` or `post` for what a sync brought):
+    # a `page` is published to WordPress's pages, everything else to its posts.
+    content_type = fields.CharField(max_length=16, default="post")
     external_id = fields.CharField(max_length=64, null=True)
     external_url = fields.CharField(max_length=2000, null=True)
     taxonomy_ids: Any = fields.JSONField(default=list)

@@ -109,6 +109,9 @@ class ContentOut(Schema):
     word_count = fields.Integer()
     status = fields.String()
     source = fields.String()
+    content_type = fields.String(
+        metadata={"description": "`page` is published to WordPress's pages, every other type to its posts."}
+    )
     external_id = fields.String(allow_none=True)
     external_url = fields.String(allow_none=True)
     taxonomy_ids = fields.List(fields.Integer())
@@ -129,6 +132,13 @@ class _ContentFields(StrictSchema):
     secondary_keywords = keyword_list()
     status = Text(validate=validate.OneOf(CONTENT_STATUSES))
     taxonomy_ids = fields.List(Id(), validate=validate.Length(max=100))
+    content_type = Text(
+        validate=validate.OneOf(CONTENT_TYPES),
+        metadata={
+            "description": "Default: its task's `content_type`, else `post`. Once the content is on WordPress "
+            "(`external_id`), it can't move between a page and a post (400)."
+        },
+    )
 
 
 class ContentIn(_ContentFields):
@@ -152,6 +162,7 @@ class ContentQuery(ListQuery):
     task_id = QueryId()
     status = Text(validate=validate.OneOf(CONTENT_STATUSES))
     source = Text(validate=validate.OneOf(CONTENT_SOURCES))
+    content_type = Text(validate=validate.OneOf(CONTENT_TYPES))
     search = search_field("title", "primary_keyword")
     ordering = ordering_field("title", "word_count", "seo_score", "created_at", "updated_at")
 

@@ -39,7 +39,7 @@ from models.base import Tenant, scoped
 from models.integration import Integration
 from models.jobs import Job
 from models.publisher import POST_STATUSES, Deployment, PublishingRecord
-from models.writer import Content, Image, Task, Taxonomy
+from models.writer import Content, Image, Taxonomy
 from services import jobs
 from services.errors import DomainError, NotFound, ValidationFailed
 from services.events import EventBus
@@ -57,6 +57,7 @@ from services.wordpress import (
     WordPressTimeout,
     WordPressUnreachable,
 )
+from services.writer import wordpress_collection
 
 log = logging.getLogger("inkflow.publishing")
 
@@ -176,15 +177,6 @@ async def check_image_files(settings: Settings, contents: Sequence[Content]) -> 
         raise ImageFileMissing(first, errors=errors)
 
 
-async def collection_for(content: Content) -> str:
-    """`pages` for content written for a page (its task says so), else `posts`."""
-    if content.task_id is not None:
-        kind = await Task.filter(id=content.task_id).values_list("content_type", flat=True)
-        if kind and kind[0] == "page":
-            return "pages"
-    return "posts"
-
-
 # --- reading records -----------------------------------------------------------------------------
 
 
@@ -271,7 +263,7 @@ class WordPressPublisher:
         if missing:  # before WordPress is called: nothing half-done there
             raise ImageFileMissing(next(iter(missing.values()))[0], errors=missing)
         assert record.marker is not None
-        collection = await collection_for(content)
+        collection = wordpress_collection(content.content_type)
         media = await self._upload_images(images)
         featured = next((media[i.id]["id"] for i in images if _is_featured(content, i) and i.id in media), 0)
         # Pages have no categories or tags.
@@ -730,17 +722,13 @@ async def site_definition(slug: str) -> dict[str, Any]:
     images: dict[int, list[Image]] = {}
     for image in await Image.filter(content_id__in=ids, status="generated").order_by("position", "id") if ids else []:
         images.setdefault(image.content_id, []).append(image)
-    task_ids = [c.task_id for c in contents if c.task_id is not None]
-    pages = set(
-        await Task.filter(id__in=task_ids, content_type="page").values_list("id", flat=True) if task_ids else []
-    )
     taxonomies = await Taxonomy.filter(site_id=site.id).order_by("name", "id")
     by_id = {t.id: t for t in taxonomies}
     posts_out: list[dict[str, Any]] = []
     pages_out: list[dict[str, Any]] = []
     for content in contents:
         entry = _content_entry(content, images.get(content.id, []), by_id)
-        (pages_out if content.task_id in pages else posts_out).append(entry)
+        (pages_out if content.content_type == "page" else posts_out).append(entry)
     return {
         "site": {"name": site.name, "domain": site.domain, "slug": site.slug},
         "navigation": _navigation([t for t in taxonomies if t.kind == "category"]),

@@ -119,6 +119,7 @@ def _post_values(post: Mapping[str, Any], term_ids: Mapping[tuple[str, str], int
         "status": POST_STATUSES.get(str(post.get("status") or ""), "draft"),
         "external_url": link[:URL_LENGTH] if isinstance(link, str) and link else None,
         "taxonomy_ids": taxonomy_ids,
+        "content_type": "page" if post.get("type") == "page" else "post",
     }
 
 

@@ -113,8 +113,11 @@ async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
     site = await site_and_refs_or_400(caller, data)
     await _check_taxonomies(site.id, data.get("taxonomy_ids"))
     task_id = data.get("task_id")
-    if task_id is not None and not await Task.exists(id=task_id, site_id=site.id):
-        raise ValidationFailed("Task not found on this site.", errors={"task_id": ["Task not found."]})
+    if task_id is not None:
+        task_types = await Task.filter(id=task_id, site_id=site.id).values_list("content_type", flat=True)
+        if not task_types:
+            raise ValidationFailed("Task not found on this site.", errors={"task_id": ["Task not found."]})
+        data.setdefault("content_type", task_types[0])
     data = _clean(data)
     return await create_with_unique_slug(
         Content,
@@ -128,10 +131,28 @@ async def create_content(caller: Principal, data: dict[str, Any]) -> Content:
     )
 
 
+def wordpress_collection(content_type: str) -> str:
+    """Where WordPress keeps content of this type: `pages` for a page, `posts` for everything else."""
+    return "pages" if content_type == "page" else "posts"
+
+
+def _check_collection_kept(content: Content, content_type: str) -> None:
+    """A content on WordPress is a post or a page there, and its `external_id` names it in that
+    collection only: a change of type that would move it is refused rather than published anew."""
+    if wordpress_collection(content_type) != wordpress_collection(content.content_type):
+        was = "page" if content.content_type == "page" else "post"
+        raise ValidationFailed(
+            f"The content is a {was} on WordPress; its type can't change between a page and a post.",
+            errors={"content_type": [f"Keep a {was} type: the content is a {was} on WordPress (external_id)."]},
+        )
+
+
 async def _apply(caller: Principal, content: Content, data: dict[str, Any]) -> None:
     site_id: int = content.site_id
     await check_refs(caller, site_id, data)
     await _check_taxonomies(site_id, data.get("taxonomy_ids"))
+    if "content_type" in data and content.external_id is not None:
+        _check_collection_kept(content, data["content_type"])
     data = _clean(data)
     if "title" in data and data["title"] != content.title:
         content.slug = await content_slug(site_id, data["title"], exclude_id=content.id)

@@ -102,6 +102,7 @@ class GenerateContent(Operation):
                 sector_id=task.sector_id,
                 cluster_id=task.cluster_id,
                 task_id=task.id,
+                content_type=task.content_type,
                 slug="",
                 source="ai",
                 status="draft",

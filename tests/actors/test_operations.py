@@ -102,6 +102,7 @@ async def test_generate_content_writes_a_draft_and_charges_by_words(
                 "title": "Beginner trail running",
                 "keywords": ["trail running"],
                 "word_count": 1500,
+                "content_type": "page",
             },
         )
     )["data"]
@@ -109,6 +110,7 @@ async def test_generate_content_writes_a_draft_and_charges_by_words(
     data = body["data"]
     content = await Content.get(id=data["content_id"])
     assert content.status == "draft" and content.source == "ai" and content.task_id == task["id"]  # type: ignore[attr-defined]
+    assert content.content_type == "page"  # the task's: published to WordPress's pages
     assert "trail running" in content.html.lower() and content.word_count == data["word_count"]
     stored_task = await Task.get(id=task["id"])
     assert stored_task.status == "completed" and stored_task.content_id == content.id

@@ -57,7 +57,8 @@ async def _tables(url: str) -> set[str]:
 
 async def test_an_empty_database_migrates_up_once(empty_database: str) -> None:
     applied = await migrate(empty_database)
-    expected = sorted(p.name for p in (MIGRATIONS_ROOT / dialect_of(empty_database) / "models").glob("*.py"))
+    names = [p.name for p in (MIGRATIONS_ROOT / dialect_of(empty_database) / "models").glob("*.py")]
+    expected = sorted(names, key=lambda name: int(name.split("_", 1)[0]))
     assert applied == expected
     assert {"account", "user", "keyword", "content", "credit_transaction", "job", "automation_run"} <= await _tables(
         empty_database
@@ -80,30 +81,37 @@ async def test_no_model_change_is_left_without_a_migration(empty_database: str, 
     assert not pending, f"models changed without a migration; run aerich migrate ({pending})"
 
 
-async def test_the_keyword_tally_migration_counts_the_keywords_already_there(empty_database: str) -> None:
-    """Migration 6 (the tally and its triggers) on a database that already has keywords: each
-    site's tally starts at its real count, and the triggers keep it from there."""
+async def _undo_migration(database_url: str, name: str) -> Path:
+    """Downgrade the last migration called `name` on the open database, and forget it was applied."""
     import importlib.util
 
     from tortoise import connections
 
-    from models.accounts import Account, Site
-    from models.db import open_database, raw_query
-    from models.planner import Keyword, KeywordTally
+    from models.db import raw_query
 
-    await migrate(empty_database)
-    (path,) = (MIGRATIONS_ROOT / dialect_of(empty_database) / "models").glob("6_*_keyword_tally.py")
-    spec = importlib.util.spec_from_file_location("keyword_tally_migration", path)
+    (path,) = (MIGRATIONS_ROOT / dialect_of(database_url) / "models").glob(f"*_{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_migration", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
+    db = connections.get("default")
+    await db.execute_script(await migration.downgrade(db))
+    await raw_query("DELETE FROM aerich WHERE version = {0}", [path.name])
+    return path
 
+
+async def test_the_keyword_tally_migration_counts_the_keywords_already_there(empty_database: str) -> None:
+    """Migration 6 (the tally and its triggers) on a database that already has keywords: each
+    site's tally starts at its real count, and the triggers keep it from there."""
+    from models.accounts import Account, Site
+    from models.db import open_database
+    from models.planner import Keyword, KeywordTally
+
+    await migrate(empty_database)
     orm = await open_database(empty_database)
     try:
-        db = connections.get("default")
         # Back to the database as it was before migration 6, with keywords in two sites.
-        await db.execute_script(await migration.downgrade(db))
-        await raw_query("DELETE FROM aerich WHERE version = {0}", [path.name])
+        path = await _undo_migration(empty_database, "keyword_tally")
         account = await Account.create(name="Before the tally")
         sites = [
             await Site.create(account_id=account.id, name=f"S{n}", domain=f"s{n}.example.com", slug=f"before-{n}")
@@ -129,6 +137,38 @@ async def test_the_keyword_tally_migration_counts_the_keywords_already_there(emp
         await Keyword.filter(site_id=sites[1].id, keyword_key="k0").delete()
         totals = [sum(await KeywordTally.filter(site_id=s.id).values_list("n", flat=True)) for s in sites]
         assert totals == [4, 4]
+    finally:
+        await orm.close_connections()
+
+
+async def test_the_content_type_migration_types_content_as_its_task(empty_database: str) -> None:
+    """Content made for a page's task becomes a page; content without a task, or for a post's, a post."""
+    from models.accounts import Account, Site
+    from models.db import open_database
+    from models.writer import Content, Task
+
+    await migrate(empty_database)
+    orm = await open_database(empty_database)
+    try:
+        account = await Account.create(name="Before content types")
+        site = await Site.create(account_id=account.id, name="S", domain="s.example.com", slug="before-types")
+        owned = {"account_id": account.id, "site_id": site.id}
+        page_task = await Task.create(**owned, title="About", content_type="page")
+        post_task = await Task.create(**owned, title="News", content_type="post")
+        contents = [
+            await Content.create(**owned, task_id=task_id, title=title, slug=title)
+            for task_id, title in ((page_task.id, "about"), (post_task.id, "news"), (None, "loose"))
+        ]
+        path = await _undo_migration(empty_database, "content_type")
+    finally:
+        await orm.close_connections()
+
+    assert await migrate(empty_database) == [path.name]
+
+    orm = await open_database(empty_database)
+    try:
+        types = [(await Content.get(id=c.id)).content_type for c in contents]
+        assert types == ["page", "post", "post"]
     finally:
         await orm.close_connections()
 

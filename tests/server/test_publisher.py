@@ -752,6 +752,74 @@ async def test_an_external_id_naming_someone_elses_post_never_overwrites_it(
     assert (await Content.get(id=content["id"])).external_id == str(item["post_id"])
 
 
+# --- pages ------------------------------------------------------------------------------------------
+
+
+async def test_a_page_synced_from_wordpress_and_published_back_updates_that_page(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    """WordPress's posts and pages share one id sequence, but not one REST collection: the page's
+    id asked of `posts` is a 404, which once made the publish create a second copy as a post."""
+    page = wp.add_post("pages", title="About us", slug="about-us", content="<p>Who we are.</p>", status="publish")
+    integration = setup.integration["id"]
+    await api.call("POST", f"/api/v1/integration/{integration}/sync/", as_=owner, params={"wait": 30})
+    pages = {"site_id": setup.site["id"], "content_type": "page"}
+    listed = await api.call("GET", f"{CONTENT}/", params=pages, as_=owner)
+    (synced,) = listed["results"]
+    assert synced["external_id"] == str(page["id"]) and synced["content_type"] == "page"
+
+    await api.call("PUT", f"{CONTENT}/{synced['id']}/", json={"title": "About our team"}, as_=owner)
+    item = (await api.call("POST", publish_path(synced["id"]), json={}, as_=owner))["data"]["items"][0]
+    assert item["created"] is False and item["post_id"] == page["id"] and item["verified"] is True
+    assert wp.objects["posts"] == {} and list(wp.objects["pages"]) == [page["id"]]
+    assert wp.objects["pages"][page["id"]]["title"]["raw"] == "About our team"
+
+
+async def test_content_typed_page_is_published_to_pages_and_listed_as_a_page(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    site_id = setup.site["id"]
+    manual = await make_content(api, owner, site_id, title="Contact", content_type="page")
+    task = await api.call(
+        "POST",
+        "/api/v1/writer/tasks/",
+        json={"site_id": site_id, "title": "Team", "content_type": "page"},
+        as_=owner,
+        status=201,
+    )
+    from_task = await make_content(api, owner, site_id, title="Team", task_id=task["data"]["id"])
+    post = await make_content(api, owner, site_id, title="News")
+    assert [c["content_type"] for c in (manual, from_task, post)] == ["page", "page", "post"]
+
+    for content in (manual, from_task, post):
+        await api.call("POST", publish_path(content["id"]), json={}, as_=owner)
+    assert sorted(p["title"]["raw"] for p in wp.objects["pages"].values()) == ["Contact", "Team"]
+    assert [p["title"]["raw"] for p in wp.objects["posts"].values()] == ["News"]
+    definition = (await api.call("GET", f"{PUBLISHER}/site-definition/", params={"site": setup.site["slug"]}))["data"]
+    assert sorted(p["title"] for p in definition["pages"]) == ["Contact", "Team"]
+    assert [p["title"] for p in definition["posts"]] == ["News"]
+
+
+async def test_a_published_contents_type_keeps_it_a_page_or_a_post(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    content = await make_content(api, owner, setup.site["id"])
+    path = f"{CONTENT}/{content['id']}/"
+    await api.call("PUT", path, json={"content_type": "weird"}, as_=owner, status=400)
+    await api.call("PUT", path, json={"content_type": "page"}, as_=owner)  # not on WordPress yet: free
+    await api.call("PUT", path, json={"content_type": "post"}, as_=owner)
+    await api.call("POST", publish_path(content["id"]), json={}, as_=owner)
+
+    refused = await api.call("PUT", path, json={"content_type": "page", "title": "Moved"}, as_=owner, status=400)
+    assert list(refused["errors"]) == ["content_type"]
+    stored = await Content.get(id=content["id"])
+    assert (stored.content_type, stored.title) == ("post", "Lions of the Savanna")
+    changed = await api.call("PUT", path, json={"content_type": "product"}, as_=owner)  # still a post there
+    assert changed["data"]["content_type"] == "product"
+    await api.call("POST", publish_path(content["id"]), json={}, as_=owner)
+    assert len(wp.objects["posts"]) == 1 and wp.objects["pages"] == {}
+
+
 async def test_publish_to_wordpress_needs_no_body(api: Api, owner: Caller, wp: FakeWordPress, setup: Setup) -> None:
     content = await make_content(api, owner, setup.site["id"])
     item = (await api.call("POST", publish_path(content["id"]), as_=owner))["data"]["items"][0]
