@@ -1,6 +1,7 @@
 """Sync against the real WordPress: posts, a page and terms created through its own REST API (unique
 names) are mirrored with their parents and taxonomies; an edit and a deletion reach the mirror on
-the next (incremental) sync. The WordPress is shared: everything made here is deleted."""
+the next (incremental) sync; the synced page, published back, updates that page. The WordPress is
+shared: everything made here is deleted."""
 
 from __future__ import annotations
 
@@ -68,6 +69,17 @@ async def test_sync_mirrors_what_was_made_in_the_real_wordpress(
         assert (await Content.get(site_id=site_id, external_id=str(draft["id"]))).status == "archived"
         status = (await api.call("GET", f"{BASE}{created['id']}/sync_status/", as_=owner))["data"]
         assert status["status"] == "idle" and status["items"] == second["items"]
+
+        # The synced page, edited here and published back, is that page again, not a new post.
+        synced_page = await Content.get(site_id=site_id, external_id=str(page["id"]))
+        assert (synced_page.content_type, row.content_type) == ("page", "post")
+        edited = unique("Edited page")
+        await api.call("PUT", f"/api/v1/writer/content/{synced_page.id}/", json={"title": edited}, as_=owner)
+        publish = f"/api/v1/writer/content/{synced_page.id}/publish_to_wordpress/"
+        (item,) = (await api.call("POST", publish, json={}, as_=owner))["data"]["items"]
+        assert (item["post_id"], item["created"], item["verified"]) == (page["id"], False, True)
+        assert (await wp.get_object("pages", page["id"], context="edit"))["title"]["raw"] == edited
+        assert await wp.get("/wp/v2/posts", search=edited, status="any", context="edit") == []
     finally:
         for collection, object_id in reversed(made):
             with contextlib.suppress(Exception):
