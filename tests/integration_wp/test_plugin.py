@@ -153,6 +153,41 @@ async def test_a_page_and_a_category_and_tag(site: Site, receiver: Receiver) -> 
     assert len(receiver.events("post", page["id"])) == 2
 
 
+async def test_deleting_a_category_sends_its_posts_with_the_terms_wordpress_moved_them_to(
+    site: Site, receiver: Receiver
+) -> None:
+    """WordPress moves a post whose only category is deleted into the default category without
+    saving the post; the plugin sends it as post.updated after term.deleted."""
+    only_cat = await site.rest("POST", "categories", status=201, json={"name": unique("Only cat")})
+    other_cat = await site.rest("POST", "categories", status=201, json={"name": unique("Other cat")})
+    alone = await site.rest(
+        "POST",
+        "posts",
+        status=201,
+        json={"title": unique("Alone"), "status": "publish", "categories": [only_cat["id"]]},
+    )
+    both = await site.rest(
+        "POST",
+        "posts",
+        status=201,
+        json={"title": unique("Both"), "status": "publish", "categories": [only_cat["id"], other_cat["id"]]},
+    )
+    await site.cron()
+    await site.rest("DELETE", f"categories/{only_cat['id']}", params={"force": "true"})
+    await site.cron_until(lambda: bool(receiver.events("post", both["id"], "post.updated")))
+
+    (deleted,) = receiver.events("term", only_cat["id"], "term.deleted")
+    for post in (alone, both):
+        now = (await site.rest("GET", f"posts/{post['id']}"))["categories"]
+        assert only_cat["id"] not in now and now  # WordPress's own view: the default category for `alone`
+        (updated,) = receiver.events("post", post["id"], "post.updated")
+        assert updated.payload is not None and updated.payload["data"]["categories"] == now
+        assert receiver.deliveries.index(deleted) < receiver.deliveries.index(updated)
+    for collection, object_id in (("posts", alone["id"]), ("posts", both["id"]), ("categories", other_cat["id"])):
+        await site.rest("DELETE", f"{collection}/{object_id}", params={"force": "true"})
+    await site.cron()
+
+
 async def test_inkflow_down_then_back_gets_the_same_webhook_id(
     site: Site, receiver: Receiver, plugin_wp: PluginWordPress
 ) -> None:

@@ -25,7 +25,7 @@ final class Inkflow_Connector_Events {
 		add_action( 'before_delete_post', array( __CLASS__, 'before_delete_post' ), 10, 2 );
 		add_action( 'created_term', array( __CLASS__, 'created_term' ), 10, 3 );
 		add_action( 'edited_term', array( __CLASS__, 'edited_term' ), 10, 3 );
-		add_action( 'delete_term', array( __CLASS__, 'delete_term' ), 10, 4 );
+		add_action( 'delete_term', array( __CLASS__, 'delete_term' ), 10, 5 );
 	}
 
 	/**
@@ -155,21 +155,32 @@ final class Inkflow_Connector_Events {
 	}
 
 	/**
-	 * A category or tag was deleted.
+	 * A category or tag was deleted. WordPress has already changed the terms of the posts that had
+	 * it, without saving them (so no post hook ran): a post whose only category it was is now in the
+	 * default category. Each of those posts follows as post.updated with its terms as they are now.
 	 *
-	 * @param int    $term_id  Term id.
-	 * @param int    $tt_id    Term taxonomy id.
-	 * @param string $taxonomy Taxonomy.
+	 * @param int          $term_id      Term id.
+	 * @param int          $tt_id        Term taxonomy id.
+	 * @param string       $taxonomy     Taxonomy.
+	 * @param WP_Term|null $deleted_term The term as it was.
+	 * @param int[]        $object_ids   The posts that had the term.
 	 */
-	public static function delete_term( $term_id, $tt_id, $taxonomy ) {
-		if ( in_array( $taxonomy, self::TAXONOMIES, true ) ) {
-			Inkflow_Connector_Queue::enqueue(
-				'term.deleted',
-				array(
-					'id'       => (int) $term_id,
-					'taxonomy' => $taxonomy,
-				)
-			);
+	public static function delete_term( $term_id, $tt_id, $taxonomy, $deleted_term = null, $object_ids = array() ) {
+		if ( ! in_array( $taxonomy, self::TAXONOMIES, true ) ) {
+			return;
+		}
+		Inkflow_Connector_Queue::enqueue(
+			'term.deleted',
+			array(
+				'id'       => (int) $term_id,
+				'taxonomy' => $taxonomy,
+			)
+		);
+		foreach ( (array) $object_ids as $object_id ) {
+			$post = get_post( (int) $object_id );
+			if ( self::is_followed( $post ) && 'trash' !== $post->post_status ) {
+				Inkflow_Connector_Queue::enqueue( 'post.updated', self::post_data( $post ) );
+			}
 		}
 	}
 
