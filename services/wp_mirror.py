@@ -29,7 +29,14 @@ from typing import Any, Literal, cast
 from models.writer import Content, Taxonomy
 from services.seo import count_words
 from services.slugs import readable_slug
-from services.writer import CONTENT_SLUG_FALLBACK, CONTENT_SLUG_LENGTH, content_slug, previous_version, sanitise_html
+from services.writer import (
+    CONTENT_SLUG_FALLBACK,
+    CONTENT_SLUG_LENGTH,
+    content_slug,
+    previous_version,
+    sanitise_html,
+    wordpress_collection,
+)
 
 Outcome = Literal["created", "updated", "deleted", "unchanged", "skipped"]
 COUNTED: tuple[Outcome, ...] = ("created", "updated", "deleted")
@@ -123,6 +130,12 @@ def _post_values(post: Mapping[str, Any], term_ids: Mapping[tuple[str, str], int
     }
 
 
+def _kept_type(local: str, wp_type: str) -> str:
+    """The type a mirrored row keeps: its own while WordPress keeps it in the same collection (a
+    post typed `product` here is still a post there), else WordPress's `page` or `post`."""
+    return local if wordpress_collection(local) == wordpress_collection(wp_type) else wp_type
+
+
 def _wanted_slug(post: Mapping[str, Any], title: str) -> str:
     slug = post.get("slug")
     if isinstance(slug, str) and slug:
@@ -173,6 +186,7 @@ async def apply_posts(site: MirrorSite, posts: Sequence[Mapping[str, Any]]) -> l
             )
             results.append(Applied("created", row))
             continue
+        values["content_type"] = _kept_type(row.content_type, values["content_type"])
         changes = {name: value for name, value in values.items() if getattr(row, name) != value}
         if wanted != row.slug and not row.slug.startswith(f"{wanted}-"):
             changes["slug"] = wanted if wanted not in taken else await content_slug(site.site_id, wanted, row.id)
@@ -211,10 +225,20 @@ async def remove_post(site: MirrorSite, external_id: int | str) -> Applied:
     return Applied("deleted" if await _archive([row]) else "unchanged", row)
 
 
-async def archive_missing_posts(site: MirrorSite, present: set[str]) -> list[Content]:
-    """Archive the mirrored posts and pages WordPress no longer lists (`present`: every id it has)."""
+async def reconcile_posts(site: MirrorSite, present: Mapping[str, set[str]]) -> list[Content]:
+    """Archive the mirrored posts and pages WordPress no longer lists (`present`: every id it has,
+    by collection), and type each that it lists as what it is there: a page mirrored before
+    content had a type was stored as a post, and would be published back as one."""
     rows = await Content.filter(site_id=site.site_id, source="wordpress").exclude(status="archived")
-    return await _archive(row for row in rows if row.external_id not in present)
+    listed = {ext: "page" if collection == "pages" else "post" for collection, ids in present.items() for ext in ids}
+    retype: dict[str, list[int]] = {}
+    for row in rows:
+        wp_type = listed.get(row.external_id or "")
+        if wp_type is not None and _kept_type(row.content_type, wp_type) != row.content_type:
+            retype.setdefault(wp_type, []).append(row.id)
+    for content_type, ids in retype.items():
+        await Content.filter(id__in=ids).update(content_type=content_type)
+    return await _archive(row for row in rows if row.external_id not in listed)
 
 
 # --- terms -----------------------------------------------------------------------------------------

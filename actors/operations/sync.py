@@ -7,7 +7,8 @@ restarted server) goes on from the next page, and progress is published after ea
 
 Incremental: after a successful sync, posts and pages are asked for with `modified_after` (the
 last successful sync's start, see services/wp_sync.py); the `deletions` item then lists every id
-WordPress still has (`_fields=id`) and archives the mirrored rows it no longer lists.
+WordPress still has (`_fields=id`), archives the mirrored rows it no longer lists and types the
+others as the collection that lists them (a page or a post).
 
 A WordPress failure (after the client's retries) ends the job `failed` with the reason; the next
 sync starts from the same watermark (nothing of a failed sync moves it), and what the failed one
@@ -35,7 +36,7 @@ from services.wp_mirror import (
     Tally,
     apply_posts,
     apply_terms,
-    archive_missing_posts,
+    reconcile_posts,
     remove_missing_terms,
 )
 
@@ -187,14 +188,14 @@ class SyncIntegration(Operation):
         await self._commit(item, collection, write, part="items", found=found, processed=len(posts), pages=pages)
 
     async def _deletions(self, item: str) -> None:
-        present: set[str] = set()
+        present: dict[str, set[str]] = {collection: set() for collection in POST_COLLECTIONS}
         for collection in POST_COLLECTIONS:
             query = {"status": "any", "context": "edit", "_fields": "id", "orderby": "id", "order": "asc"}
             async for page in self.client.pages(f"/wp/v2/{collection}", query, per_page=PER_PAGE):
-                present.update(str(p["id"]) for p in page.items if isinstance(p.get("id"), int))
+                present[collection].update(str(p["id"]) for p in page.items if isinstance(p.get("id"), int))
 
         async def write(tally: Tally) -> None:
-            tally.add("deleted", len(await archive_missing_posts(self.site, present)))
+            tally.add("deleted", len(await reconcile_posts(self.site, present)))
 
         await self._commit(item, "deletions", write, part="items", found=0, processed=0)
 

@@ -28,7 +28,7 @@ from tests.automation_helpers import A as AUTOMATION
 from tests.automation_helpers import run_now, wait_job, wait_until
 from tests.conftest import TEST_FERNET, TEST_SECRET
 from tests.fakes.openai_server import make_png
-from tests.fakes.wordpress_server import FakeWordPress
+from tests.fakes.wordpress_server import OLD_DATE, FakeWordPress
 from tests.helpers import Api, Caller
 
 PUBLISHER = "/api/v1/publisher"
@@ -773,6 +773,29 @@ async def test_a_page_synced_from_wordpress_and_published_back_updates_that_page
     assert item["created"] is False and item["post_id"] == page["id"] and item["verified"] is True
     assert wp.objects["posts"] == {} and list(wp.objects["pages"]) == [page["id"]]
     assert wp.objects["pages"][page["id"]]["title"]["raw"] == "About our team"
+
+
+async def test_a_page_mirrored_as_a_post_before_content_types_is_typed_by_the_next_sync(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    """Migration 10 typed every synced row `post`: the next sync's list of ids tells the pages, and a
+    synced post typed `product` here keeps that type (WordPress has it in posts all the same)."""
+    # The page last changed long ago: the next (incremental) sync doesn't read it again.
+    page = wp.add_post("pages", title="About us", content="<p>Who we are.</p>", status="publish", modified_gmt=OLD_DATE)
+    post = wp.add_post("posts", title="News", slug="news", content="<p>News.</p>", status="publish")
+    sync = f"/api/v1/integration/{setup.integration['id']}/sync/"
+    await api.call("POST", sync, as_=owner, params={"wait": 30})
+    as_page = await Content.get(site_id=setup.site["id"], external_id=str(page["id"]))
+    as_post = await Content.get(site_id=setup.site["id"], external_id=str(post["id"]))
+    await Content.filter(id=as_page.id).update(content_type="post")  # as the migration left it
+    await api.call("PUT", f"{CONTENT}/{as_post.id}/", json={"content_type": "product"}, as_=owner)
+    wp.objects["posts"][post["id"]]["title"]["raw"] = "News, edited"  # so the next sync applies it
+
+    await api.call("POST", sync, as_=owner, params={"wait": 30})
+    assert (await Content.get(id=as_page.id)).content_type == "page"
+    assert (await Content.get(id=as_post.id)).content_type == "product"
+    await api.call("POST", publish_path(as_page.id), json={}, as_=owner)
+    assert list(wp.objects["posts"]) == [post["id"]] and list(wp.objects["pages"]) == [page["id"]]
 
 
 async def test_content_typed_page_is_published_to_pages_and_listed_as_a_page(

@@ -5,7 +5,7 @@ RUN_IN_TRANSACTION = True
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
     # A content made for a task is what its task says it is (publishing read the task until now).
-    # What a sync brought before this migration is typed `post` until WordPress next sends it.
+    # What a sync brought is typed `post` here; the next sync types its pages (its list of ids).
     return """
         ALTER TABLE "content" ADD "content_type" VARCHAR(16) NOT NULL DEFAULT 'post';
         UPDATE "content" SET "content_type" = (SELECT "task"."content_type" FROM "task" WHERE "task"."id" = "content"."task_id")
