@@ -442,6 +442,8 @@ class Resource:
     # Rows not owned by an account (reference data) are visible to every caller.
     tenant: bool = True
     write_scope: RateScope = "content"
+    # Statuses an update can answer beyond the usual ones (a rule against other rows: 409).
+    update_errors: tuple[int, ...] = ()
     serializer: Serializer | None = None
     base_query: Callable[[Principal], QuerySet[Any]] | None = None
     default_order: Sequence[str] = DEFAULT_ORDER
@@ -543,7 +545,7 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
                 "Accepts the representation GET returned: read-only fields are ignored when unchanged "
                 "and a 400 `read_only` (naming the field) when changed; unknown fields are a 400."
             ),
-            responses=errors | error_responses(404),
+            responses=errors | error_responses(404, *r.update_errors),
         )
         @request_schema(body)
         @response_schema(item_doc, 200)

@@ -56,6 +56,7 @@ INTEGRATION = Resource(
     search_fields=("base_url", "username"),
     update_schema=s.IntegrationUpdateIn,
     update=_update,
+    update_errors=(409,),  # another active integration of the site reaches another WordPress
     delete=delete_row,  # the integration's API keys go with it (ON DELETE CASCADE)
     serializer=service.serialize,
     actions=("list", "retrieve", "update", "delete"),
@@ -73,7 +74,9 @@ INTEGRATION = Resource(
     summary="Create an integration; the answer shows its api_key and webhook_secret, once",
     description="`app_password` is stored encrypted and never shown again (`app_password_set`). "
     "`base_url` must be http(s); with `INKFLOW_ALLOW_PRIVATE_URLS=false` a private address is "
-    "400 `url_not_allowed`.",
+    "400 `url_not_allowed`. The active integrations of a site all reach one WordPress (the site's content "
+    "mirrors its posts by their ids): an active one for another WordPress is 409 `conflict`, naming the one "
+    "in the way; so is a `PUT` that would make one.",
     responses=ERRORS | error_responses(409),
 )
 @request_schema(s.IntegrationIn)

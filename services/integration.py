@@ -17,14 +17,16 @@ import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
-from models.accounts import ApiKey
+from models.accounts import ApiKey, Site
 from models.integration import Integration
 from services.ai_settings import check_outbound_url
 from services.auth import create_api_key
+from services.errors import Conflict
 from services.outbound import Outbound
 from services.planner import save_changes
 from services.principal import Principal
@@ -82,6 +84,29 @@ async def _new_keys(integration: Integration, crypto: Crypto) -> dict[str, str]:
     return {"api_key": api_key, "webhook_secret": webhook_secret}
 
 
+def _wordpress_of(base_url: str) -> tuple[str, int | None, str]:
+    """Which WordPress a base URL names: host, explicit port and path (http or https alike)."""
+    parts = urlsplit(base_url)
+    return ((parts.hostname or "").lower(), parts.port, parts.path.rstrip("/").lower())
+
+
+async def _check_one_wordpress(site_id: int, base_url: str, *, exclude_id: int | None = None) -> None:
+    """A site's mirror keys WordPress's posts by their ids (`(site, external_id)`), so the active
+    integrations of a site must all reach one WordPress: another's posts would mix with its own.
+    Called in a transaction that holds the site's row, so two at once can't both pass."""
+    await Site.select_for_update().filter(id=site_id).first()
+    others = Integration.filter(site_id=site_id, is_active=True)
+    if exclude_id is not None:
+        others = others.exclude(id=exclude_id)
+    for other in await others.values("id", "base_url"):
+        if _wordpress_of(other["base_url"]) != _wordpress_of(base_url):
+            raise Conflict(
+                f"The site already has an active integration with another WordPress ({other['base_url']}, "
+                f"integration {other['id']}): their posts would mix in the site's content. Point this one at "
+                "the same WordPress, or deactivate or delete that one first."
+            )
+
+
 async def create_integration(
     settings: Settings, crypto: Crypto, caller: Principal, data: dict[str, Any]
 ) -> dict[str, Any]:
@@ -90,6 +115,8 @@ async def create_integration(
     await check_outbound_url(data["base_url"], settings)
     fields = {name: value for name, value in data.items() if name != "app_password"}
     async with in_transaction():
+        if data.get("is_active", True):
+            await _check_one_wordpress(site.id, data["base_url"])
         integration = await Integration.create(
             account_id=caller.account_id,
             **{**fields, "site_id": site.id},
@@ -110,7 +137,11 @@ async def update_integration(
             changes["structure"] = {}  # what was read belongs to the old site
     if "app_password" in changes:
         changes["app_password_enc"] = crypto.encrypt(changes.pop("app_password"))
-    return await save_changes(integration, changes)
+    async with in_transaction():
+        if changes.get("is_active", integration.is_active):
+            base_url = changes.get("base_url", integration.base_url)
+            await _check_one_wordpress(integration.site_id, base_url, exclude_id=integration.id)
+        return await save_changes(integration, changes)
 
 
 async def rotate_keys(crypto: Crypto, integration: Integration) -> dict[str, Any]:

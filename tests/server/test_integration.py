@@ -3,6 +3,7 @@ private-address rule, and the WordPress checks against the fake WordPress."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import socket
@@ -112,6 +113,65 @@ async def test_update_replaces_the_password_and_a_new_address_forgets_the_struct
     assert CRYPTO.decrypt(row.app_password_enc or "") == "xxxx yyyy"
     moved = (await api.call("PUT", path, json={"base_url": "https://blog.example.com/"}, as_=owner))["data"]
     assert moved["base_url"] == "https://blog.example.com" and moved["structure"] == {}
+
+
+async def test_the_active_integrations_of_a_site_reach_one_wordpress(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """The site's content mirrors WordPress's posts by their ids: a second WordPress would mix its
+    posts with the first's."""
+    site = await api.site(owner)
+    first = await create(api, owner, site["id"], wp)
+    same_site_url = wp.base_url.replace("http://", "https://") + "/"  # the same WordPress, written otherwise
+    same = await create(api, owner, site["id"], wp, base_url=same_site_url, username="editor")
+    elsewhere = {"base_url": "https://other.example.com", "username": "u", "app_password": "p"}
+
+    refused = await api.call("POST", BASE, json={**elsewhere, "site_id": site["id"]}, as_=owner, status=409)
+    assert refused["code"] == "conflict" and f"integration {first['id']}" in refused["error"]
+    assert await Integration.filter(site_id=site["id"]).count() == 2
+    parked = await create(api, owner, site["id"], wp, **{**elsewhere, "is_active": False})
+    await api.call("PUT", f"{BASE}{parked['id']}/", json={"is_active": True}, as_=owner, status=409)
+    await api.call("PUT", f"{BASE}{same['id']}/", json={"base_url": elsewhere["base_url"]}, as_=owner, status=409)
+    assert not (await Integration.get(id=parked["id"])).is_active
+    assert (await Integration.get(id=same["id"])).base_url == same["base_url"]
+
+    other_site = await api.site(owner)
+    await create(api, owner, other_site["id"], wp, base_url=elsewhere["base_url"])
+    for integration in (first, same):
+        await api.call("PUT", f"{BASE}{integration['id']}/", json={"is_active": False}, as_=owner)
+    await api.call("PUT", f"{BASE}{parked['id']}/", json={"is_active": True}, as_=owner)
+
+
+async def test_two_creates_at_once_for_two_wordpress_sites_leave_one(
+    api: Api, owner: Caller, wp: FakeWordPress, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first create is held between its check and its insert while the second runs: the
+    second waits for it (the site's row is locked), sees it and is refused."""
+    site = await api.site(owner)
+    gate = asyncio.Event()
+    real_create = Integration.create.__func__  # type: ignore[attr-defined]
+
+    async def held_create(cls: type[Integration], **fields: Any) -> Integration:
+        if fields["base_url"] == "https://one.example.com":
+            await gate.wait()
+        return await real_create(cls, **fields)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Integration, "create", classmethod(held_create))
+    body = {"site_id": site["id"], "username": "u", "app_password": "p"}
+    first = asyncio.create_task(
+        api.client.post(BASE, json={**body, "base_url": "https://one.example.com"}, headers=owner.headers)
+    )
+    await asyncio.sleep(0.2)  # the first is in its transaction, waiting at the gate
+    second = asyncio.create_task(
+        api.client.post(BASE, json={**body, "base_url": "https://two.example.com"}, headers=owner.headers)
+    )
+    await asyncio.sleep(0.3)  # the second has checked (without the lock) or waits for the first
+    gate.set()
+    answers = [await first, await second]
+    assert [answer.status for answer in answers] == [201, 409]
+    assert await Integration.filter(site_id=site["id"]).values_list("base_url", flat=True) == [
+        "https://one.example.com"
+    ]
 
 
 async def test_delete_removes_the_integration_and_its_api_key(api: Api, owner: Caller, wp: FakeWordPress) -> None:
