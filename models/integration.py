@@ -31,6 +31,8 @@ class Integration(SiteOwned):
     sync_status = fields.CharField(max_length=16, default="idle")
     structure: Any = fields.JSONField(default=dict)
     config: Any = fields.JSONField(default=dict)
+    # The `site_url` of the last delivery the plugin signed: where the plugin really runs.
+    plugin_site_url = fields.CharField(max_length=2000, null=True)
 
     class Meta:
         table = "integration"

@@ -47,6 +47,18 @@ class IntegrationOut(Schema):
         metadata={"description": "From WordPress by update_structure/: api_style, site, post_types, taxonomies"}
     )
     config = fields.Dict()
+    plugin_site_url = fields.String(
+        allow_none=True,
+        metadata={"description": "The `site_url` of the last webhook the plugin signed (null before the first)"},
+    )
+    plugin_site_url_matches = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "Whether that address is on `base_url`'s host: false when the plugin with this "
+            "integration's key runs on another WordPress (its events are applied all the same); null before "
+            "the first webhook"
+        },
+    )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -67,6 +67,12 @@ def serialize(integration: Integration, **secrets_shown_once: str) -> dict[str, 
         "sync_status": integration.sync_status,
         "structure": integration.structure,
         "config": integration.config,
+        "plugin_site_url": integration.plugin_site_url,
+        "plugin_site_url_matches": (
+            None
+            if integration.plugin_site_url is None
+            else _wordpress_of(integration.plugin_site_url)[:2] == _wordpress_of(integration.base_url)[:2]
+        ),
         "created_at": integration.created_at,
         "updated_at": integration.updated_at,
         **secrets_shown_once,

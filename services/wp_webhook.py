@@ -104,6 +104,9 @@ async def receive(
             return {"duplicate": True}
         applied = await _apply(site, event, payload["data"])
         await WebhookEvent.create(integration_id=integration.id, webhook_id=webhook_id, event=event, status="processed")
+        if payload["site_url"] != integration.plugin_site_url:
+            integration.plugin_site_url = payload["site_url"]
+            await Integration.filter(id=integration.id).update(plugin_site_url=payload["site_url"])
     answer: dict[str, Any] = {"duplicate": False, "event": event, "outcome": applied.outcome}
     where = channels(integration.id, integration.site_id)
     external_id = str(payload["data"]["id"])

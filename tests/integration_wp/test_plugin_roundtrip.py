@@ -132,6 +132,9 @@ async def test_wordpress_edits_follow_into_inkflow_and_its_websocket(
     assert (event["data"]["event"], event["data"]["status"]) == ("post.published", "published")
     term = await mirrored(api, inkflow, TAXONOMIES, category["id"], "category")
     assert term is not None and term["name"] == category["name"] + " renamed"
+    path = f"/api/v1/integration/{inkflow.integration['id']}/"
+    shown = (await api.call("GET", path, as_=inkflow.owner))["data"]  # where the plugin says it runs
+    assert shown["plugin_site_url"].rstrip("/") == site.wp.base_url and shown["plugin_site_url_matches"] is True
 
     await site.rest("DELETE", f"posts/{post['id']}", params={"force": "true"})
     await site.rest("DELETE", f"categories/{category['id']}", params={"force": "true"})

@@ -156,6 +156,36 @@ async def test_term_events_create_update_and_delete_terms(api: Api, integration:
     assert not await Taxonomy.filter(id=child["taxonomy_id"]).exists()
 
 
+async def test_the_plugins_site_url_is_recorded_and_compared_with_base_url(
+    api: Api, integration: dict[str, Any], wp: FakeWordPress
+) -> None:
+    path, owner = f"{BASE}{integration['id']}/", integration["owner"]
+
+    async def shown() -> tuple[Any, Any]:
+        data = (await api.call("GET", path, as_=owner))["data"]
+        return data["plugin_site_url"], data["plugin_site_url_matches"]
+
+    assert await shown() == (None, None)
+    here = wp.base_url + "/"  # the same host as base_url
+    await deliver(api, integration, {**post_event(), "site_url": here})
+    assert await shown() == (here, True)
+    # Another WordPress signing with this integration's key: applied all the same, and shown.
+    await deliver(api, integration, {**post_event(id=42, slug="other"), "site_url": "https://elsewhere.example"})
+    assert await shown() == ("https://elsewhere.example", False)
+    raw, headers = signed(
+        integration, {**post_event(id=43), "site_url": "https://third.example"}, secret="whsec_" + "QUFB" * 11
+    )
+    await api.call("POST", HOOK, data=raw, headers=headers, status=401)
+    assert await shown() == ("https://elsewhere.example", False)  # a rejected delivery records nothing
+
+    representation = (await api.call("GET", path, as_=owner))["data"]
+    await api.call("PUT", path, json=representation, as_=owner)  # read-only fields unchanged: accepted
+    representation = (await api.call("GET", path, as_=owner))["data"]  # the PUT moved updated_at
+    changed = {**representation, "plugin_site_url": "https://mine.example"}
+    refused = await api.call("PUT", path, json=changed, as_=owner, status=400)
+    assert list(refused["errors"]) == ["plugin_site_url"]
+
+
 async def test_a_replayed_webhook_id_is_a_duplicate_and_changes_nothing(api: Api, integration: dict[str, Any]) -> None:
     await deliver(api, integration, post_event(), webhook_id="msg_replay")
     before = await snapshot(integration["site_id"])
