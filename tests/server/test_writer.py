@@ -155,11 +155,20 @@ async def test_content_bad_input_changes_nothing(api: Api) -> None:
         {"taxonomy_ids": [999]},
         {"secondary_keywords": "a"},
         {"title": "t" * 301},
+        {"content_type": 7},
+        {"content_type": None},
+        {"content_type": "pa\x00ge"},
+        {"content_type": "page" * 5000},
+        {"content_type": "article"},
     ):
         await api.call("POST", path, json=bad, as_=owner, status=400)
         await api.call("PUT", f"{CONTENT}{content['id']}/", json=bad, as_=owner, status=400)
+        new = {"site_id": site["id"], "title": "Never stored", **bad}
+        refused = await api.call("POST", CONTENT, json=new, as_=owner, status=400)
+        assert list(refused["errors"]) == [next(iter(bad))]
     stored = await Content.get(id=content["id"])
     assert stored.version == 1 and await ContentVersion.filter(content_id=content["id"]).count() == 0
+    assert stored.content_type == "post" and await Content.filter(site_id=site["id"]).count() == 1
     await api.call("POST", path, json={"title": "Mine now"}, as_=stranger, status=404)
     big = "<p>" + "word " * 1_100_000 + "</p>"
     await api.call("POST", CONTENT, json={"site_id": site["id"], "title": "Huge", "html": big}, as_=owner, status=400)
