@@ -124,6 +124,10 @@ class Site(AccountOwned):
     industry_id: int | None
     is_active = fields.BooleanField(default=True)
     slug = fields.CharField(max_length=80, unique=True)
+    # The WordPress (an integration's base_url) whose post and term ids the site's content
+    # carries: kept by services/integration.py, so that an integration for another WordPress can't
+    # pour its posts into rows linked by id to the first one's.
+    wordpress_url = fields.CharField(max_length=2000, null=True)
 
     class Meta:
         table = "site"

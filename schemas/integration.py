@@ -96,6 +96,15 @@ class _IntegrationFields(StrictSchema):
     is_active = Bool()
     sync_enabled = Bool()
     config = fields.Dict(keys=Text(validate=validate.Length(min=1, max=100)))
+    same_wordpress = Bool(
+        load_only=True,
+        metadata={
+            "description": "Write-only, not stored: `base_url` is the WordPress the site's content is already "
+            "linked to, at a new address (a moved domain), so its posts' links stay. Without it, an active "
+            "integration for another WordPress than that one is 409 while the site has published or synced "
+            "content: another WordPress's posts would overwrite it by id"
+        },
+    )
 
     @validates("username")
     def _no_colon(self, value: str, **kwargs: Any) -> None:

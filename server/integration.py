@@ -56,7 +56,7 @@ INTEGRATION = Resource(
     search_fields=("base_url", "username"),
     update_schema=s.IntegrationUpdateIn,
     update=_update,
-    update_errors=(409,),  # another active integration of the site reaches another WordPress
+    update_errors=(409,),  # another WordPress than the site's other active integrations, or than its content's
     delete=delete_row,  # the integration's API keys go with it (ON DELETE CASCADE)
     serializer=service.serialize,
     actions=("list", "retrieve", "update", "delete"),
@@ -76,7 +76,10 @@ INTEGRATION = Resource(
     "`base_url` must be http(s); with `INKFLOW_ALLOW_PRIVATE_URLS=false` a private address is "
     "400 `url_not_allowed`. The active integrations of a site all reach one WordPress (the site's content "
     "mirrors its posts by their ids): an active one for another WordPress is 409 `conflict`, naming the one "
-    "in the way; so is a `PUT` that would make one.",
+    "in the way; so is a `PUT` that would make one. The site's content stays linked to the WordPress it was "
+    "published to or synced from: while it has such content, making an integration for another WordPress "
+    "active (`POST`, or a `PUT` of `base_url` or `is_active`) is 409 too, unless `same_wordpress: true` says "
+    "it is that WordPress at a new address.",
     responses=ERRORS | error_responses(409),
 )
 @request_schema(s.IntegrationIn)

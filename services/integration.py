@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 from config.settings import Settings
 from models.accounts import ApiKey, Site
 from models.integration import Integration
+from models.writer import Content, Taxonomy
 from services.ai_settings import check_outbound_url
 from services.auth import create_api_key
 from services.errors import Conflict
@@ -96,11 +97,9 @@ def _wordpress_of(base_url: str) -> tuple[str, int | None, str]:
     return ((parts.hostname or "").lower(), parts.port, parts.path.rstrip("/").lower())
 
 
-async def _check_one_wordpress(site_id: int, base_url: str, *, exclude_id: int | None = None) -> None:
+async def _check_one_wordpress(site_id: int, base_url: str, *, exclude_id: int | None) -> None:
     """A site's mirror keys WordPress's posts by their ids (`(site, external_id)`), so the active
-    integrations of a site must all reach one WordPress: another's posts would mix with its own.
-    Called in a transaction that holds the site's row, so two at once can't both pass."""
-    await Site.select_for_update().filter(id=site_id).first()
+    integrations of a site must all reach one WordPress: another's posts would mix with its own."""
     others = Integration.filter(site_id=site_id, is_active=True)
     if exclude_id is not None:
         others = others.exclude(id=exclude_id)
@@ -113,16 +112,53 @@ async def _check_one_wordpress(site_id: int, base_url: str, *, exclude_id: int |
             )
 
 
+async def _linked_to_wordpress(site_id: int) -> bool:
+    """Whether any of the site's rows carry a WordPress id: a published or synced post, or a term."""
+    for model in (Content, Taxonomy):
+        if await model.filter(site_id=site_id, external_id__not_isnull=True).exists():
+            return True
+    return False
+
+
+async def _claim_wordpress(site: Site, base_url: str, *, same_wordpress: bool) -> None:
+    """Make `base_url` the WordPress the site's content is linked to (`Site.wordpress_url`), or
+    refuse (409) while that content is linked to another one: its rows hold that WordPress's post
+    and term ids, which this one's would overwrite by id. `same_wordpress`: the caller says
+    `base_url` is that WordPress at a new address (a moved domain, which no URL tells from
+    another WordPress), so the links stay."""
+    linked = site.wordpress_url
+    if linked is not None and _wordpress_of(linked) == _wordpress_of(base_url):
+        return
+    if not same_wordpress and await _linked_to_wordpress(site.id):
+        where = f"the WordPress at {linked}" if linked else "a WordPress the site has no integration for any more"
+        raise Conflict(
+            f"The site's content is linked to posts of {where}: another WordPress's posts would overwrite "
+            'them by id. If this is the same WordPress at a new address, send "same_wordpress": true; for '
+            "another WordPress, use another site, or first delete this site's published and synced content."
+        )
+    await Site.filter(id=site.id).update(wordpress_url=base_url)
+
+
+async def _activate(site_id: int, base_url: str, *, exclude_id: int | None, same_wordpress: bool) -> None:
+    """The checks for an integration that is or becomes active with `base_url`, in the caller's
+    transaction: the site's row is locked first, so two requests at once can't both pass."""
+    site = await Site.select_for_update().get(id=site_id)
+    await _check_one_wordpress(site_id, base_url, exclude_id=exclude_id)
+    await _claim_wordpress(site, base_url, same_wordpress=same_wordpress)
+
+
 async def create_integration(
     settings: Settings, crypto: Crypto, caller: Principal, data: dict[str, Any]
 ) -> dict[str, Any]:
     """Create the integration with its keys; the answer carries the API key and webhook secret once."""
     site = await site_or_400(caller, data["site_id"])
     await check_outbound_url(data["base_url"], settings)
-    fields = {name: value for name, value in data.items() if name != "app_password"}
+    fields = {name: value for name, value in data.items() if name not in ("app_password", "same_wordpress")}
     async with in_transaction():
         if data.get("is_active", True):
-            await _check_one_wordpress(site.id, data["base_url"])
+            await _activate(
+                site.id, data["base_url"], exclude_id=None, same_wordpress=data.get("same_wordpress", False)
+            )
         integration = await Integration.create(
             account_id=caller.account_id,
             **{**fields, "site_id": site.id},
@@ -137,6 +173,7 @@ async def update_integration(
     settings: Settings, crypto: Crypto, integration: Integration, data: dict[str, Any]
 ) -> Integration:
     changes = dict(data)
+    same_wordpress = changes.pop("same_wordpress", False)
     if "base_url" in changes:
         await check_outbound_url(changes["base_url"], settings)
         if changes["base_url"] != integration.base_url:
@@ -146,7 +183,7 @@ async def update_integration(
     async with in_transaction():
         if changes.get("is_active", integration.is_active):
             base_url = changes.get("base_url", integration.base_url)
-            await _check_one_wordpress(integration.site_id, base_url, exclude_id=integration.id)
+            await _activate(integration.site_id, base_url, exclude_id=integration.id, same_wordpress=same_wordpress)
         return await save_changes(integration, changes)
 
 

@@ -175,6 +175,46 @@ async def test_the_content_type_migration_types_content_as_its_task(empty_databa
         await orm.close_connections()
 
 
+async def test_the_site_wordpress_migration_links_each_site_to_its_integrations_wordpress(
+    empty_database: str,
+) -> None:
+    """A site's content is linked to the WordPress of its active integration, else of the one
+    changed last; a site without integrations to none."""
+    from models.accounts import Account, Site
+    from models.db import open_database
+    from models.integration import Integration
+
+    await migrate(empty_database)
+    orm = await open_database(empty_database)
+    try:
+        account = await Account.create(name="Before site WordPress")
+        sites = [
+            await Site.create(account_id=account.id, name=f"S{n}", domain=f"s{n}.example.com", slug=f"wp-{n}")
+            for n in range(3)
+        ]
+        for site_index, url, active in (
+            (0, "https://active.example.com", True),
+            (0, "https://parked.example.com", False),  # changed after the active one
+            (1, "https://older.example.com", False),
+            (1, "https://newer.example.com", False),
+        ):
+            await Integration.create(
+                account_id=account.id, site_id=sites[site_index].id, base_url=url, username="u", is_active=active
+            )
+        path = await _undo_migration(empty_database, "site_wordpress_url")
+    finally:
+        await orm.close_connections()
+
+    assert await migrate(empty_database) == [path.name]
+
+    orm = await open_database(empty_database)
+    try:
+        linked = [(await Site.get(id=site.id)).wordpress_url for site in sites]
+        assert linked == ["https://active.example.com", "https://newer.example.com", None]
+    finally:
+        await orm.close_connections()
+
+
 # Foreign keys with no index of their own, each for a reason: the row they point to is deleted
 # once in a long while (an account, a site, a sector, reference data) or their table stays
 # small (a site's integrations, keys, deployments, taxonomies). Every other foreign key is

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
-from models.accounts import ApiKey
+from models.accounts import ApiKey, Site
 from models.integration import Integration
+from models.writer import Content, Taxonomy
 from server.app import create_app
 from services.security import Crypto, token_hash
 from tests.conftest import TEST_FERNET, TEST_SECRET
@@ -140,6 +141,108 @@ async def test_the_active_integrations_of_a_site_reach_one_wordpress(
     for integration in (first, same):
         await api.call("PUT", f"{BASE}{integration['id']}/", json={"is_active": False}, as_=owner)
     await api.call("PUT", f"{BASE}{parked['id']}/", json={"is_active": True}, as_=owner)
+
+
+async def _published(api: Api, owner: Caller, site_id: int, post_id: str = "7") -> int:
+    """A content of the site linked to a WordPress post, as publishing or a sync leaves it."""
+    body = {"site_id": site_id, "title": f"T {post_id}"}
+    content = await api.call("POST", "/api/v1/writer/content/", json=body, as_=owner, status=201)
+    await Content.filter(id=content["data"]["id"]).update(external_id=post_id, external_url=f"https://x/?p={post_id}")
+    return int(content["data"]["id"])
+
+
+async def test_content_linked_to_one_wordpress_keeps_another_out_unless_it_is_the_same_moved(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """The site's content holds the WordPress post ids of the WordPress it was published to: an
+    integration for another WordPress would overwrite those rows by id, so making one active asks
+    whether it is the same WordPress at a new address."""
+    site = await api.site(owner)
+    first = await create(api, owner, site["id"], wp)
+    path = f"{BASE}{first['id']}/"
+    assert (await Site.get(id=site["id"])).wordpress_url == wp.base_url
+    content_id = await _published(api, owner, site["id"])
+    moved = "https://moved.example.com"
+
+    # Moving the active integration to another address: asked, nothing changed.
+    refused = await api.call("PUT", path, json={"base_url": moved, "config": {"a": 1}}, as_=owner, status=409)
+    assert refused["code"] == "conflict" and "same_wordpress" in refused["error"] and wp.base_url in refused["error"]
+    row = await Integration.get(id=first["id"])
+    assert row.base_url == wp.base_url and row.config == {}
+    # The same WordPress written otherwise, or a change that moves nothing, is not asked about.
+    await api.call("PUT", path, json={"base_url": wp.base_url.replace("http://", "https://") + "/"}, as_=owner)
+    await api.call("PUT", path, json={"config": {"b": 2}}, as_=owner)
+    # Said to be the same WordPress, moved: the links stay and the site follows it.
+    answer = await api.call("PUT", path, json={"base_url": moved, "same_wordpress": True}, as_=owner)
+    assert answer["data"]["base_url"] == moved and "same_wordpress" not in answer["data"]
+    assert (await Site.get(id=site["id"])).wordpress_url == moved
+    assert (await Content.get(id=content_id)).external_id == "7"
+
+    # Another integration for another WordPress, made active by POST or by PUT: asked as well.
+    await api.call("PUT", path, json={"is_active": False}, as_=owner)
+    other = {"base_url": "https://other.example.com", "username": "u", "app_password": "p"}
+    refused = await api.call("POST", BASE, json={**other, "site_id": site["id"]}, as_=owner, status=409)
+    assert moved in refused["error"]
+    assert await Integration.filter(site_id=site["id"]).count() == 1
+    parked = await create(api, owner, site["id"], wp, **{**other, "is_active": False})
+    await api.call("PUT", f"{BASE}{parked['id']}/", json={"is_active": True}, as_=owner, status=409)
+    assert not (await Integration.get(id=parked["id"])).is_active
+    # Reactivating the first (the WordPress the content is linked to) needs no answer.
+    await api.call("PUT", path, json={"is_active": True}, as_=owner)
+    assert (await Site.get(id=site["id"])).wordpress_url == moved
+
+
+async def test_a_site_without_linked_content_follows_its_integration_to_any_wordpress(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    site = await api.site(owner)
+    first = await create(api, owner, site["id"], wp)
+    await api.call("POST", "/api/v1/writer/content/", json={"site_id": site["id"], "title": "T"}, as_=owner, status=201)
+    await api.call("PUT", f"{BASE}{first['id']}/", json={"base_url": "https://b.example.com"}, as_=owner)
+    assert (await Site.get(id=site["id"])).wordpress_url == "https://b.example.com"
+    await api.call("PUT", f"{BASE}{first['id']}/", json={"is_active": False}, as_=owner)
+    second = await create(api, owner, site["id"], wp, base_url="https://c.example.com")
+    assert (await Site.get(id=site["id"])).wordpress_url == "https://c.example.com"
+    # Linked now (a category synced from c): a move is asked about; inactive integrations are not.
+    account_id = (await Site.get(id=site["id"])).account_id
+    await Taxonomy.create(
+        account_id=account_id, site_id=site["id"], kind="category", name="N", slug="n", external_id="3"
+    )
+    moved = {"base_url": "https://d.example.com"}
+    await api.call("PUT", f"{BASE}{second['id']}/", json=moved, as_=owner, status=409)
+    await api.call("PUT", f"{BASE}{first['id']}/", json=moved, as_=owner)
+    await create(api, owner, site["id"], wp, **moved, is_active=False)
+    assert (await Site.get(id=site["id"])).wordpress_url == "https://c.example.com"
+    assert (await Integration.get(id=second["id"])).base_url == "https://c.example.com"
+
+
+async def test_content_linked_to_a_wordpress_without_an_integration_asks_too(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """Content published through an integration since deleted: which WordPress it is linked to is
+    not known, so a new integration is asked whether it is that one."""
+    site = await api.site(owner)
+    first = await create(api, owner, site["id"], wp)
+    await _published(api, owner, site["id"])
+    await api.call("DELETE", f"{BASE}{first['id']}/", as_=owner, status=204)
+    await Site.filter(id=site["id"]).update(wordpress_url=None)  # as a site migrated without integrations
+    body = {"site_id": site["id"], "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
+    refused = await api.call("POST", BASE, json=body, as_=owner, status=409)
+    assert "no integration for any more" in refused["error"]
+    await api.call("POST", BASE, json={**body, "same_wordpress": True}, as_=owner, status=201)
+    assert (await Site.get(id=site["id"])).wordpress_url == wp.base_url
+
+
+async def test_same_wordpress_takes_true_or_false_only(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    site = await api.site(owner)
+    body = {"site_id": site["id"], "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
+    for value in ("yes", 1, None, [], {"a": 1}):
+        refused = await api.call("POST", BASE, json={**body, "same_wordpress": value}, as_=owner, status=400)
+        assert "same_wordpress" in refused["errors"], value
+    assert not await Integration.filter(site_id=site["id"]).exists()
+    created = await create(api, owner, site["id"], wp)
+    refused = await api.call("PUT", f"{BASE}{created['id']}/", json={"same_wordpress": "true"}, as_=owner, status=400)
+    assert "same_wordpress" in refused["errors"]
 
 
 async def test_two_creates_at_once_for_two_wordpress_sites_leave_one(
