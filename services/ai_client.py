@@ -28,6 +28,7 @@ from services.outbound import Outbound
 # than starting the rest of the server, and serving health needs neither.
 if TYPE_CHECKING:
     import openai
+    from openai.types.chat import ChatCompletion
     from tenacity import RetryCallState
 
 T = TypeVar("T")
@@ -105,6 +106,17 @@ def describe_error(exc: BaseException, timeout: float = TEST_TIMEOUT) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+async def complete(ai: openai.AsyncOpenAI, **body: Any) -> ChatCompletion:
+    """`ai.chat.completions.create(**body)` at about half its CPU: the same request through the
+    same client (its retries, headers, timeout and errors), typed the same, without `create`'s
+    per-call walk of the type annotations of its ~40 parameters (`transform`: ~40 % of a content
+    call's CPU, and an identity for the plain strings and numbers sent here). `post` is the
+    client's documented way to send a request body as it is."""
+    from openai.types.chat import ChatCompletion
+
+    return await ai.post("/chat/completions", body=body, cast_to=ChatCompletion)
+
+
 def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
@@ -114,10 +126,8 @@ async def ping(clients: AiClients, config: AiConfig) -> dict[str, Any]:
     started = time.perf_counter()
     ai = await clients.get(config)
     try:
-        completion = await ai.chat.completions.create(
-            model=config.model,
-            messages=[{"role": "user", "content": "ping"}],
-            max_tokens=1,
+        completion = await complete(
+            ai, model=config.model, messages=[{"role": "user", "content": "ping"}], max_tokens=1
         )
     except UrlNotAllowed:
         raise  # the account's endpoint is refused: a 400, like when it is saved
@@ -293,7 +303,8 @@ async def chat_json(
     for attempt in (1, 2):
         completion = await _with_retries(
             what,
-            lambda messages=messages: ai.chat.completions.create(  # type: ignore[misc]
+            lambda messages=messages: complete(  # type: ignore[misc]
+                ai,
                 model=config.model,
                 messages=messages,
                 temperature=config.temperature,

@@ -17,6 +17,7 @@ import pytest
 from config.settings import Settings
 from models.jobs import Job
 from models.writer import Image
+from schemas.ai import ANSWERS
 from server.app import create_app
 from server.keys import CRYPTO, EVENTS
 from services import ai_client, ai_settings
@@ -79,6 +80,35 @@ async def test_with_the_rule_off_the_same_call_goes_through(fake: FakeOpenAI) ->
     finally:
         await _close(clients)
     assert result["ok"] is True and fake.count("/chat/completions") == 1
+
+
+async def test_a_json_call_sends_the_accounts_settings_and_loads_the_typed_answer(fake: FakeOpenAI) -> None:
+    fake.responders["*"] = lambda body: {"ideas": [{"title": "Boots for wet trails", "target_keywords": ["boots"]}]}
+    clients = await _clients(allow_private=True)
+    usage = Usage()
+    try:
+        answer = await ai_client.chat_json(
+            clients, _config(fake.base_url), "Ideas for: boots", ANSWERS["ideas"], usage, what="Ideas"
+        )
+    finally:
+        await _close(clients)
+    [call] = fake.calls
+    assert (call["method"], call["path"], call["authorization"]) == ("POST", "/v1/chat/completions", f"Bearer {KEY}")
+    assert call["json"] == {
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": "You answer with a single JSON object and nothing else."},
+            {"role": "user", "content": "Ideas for: boots"},
+        ],
+        "temperature": 0.7,
+        "max_tokens": 100,
+        "response_format": {"type": "json_object"},
+    }
+    assert [idea["title"] for idea in answer["ideas"]] == ["Boots for wet trails"]
+    assert answer["ideas"][0]["target_keywords"] == ["boots"]
+    # The answer's usage, as the completion reported it.
+    assert (usage.model, usage.calls) == ("gpt-4o-mini", 1)
+    assert usage.tokens_in > 0 and usage.tokens_out > 0
 
 
 @pytest.mark.parametrize(("allow_private", "status"), [(False, 400), (True, 200)])
