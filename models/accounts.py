@@ -128,6 +128,9 @@ class Site(AccountOwned):
     # carries: kept by services/integration.py, so that an integration for another WordPress can't
     # pour its posts into rows linked by id to the first one's.
     wordpress_url = fields.CharField(max_length=2000, null=True)
+    # When the site began following that WordPress: syncs of an earlier one don't make the next
+    # sync incremental (null: the site never changed WordPress).
+    wordpress_since = fields.DatetimeField(null=True)
 
     class Meta:
         table = "site"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from schemas.common import (
     INT64_MAX,
@@ -105,6 +105,17 @@ class _IntegrationFields(StrictSchema):
             "content: another WordPress's posts would overwrite it by id"
         },
     )
+    unlink_content = Bool(
+        load_only=True,
+        metadata={
+            "description": "Write-only, not stored: `base_url` is another WordPress than the one the site's "
+            "content is linked to, and that content lets go of it, in the same transaction: published content "
+            "becomes `draft`, every content and term of the site drops its WordPress id and URL (publishing "
+            "sends it to the new WordPress as new posts, finding or creating its terms there) and the next "
+            "sync is a full one. Nothing is deleted, here or in either WordPress. Only acts when the site's "
+            "WordPress changes; can't be sent with `same_wordpress: true`"
+        },
+    )
 
     @validates("username")
     def _no_colon(self, value: str, **kwargs: Any) -> None:
@@ -118,6 +129,12 @@ class _IntegrationFields(StrictSchema):
             raise ValidationError(f"Must be at most {MAX_CONFIG_BYTES} bytes as JSON.")
         if "\\u0000" in text:
             raise ValidationError("Must not contain NUL characters.")
+
+    @validates_schema
+    def _one_kind_of_move(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("same_wordpress") and data.get("unlink_content"):
+            message = "same_wordpress (the same WordPress) and unlink_content (another one) exclude each other."
+            raise ValidationError({"same_wordpress": [message], "unlink_content": [message]})
 
     @post_load
     def _normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

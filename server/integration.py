@@ -79,7 +79,10 @@ INTEGRATION = Resource(
     "in the way; so is a `PUT` that would make one. The site's content stays linked to the WordPress it was "
     "published to or synced from: while it has such content, making an integration for another WordPress "
     "active (`POST`, or a `PUT` of `base_url` or `is_active`) is 409 too, unless `same_wordpress: true` says "
-    "it is that WordPress at a new address.",
+    "it is that WordPress at a new address, or `unlink_content: true` unlinks the content from the first one "
+    "(published content becomes `draft`, WordPress ids and URLs are cleared, nothing is deleted; the next sync "
+    "is a full one). Moving a site to another WordPress is 409 while a sync, publish or automation job of the "
+    "site is unfinished (paused included): let it finish or cancel it first.",
     responses=ERRORS | error_responses(409),
 )
 @request_schema(s.IntegrationIn)

@@ -24,7 +24,9 @@ from tortoise.transactions import in_transaction
 from config.settings import Settings
 from models.accounts import ApiKey, Site
 from models.integration import Integration
+from models.jobs import Job
 from models.writer import Content, Taxonomy
+from services import jobs, wp_sync
 from services.ai_settings import check_outbound_url
 from services.auth import create_api_key
 from services.errors import Conflict
@@ -120,31 +122,76 @@ async def _linked_to_wordpress(site_id: int) -> bool:
     return False
 
 
-async def _claim_wordpress(site: Site, base_url: str, *, same_wordpress: bool) -> None:
+async def _no_wordpress_jobs(site_id: int, linked: str) -> None:
+    """409 while a job that reads or writes the site's WordPress is unfinished: it would go on
+    linking rows to the WordPress the site is leaving."""
+    # Imported here: both modules import this one.
+    from services import automation, publishing
+
+    kinds = (wp_sync.KIND, publishing.KIND, automation.KIND)
+    busy = await Job.filter(site_id=site_id, kind__in=kinds, status__in=jobs.UNFINISHED).first().values("id", "kind")
+    if busy is not None:
+        raise Conflict(
+            f"Job {busy['id']} ({busy['kind']}) of this site is still working with the WordPress at {linked}: "
+            "let it finish, or cancel it, before the site changes WordPress."
+        )
+
+
+async def _unlink(site_id: int) -> None:
+    """The site's content and terms let go of the WordPress they were linked to: published
+    content becomes a draft, WordPress ids and URLs are cleared. Rows are kept, as is where they
+    came from (`source`); a sync no longer treats them as mirrors (it goes by WordPress id)."""
+    now = utcnow()
+    linked = Content.filter(site_id=site_id, external_id__not_isnull=True)
+    await linked.filter(status="published").update(status="draft", updated_at=now)
+    await linked.update(external_id=None, external_url=None, updated_at=now)
+    await Taxonomy.filter(site_id=site_id, external_id__not_isnull=True).update(external_id=None, updated_at=now)
+
+
+async def _claim_wordpress(site: Site, base_url: str, *, same_wordpress: bool, unlink_content: bool) -> None:
     """Make `base_url` the WordPress the site's content is linked to (`Site.wordpress_url`), or
     refuse (409) while that content is linked to another one: its rows hold that WordPress's post
     and term ids, which this one's would overwrite by id. `same_wordpress`: the caller says
     `base_url` is that WordPress at a new address (a moved domain, which no URL tells from
-    another WordPress), so the links stay."""
+    another WordPress), so the links stay. `unlink_content`: it is another WordPress, and the
+    content lets go of the first one (`_unlink`)."""
     linked = site.wordpress_url
     if linked is not None and _wordpress_of(linked) == _wordpress_of(base_url):
         return
-    if not same_wordpress and await _linked_to_wordpress(site.id):
-        where = f"the WordPress at {linked}" if linked else "a WordPress the site has no integration for any more"
-        raise Conflict(
-            f"The site's content is linked to posts of {where}: another WordPress's posts would overwrite "
-            'them by id. If this is the same WordPress at a new address, send "same_wordpress": true; for '
-            "another WordPress, use another site, or first delete this site's published and synced content."
-        )
-    await Site.filter(id=site.id).update(wordpress_url=base_url)
+    if same_wordpress:
+        await Site.filter(id=site.id).update(wordpress_url=base_url)
+        return
+    if linked is not None:
+        await _no_wordpress_jobs(site.id, linked)
+    if await _linked_to_wordpress(site.id):
+        if not unlink_content:
+            where = f"the WordPress at {linked}" if linked else "a WordPress the site has no integration for any more"
+            raise Conflict(
+                f"The site's content is linked to posts of {where}: another WordPress's posts would overwrite "
+                'them by id. If this is the same WordPress at a new address, send "same_wordpress": true; if it '
+                'is another WordPress, send "unlink_content": true to unlink the content from the first one '
+                "(published content becomes drafts, to publish anew), or use another site."
+            )
+        await _unlink(site.id)
+    await Site.filter(id=site.id).update(wordpress_url=base_url, wordpress_since=utcnow())
 
 
-async def _activate(site_id: int, base_url: str, *, exclude_id: int | None, same_wordpress: bool) -> None:
+async def _activate(
+    site_id: int, base_url: str, *, exclude_id: int | None, same_wordpress: bool, unlink_content: bool
+) -> None:
     """The checks for an integration that is or becomes active with `base_url`, in the caller's
     transaction: the site's row is locked first, so two requests at once can't both pass."""
     site = await Site.select_for_update().get(id=site_id)
     await _check_one_wordpress(site_id, base_url, exclude_id=exclude_id)
-    await _claim_wordpress(site, base_url, same_wordpress=same_wordpress)
+    await _claim_wordpress(site, base_url, same_wordpress=same_wordpress, unlink_content=unlink_content)
+
+
+# Write-only fields that say what a change of WordPress means for the site's content.
+MOVES = ("same_wordpress", "unlink_content")
+
+
+def _moves(data: dict[str, Any]) -> dict[str, bool]:
+    return {name: bool(data.get(name, False)) for name in MOVES}
 
 
 async def create_integration(
@@ -153,12 +200,10 @@ async def create_integration(
     """Create the integration with its keys; the answer carries the API key and webhook secret once."""
     site = await site_or_400(caller, data["site_id"])
     await check_outbound_url(data["base_url"], settings)
-    fields = {name: value for name, value in data.items() if name not in ("app_password", "same_wordpress")}
+    fields = {name: value for name, value in data.items() if name not in ("app_password", *MOVES)}
     async with in_transaction():
         if data.get("is_active", True):
-            await _activate(
-                site.id, data["base_url"], exclude_id=None, same_wordpress=data.get("same_wordpress", False)
-            )
+            await _activate(site.id, data["base_url"], exclude_id=None, **_moves(data))
         integration = await Integration.create(
             account_id=caller.account_id,
             **{**fields, "site_id": site.id},
@@ -172,8 +217,7 @@ async def create_integration(
 async def update_integration(
     settings: Settings, crypto: Crypto, integration: Integration, data: dict[str, Any]
 ) -> Integration:
-    changes = dict(data)
-    same_wordpress = changes.pop("same_wordpress", False)
+    changes = {name: value for name, value in data.items() if name not in MOVES}
     if "base_url" in changes:
         await check_outbound_url(changes["base_url"], settings)
         if changes["base_url"] != integration.base_url:
@@ -183,7 +227,7 @@ async def update_integration(
     async with in_transaction():
         if changes.get("is_active", integration.is_active):
             base_url = changes.get("base_url", integration.base_url)
-            await _activate(integration.site_id, base_url, exclude_id=integration.id, same_wordpress=same_wordpress)
+            await _activate(integration.site_id, base_url, exclude_id=integration.id, **_moves(data))
         return await save_changes(integration, changes)
 
 

@@ -229,7 +229,10 @@ async def reconcile_posts(site: MirrorSite, present: Mapping[str, set[str]]) -> 
     """Archive the mirrored posts and pages WordPress no longer lists (`present`: every id it has,
     by collection), and type each that it lists as what it is there: a page mirrored before
     content had a type was stored as a post, and would be published back as one."""
-    rows = await Content.filter(site_id=site.site_id, source="wordpress").exclude(status="archived")
+    # A mirrored row carries its WordPress id; one unlinked from an earlier WordPress doesn't.
+    rows = await Content.filter(site_id=site.site_id, source="wordpress", external_id__not_isnull=True).exclude(
+        status="archived"
+    )
     listed = {ext: "page" if collection == "pages" else "post" for collection, ids in present.items() for ext in ids}
     retype: dict[str, list[int]] = {}
     for row in rows:

@@ -14,6 +14,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from models.accounts import Site
 from models.integration import Integration, SyncRun, WebhookEvent
 from models.jobs import Job
 from services import jobs
@@ -57,14 +58,15 @@ async def claim(integration: Integration) -> SyncRun:
         return await SyncRun.create(integration_id=integration.id, status="queued", stage="queued")
 
 
-async def watermark(integration_id: int) -> datetime | None:
-    """The start of the last successful sync: an incremental sync asks for what changed since."""
-    last = (
-        await SyncRun.filter(integration_id=integration_id, status="succeeded")
-        .order_by("-started_at", "-id")
-        .limit(1)
-        .values_list("started_at", flat=True)
-    )
+async def watermark(integration: Integration) -> datetime | None:
+    """The start of the last successful sync: an incremental sync asks for what changed since.
+    Only a sync of the site's present WordPress counts: after the site moved to another one
+    (`Site.wordpress_since`), the next sync reads everything."""
+    runs = SyncRun.filter(integration_id=integration.id, status="succeeded")
+    moved = await Site.filter(id=integration.site_id).first().values_list("wordpress_since", flat=True)
+    if moved is not None:
+        runs = runs.filter(started_at__gte=moved)
+    last = await runs.order_by("-started_at", "-id").limit(1).values_list("started_at", flat=True)
     return last[0] if last else None  # type: ignore[return-value]
 
 

@@ -60,7 +60,7 @@ class SyncIntegration(Operation):
     @classmethod
     async def plan_for(cls, integration: Integration) -> Plan:
         """Claim the integration's sync (409 when one is on) and fix the incremental window."""
-        since = await wp_sync.watermark(integration.id)
+        since = await wp_sync.watermark(integration)
         run = await wp_sync.claim(integration)
         return Plan(
             site_id=integration.site_id,

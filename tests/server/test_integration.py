@@ -15,6 +15,7 @@ import pytest
 from config.settings import Settings
 from models.accounts import ApiKey, Site
 from models.integration import Integration
+from models.jobs import Job
 from models.writer import Content, Taxonomy
 from server.app import create_app
 from services.security import Crypto, token_hash
@@ -233,16 +234,105 @@ async def test_content_linked_to_a_wordpress_without_an_integration_asks_too(
     assert (await Site.get(id=site["id"])).wordpress_url == wp.base_url
 
 
-async def test_same_wordpress_takes_true_or_false_only(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+@pytest.mark.parametrize("field", ["same_wordpress", "unlink_content"])
+async def test_the_move_fields_take_true_or_false_only(api: Api, owner: Caller, wp: FakeWordPress, field: str) -> None:
     site = await api.site(owner)
     body = {"site_id": site["id"], "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
     for value in ("yes", 1, None, [], {"a": 1}):
-        refused = await api.call("POST", BASE, json={**body, "same_wordpress": value}, as_=owner, status=400)
-        assert "same_wordpress" in refused["errors"], value
+        refused = await api.call("POST", BASE, json={**body, field: value}, as_=owner, status=400)
+        assert field in refused["errors"], value
     assert not await Integration.filter(site_id=site["id"]).exists()
     created = await create(api, owner, site["id"], wp)
-    refused = await api.call("PUT", f"{BASE}{created['id']}/", json={"same_wordpress": "true"}, as_=owner, status=400)
-    assert "same_wordpress" in refused["errors"]
+    refused = await api.call("PUT", f"{BASE}{created['id']}/", json={field: "true"}, as_=owner, status=400)
+    assert field in refused["errors"]
+
+
+async def test_unlink_content_moves_the_site_to_another_wordpress_and_lets_go_of_the_first(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    site = await api.site(owner)
+    first = await create(api, owner, site["id"], wp)
+    path = f"{BASE}{first['id']}/"
+    published = await _published(api, owner, site["id"], "7")
+    await Content.filter(id=published).update(status="published")
+    synced_draft = await _published(api, owner, site["id"], "8")
+    await Content.filter(id=synced_draft).update(source="wordpress")
+    # Marked published by hand, never linked: not this move's business.
+    by_hand = await api.call(
+        "POST", "/api/v1/writer/content/", json={"site_id": site["id"], "title": "H"}, as_=owner, status=201
+    )
+    await Content.filter(id=by_hand["data"]["id"]).update(status="published")
+    account_id = (await Site.get(id=site["id"])).account_id
+    term = await Taxonomy.create(
+        account_id=account_id, site_id=site["id"], kind="category", name="N", slug="n", external_id="3"
+    )
+    other = "https://other.example.com"
+    followed_since = (await Site.get(id=site["id"])).wordpress_since
+
+    # Both answers at once: 400 naming both, nothing changed.
+    both = {"base_url": other, "same_wordpress": True, "unlink_content": True}
+    refused = await api.call("PUT", path, json=both, as_=owner, status=400)
+    assert {"same_wordpress", "unlink_content"} <= set(refused["errors"])
+    # The same WordPress: unlink_content unlinks nothing.
+    await api.call("PUT", path, json={"config": {"a": 1}, "unlink_content": True}, as_=owner)
+    assert (await Content.get(id=published)).external_id == "7"
+    assert (await Site.get(id=site["id"])).wordpress_since == followed_since
+
+    answer = await api.call("PUT", path, json={"base_url": other, "unlink_content": True}, as_=owner)
+    assert answer["data"]["base_url"] == other and "unlink_content" not in answer["data"]
+    moved = await Site.get(id=site["id"])
+    assert moved.wordpress_url == other and moved.wordpress_since is not None
+    assert followed_since is not None and moved.wordpress_since > followed_since
+    rows = {row.id: row for row in await Content.filter(site_id=site["id"])}
+    assert (rows[published].status, rows[published].external_id, rows[published].external_url) == ("draft", None, None)
+    assert (rows[synced_draft].source, rows[synced_draft].external_id) == ("wordpress", None)
+    assert rows[by_hand["data"]["id"]].status == "published"
+    assert (await Taxonomy.get(id=term.id)).external_id is None
+    # Unlinked, the site follows its integrations again without being asked.
+    await api.call("PUT", path, json={"base_url": "https://third.example.com"}, as_=owner)
+
+
+async def test_a_new_integration_for_another_wordpress_can_unlink_too(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    site = await api.site(owner)
+    first = await create(api, owner, site["id"], wp)
+    content_id = await _published(api, owner, site["id"])
+    await api.call("DELETE", f"{BASE}{first['id']}/", as_=owner, status=204)
+    body = {"site_id": site["id"], "base_url": "https://new.example.com", "username": "u", "app_password": "p"}
+    await api.call("POST", BASE, json=body, as_=owner, status=409)
+    await api.call("POST", BASE, json={**body, "unlink_content": True}, as_=owner, status=201)
+    assert (await Content.get(id=content_id)).external_id is None
+    assert (await Site.get(id=site["id"])).wordpress_url == "https://new.example.com"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"), [("wordpress_sync", "running"), ("publish", "queued"), ("automation", "paused")]
+)
+async def test_a_site_does_not_change_wordpress_under_an_unfinished_wordpress_job(
+    api: Api, owner: Caller, wp: FakeWordPress, kind: str, status: str
+) -> None:
+    site = await api.site(owner)
+    first = await create(api, owner, site["id"], wp)
+    content_id = await _published(api, owner, site["id"])
+    account_id = (await Site.get(id=site["id"])).account_id
+    job = await Job.create(account_id=account_id, site_id=site["id"], kind=kind, status=status)
+    # Jobs of other sites and other kinds, and finished ones, don't hold the site.
+    other_site = await api.site(owner)
+    await Job.create(account_id=account_id, site_id=other_site["id"], kind=kind, status=status)
+    await Job.create(account_id=account_id, site_id=site["id"], kind="generate_content", status="running")
+    await Job.create(account_id=account_id, site_id=site["id"], kind=kind, status="succeeded")
+    move = {"base_url": "https://other.example.com", "unlink_content": True}
+    refused = await api.call("PUT", f"{BASE}{first['id']}/", json=move, as_=owner, status=409)
+    assert f"Job {job.id} ({kind})" in refused["error"]
+    assert (await Content.get(id=content_id)).external_id == "7"
+    assert (await Integration.get(id=first["id"])).base_url == wp.base_url
+    # The same WordPress moved needs no wait: nothing is unlinked.
+    same = {"base_url": "https://moved.example.com", "same_wordpress": True}
+    await api.call("PUT", f"{BASE}{first['id']}/", json=same, as_=owner)
+    await Job.filter(id=job.id).update(status="cancelled")
+    await api.call("PUT", f"{BASE}{first['id']}/", json=move, as_=owner)
+    assert (await Content.get(id=content_id)).external_id is None
 
 
 async def test_two_creates_at_once_for_two_wordpress_sites_leave_one(

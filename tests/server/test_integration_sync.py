@@ -230,3 +230,43 @@ async def test_site_sync_starts_a_job_per_active_integration(
             break
         await asyncio.sleep(0.05)
     assert await Content.filter(site_id=integration["site_id"]).count() == 253
+
+
+async def test_a_move_keeps_the_watermark_for_the_same_wordpress_and_reads_another_in_full(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """`same_wordpress` (here the same fake by another name) goes on incrementally; after
+    `unlink_content` to another WordPress the next sync reads it all, and the first one's rows stay
+    as they were left (drafts, no WordPress id), not archived as posts the new one lacks."""
+    wp.add_many(posts=3, categories=1)
+    integration = await connect(api, owner, wp)
+    site_id = integration["site_id"]
+    path = f"{BASE}{integration['id']}/"
+    await sync(api, owner, integration)
+    first_rows = [row.id for row in await Content.filter(site_id=site_id)]
+    assert len(first_rows) == 3
+
+    alias = {"base_url": wp.base_url.replace("127.0.0.1", "localhost"), "same_wordpress": True}
+    await api.call("PUT", path, json=alias, as_=owner)
+    again = (await sync(api, owner, integration))["data"]
+    assert again["modified_after"] is not None and again["items"] == EMPTY
+
+    async with FakeWordPress(name="Another WP") as another:
+        another.add_many(posts=2)
+        move = {"base_url": another.base_url, "username": another.username, "app_password": another.app_password}
+        refused = await api.call("PUT", path, json=move, as_=owner, status=409)
+        assert "unlink_content" in refused["error"]
+        await api.call("PUT", path, json={**move, "unlink_content": True}, as_=owner)
+        body = (await sync(api, owner, integration))["data"]
+    assert body["modified_after"] is None
+    assert body["items"] == {**EMPTY, "created": 2}
+    kept = await Content.filter(id__in=first_rows)
+    assert {(row.source, row.status, row.external_id) for row in kept} == {("wordpress", "draft", None)}
+    assert await Content.filter(site_id=site_id, external_id__not_isnull=True).count() == 2
+    # The first WordPress's category stays as the site's own term; Uncategorized, by its slug,
+    # is now the other WordPress's.
+    terms = {row.slug: row.external_id for row in await Taxonomy.filter(site_id=site_id)}
+    assert len(terms) == 2
+    linked = {str(term_id) for term_id in another.terms["categories"]}
+    assert terms["uncategorized"] in linked
+    assert [slug for slug, ext in terms.items() if ext is None] == [slug for slug in terms if slug != "uncategorized"]
