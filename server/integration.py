@@ -82,7 +82,7 @@ INTEGRATION = Resource(
     "it is that WordPress at a new address, or `unlink_content: true` unlinks the content from the first one "
     "(published content becomes `draft`, WordPress ids and URLs are cleared, nothing is deleted; the next sync "
     "is a full one). Moving a site to another WordPress is 409 while a sync, publish or automation job of the "
-    "site is unfinished (paused included): let it finish or cancel it first.",
+    "site is unfinished (paused included) or a sync is starting: let it finish or cancel it first.",
     responses=ERRORS | error_responses(409),
 )
 @request_schema(s.IntegrationIn)

@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import ApiKey, Site
-from models.integration import Integration
+from models.integration import Integration, SyncRun
 from models.jobs import Job
 from models.writer import Content, Taxonomy
 from services import jobs, wp_sync
@@ -134,6 +134,11 @@ async def _no_wordpress_jobs(site_id: int, linked: str) -> None:
         raise Conflict(
             f"Job {busy['id']} ({busy['kind']}) of this site is still working with the WordPress at {linked}: "
             "let it finish, or cancel it, before the site changes WordPress."
+        )
+    # A sync claimed a moment ago has its run before its job, and has read the window already.
+    if await SyncRun.filter(integration__site_id=site_id, status__in=wp_sync.RUN_ACTIVE).exists():
+        raise Conflict(
+            f"A sync of this site's WordPress ({linked}) is starting: let it finish before the site changes WordPress."
         )
 
 

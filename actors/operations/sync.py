@@ -19,8 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from actors.operations.base import Operation, Plan
 from config.settings import Settings
+from models.accounts import Site
 from models.integration import Integration, SyncRun
 from schemas.integration import SyncResult
 from services import wp_sync
@@ -60,8 +63,12 @@ class SyncIntegration(Operation):
     @classmethod
     async def plan_for(cls, integration: Integration) -> Plan:
         """Claim the integration's sync (409 when one is on) and fix the incremental window."""
-        since = await wp_sync.watermark(integration)
-        run = await wp_sync.claim(integration)
+        async with in_transaction():
+            # A move of the site to another WordPress holds this row while it checks for syncs
+            # and resets the window: this claim and the window read here fall on one side of it.
+            await Site.select_for_update().get(id=integration.site_id)
+            run = await wp_sync.claim(integration)
+            since = await wp_sync.watermark(integration)
         return Plan(
             site_id=integration.site_id,
             params={

@@ -14,7 +14,7 @@ import pytest
 
 from config.settings import Settings
 from models.accounts import ApiKey, Site
-from models.integration import Integration
+from models.integration import Integration, SyncRun
 from models.jobs import Job
 from models.writer import Content, Taxonomy
 from server.app import create_app
@@ -638,3 +638,21 @@ async def test_content_types_that_cannot_be_read_are_ok_false(api: Api, owner: C
     result = (await api.call("GET", f"{BASE}{created['id']}/content_types/", as_=owner))["data"]
     assert result["ok"] is False and result["code"] == "wordpress_auth_failed"
     assert (await Integration.get(id=created["id"])).structure == {}
+
+
+async def test_a_sync_claimed_before_its_job_exists_holds_the_site_on_its_wordpress(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """A sync's run is claimed (and its window read) a moment before its job is made: a move in
+    that moment would leave it reading the new WordPress from the first one's watermark."""
+    site = await api.site(owner)
+    first = await create(api, owner, site["id"], wp)
+    content_id = await _published(api, owner, site["id"])
+    run = await SyncRun.create(integration_id=first["id"], status="queued")
+    move = {"base_url": "https://other.example.com", "unlink_content": True}
+    refused = await api.call("PUT", f"{BASE}{first['id']}/", json=move, as_=owner, status=409)
+    assert "sync" in refused["error"] and wp.base_url in refused["error"]
+    assert (await Content.get(id=content_id)).external_id == "7"
+    await SyncRun.filter(id=run.id).update(status="failed")
+    await api.call("PUT", f"{BASE}{first['id']}/", json=move, as_=owner)
+    assert (await Content.get(id=content_id)).external_id is None
