@@ -136,6 +136,7 @@ async def _no_wordpress_jobs(site_id: int, linked: str) -> None:
             "let it finish, or cancel it, before the site changes WordPress."
         )
     # A sync claimed a moment ago has its run before its job, and has read the window already.
+    await wp_sync.close_orphaned_runs(site_id)
     if await SyncRun.filter(integration__site_id=site_id, status__in=wp_sync.RUN_ACTIVE).exists():
         raise Conflict(
             f"A sync of this site's WordPress ({linked}) is starting: let it finish before the site changes WordPress."

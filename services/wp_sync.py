@@ -40,18 +40,46 @@ def channels(integration_id: int, site_id: int) -> list[str]:
     return [f"integration:{integration_id}", f"site:{site_id}"]
 
 
+# A run is claimed a moment before its job is made (in the same request): one still queued this
+# long after, that no unfinished sync job names, lost its job to a process that died in between.
+ORPHANED_AFTER = timedelta(minutes=1)
+
+
+async def close_orphaned_runs(site_id: int) -> None:
+    """Fail the site's runs whose job never came, so they hold neither their integration's next
+    sync nor a move of the site to another WordPress."""
+    stale = await SyncRun.filter(
+        integration__site_id=site_id, status="queued", job_id=None, started_at__lt=utcnow() - ORPHANED_AFTER
+    )
+    if not stale:
+        return
+    unfinished = Job.filter(site_id=site_id, kind=KIND, status__in=jobs.UNFINISHED)
+    named = {job["params"].get("sync_run_id") for job in await unfinished.values("params")}
+    orphans = [run for run in stale if run.id not in named]
+    if not orphans:
+        return
+    error = "Its job was never created (the server stopped while starting the sync)."
+    await SyncRun.filter(id__in=[run.id for run in orphans], status="queued").update(
+        status="failed", stage="failed", error=error, finished_at=utcnow()
+    )
+    await Integration.filter(id__in={run.integration_id for run in orphans}, sync_status="syncing").update(
+        sync_status="error"
+    )
+
+
 async def claim(integration: Integration) -> SyncRun:
     """Reserve the integration's one sync slot and open its run; 409 `conflict` when a sync is
     already queued or running. The compare-and-set on `sync_status` makes two requests at once
     safe on both databases."""
     if not integration.is_active:
         raise Conflict("The integration is inactive: activate it (is_active) before syncing.")
+    await close_orphaned_runs(integration.site_id)
     async with in_transaction():
         taken = (
             not await Integration.filter(id=integration.id).exclude(sync_status="syncing").update(sync_status="syncing")
         )
-        # `syncing` with no open run is a claim whose job never got created (a crash between
-        # the two): take it over rather than block the integration for ever.
+        # `syncing` with no open run (an orphaned one closed above, or one closed by hand):
+        # take it over rather than block the integration for ever.
         if taken and await SyncRun.filter(integration_id=integration.id, status__in=RUN_ACTIVE).exists():
             raise Conflict("A sync of this integration is already queued or running.")
         integration.sync_status = "syncing"

@@ -5,14 +5,17 @@ one sync at a time, and the progress events on `integration:<id>` and `site:<id>
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from models.integration import Integration, SyncRun
+from models.jobs import Job
 from models.writer import Content, Taxonomy
 from server.keys import EVENTS
 from services.events import Subscription
+from services.security import utcnow
 from tests.fakes.wordpress_server import FakeWordPress
 from tests.helpers import Api, Caller
 
@@ -270,3 +273,37 @@ async def test_a_move_keeps_the_watermark_for_the_same_wordpress_and_reads_anoth
     linked = {str(term_id) for term_id in another.terms["categories"]}
     assert terms["uncategorized"] in linked
     assert [slug for slug, ext in terms.items() if ext is None] == [slug for slug in terms if slug != "uncategorized"]
+
+
+async def test_a_run_whose_job_never_came_is_closed_and_the_next_sync_goes_ahead(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """A server that died between claiming a sync and making its job left a queued run: after a
+    minute, a run that no unfinished job names is closed instead of holding the integration."""
+    wp.add_many(posts=1)
+    integration = await connect(api, owner, wp)
+    site_id = integration["site_id"]
+    orphan = await SyncRun.create(integration_id=integration["id"], status="queued", stage="queued")
+    await Integration.filter(id=integration["id"]).update(sync_status="syncing")
+    # A moment after its claim, its job may still come: wait for it.
+    await sync(api, owner, integration, status=409)
+    long_ago = utcnow() - timedelta(minutes=2)
+    # Named by an unfinished job (one waiting for its turn has no job_id on its run yet): kept.
+    waiting = await Job.create(
+        account_id=owner.account["id"],
+        site_id=site_id,
+        kind="wordpress_sync",
+        status="paused",
+        params={"sync_run_id": orphan.id},
+    )
+    await SyncRun.filter(id=orphan.id).update(started_at=long_ago)
+    await sync(api, owner, integration, status=409)
+    assert (await SyncRun.get(id=orphan.id)).status == "queued"
+
+    await Job.filter(id=waiting.id).update(status="cancelled")
+    body = (await sync(api, owner, integration))["data"]
+    assert body["job"]["status"] == "succeeded" and body["items"]["created"] == 1
+    closed = await SyncRun.get(id=orphan.id)
+    assert (closed.status, closed.stage) == ("failed", "failed") and closed.finished_at is not None
+    assert closed.error is not None and "never created" in closed.error
+    assert (await status_of(api, owner, integration))["status"] == "idle"
