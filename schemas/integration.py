@@ -24,7 +24,7 @@ from schemas.common import (
     search_field,
     trimmed,
 )
-from schemas.jobs import JobOut, OperationResult
+from schemas.jobs import JobOut, OperationResult, WaitQuery
 
 PLATFORMS = ("wordpress",)
 SYNC_STATUSES = ("idle", "syncing", "error")
@@ -287,8 +287,19 @@ class SyncHealthOut(Schema):
     webhooks_rejected = fields.Integer(metadata={"description": "Bad signature or timestamp out of tolerance"})
 
 
+FULL_SYNC = (
+    "Read everything, not only what changed since the last successful sync: posts and terms missing "
+    "here (deleted on this side, say) are mirrored again"
+)
+
+
+class SyncQuery(WaitQuery):
+    full = QueryBool(load_default=False, metadata={"description": FULL_SYNC})
+
+
 class SiteSyncIn(StrictSchema):
     site_id = Id(required=True)
+    full = Bool(load_default=False, metadata={"description": FULL_SYNC})
 
 
 class SiteSyncOut(Schema):

@@ -182,7 +182,8 @@ add_operation(
     tag=TAG,
     module=MODULE,
     summary="Sync categories, tags, posts and pages from WordPress into Taxonomy and Content (source=wordpress)",
-    params=lambda request: {"integration_id": path_id(request)},
+    params=lambda request: {"integration_id": path_id(request), "full": request["querystring"]["full"]},
+    query=s.SyncQuery,
     scope="general",
     errors=error_responses(409, s409="conflict: a sync of this integration is already on, or it is inactive"),
 )
@@ -233,7 +234,7 @@ async def site_sync(request: web.Request) -> web.Response:
     started, skipped = [], []
     for integration in await Integration.filter(site_id=site.id, is_active=True).order_by("id"):
         try:
-            plan = await SyncIntegration.plan_for(integration)
+            plan = await SyncIntegration.plan_for(integration, full=request["data"]["full"])
         except Conflict as exc:
             skipped.append({"integration_id": integration.id, "reason": exc.message})
             continue

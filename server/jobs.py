@@ -141,6 +141,7 @@ def add_operation(
     scope: RateScope = "ai",
     errors: dict[int, dict[str, Any]] | None = None,
     apikey: bool = False,
+    query: type[Schema] = WaitQuery,
 ) -> None:
     """Add `POST path`, which starts `operation` as a job and waits for it (CONTRACT §8).
 
@@ -148,7 +149,8 @@ def add_operation(
     from the request (e.g. the id in the path). Both answers are documented: 200 with the
     operation's `result_schema` and 202 with the job; `errors` (from `error_responses`) adds
     the operation's own error statuses to those every job-starting endpoint has; `apikey` lets
-    the WordPress plugin's site key start it (for its own site).
+    the WordPress plugin's site key start it (for its own site); `query` (a `WaitQuery`) may
+    add query parameters of the operation's own.
     """
     name = _camel(path)
     parameters = params or (lambda request: request["data"])
@@ -161,7 +163,7 @@ def add_operation(
     decorated: Any = with_path_id(handler) if "{id" in path else handler
     decorated = response_schema(envelope_schema(JobAcceptedOut, f"{name}AcceptedEnvelope"), 202)(decorated)
     decorated = response_schema(envelope_schema(operation.result_schema, f"{name}Envelope"), 200)(decorated)
-    decorated = querystring_schema(WaitQuery)(decorated)
+    decorated = querystring_schema(query)(decorated)
     if body is not None:
         decorated = request_schema(body)(decorated)
     responses = JOB_ERRORS | (errors or {})

@@ -6,7 +6,7 @@ then `deletions`. Each item's rows, counts and checkpoint commit together, so a 
 restarted server) goes on from the next page, and progress is published after each item.
 
 Incremental: after a successful sync, posts and pages are asked for with `modified_after` (the
-last successful sync's start, see services/wp_sync.py); the `deletions` item then lists every id
+last successful sync's start, see services/wp_sync.py; not for a `full` sync); the `deletions` item then lists every id
 WordPress still has (`_fields=id`), archives the mirrored rows it no longer lists and types the
 others as the collection that lists them (a page or a post).
 
@@ -58,17 +58,18 @@ class SyncIntegration(Operation):
     @classmethod
     async def plan(cls, caller: Principal, params: dict[str, Any], settings: Settings) -> Plan:
         integration = await get_owned(Integration, caller, params["integration_id"], "integration")
-        return await cls.plan_for(integration)
+        return await cls.plan_for(integration, full=params.get("full", False))
 
     @classmethod
-    async def plan_for(cls, integration: Integration) -> Plan:
-        """Claim the integration's sync (409 when one is on) and fix the incremental window."""
+    async def plan_for(cls, integration: Integration, *, full: bool = False) -> Plan:
+        """Claim the integration's sync (409 when one is on) and fix the incremental window
+        (none when `full`)."""
         async with in_transaction():
             # A move of the site to another WordPress holds this row while it checks for syncs
             # and resets the window: this claim and the window read here fall on one side of it.
             await Site.select_for_update().get(id=integration.site_id)
             run = await wp_sync.claim(integration)
-            since = await wp_sync.watermark(integration)
+            since = None if full else await wp_sync.watermark(integration)
         return Plan(
             site_id=integration.site_id,
             params={

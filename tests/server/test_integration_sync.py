@@ -307,3 +307,45 @@ async def test_a_run_whose_job_never_came_is_closed_and_the_next_sync_goes_ahead
     assert (closed.status, closed.stage) == ("failed", "failed") and closed.finished_at is not None
     assert closed.error is not None and "never created" in closed.error
     assert (await status_of(api, owner, integration))["status"] == "idle"
+
+
+async def test_a_full_sync_reads_everything_and_mirrors_again_what_was_deleted_here(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    wp.add_many(posts=3)
+    integration = await connect(api, owner, wp)
+    site_id = integration["site_id"]
+    path = f"{BASE}{integration['id']}/sync/"
+    await sync(api, owner, integration)
+    await Content.filter(site_id=site_id, slug="post-2").delete()  # gone on this side only
+
+    incremental = (await sync(api, owner, integration))["data"]
+    assert incremental["modified_after"] is not None and incremental["items"] == EMPTY
+    full = (await api.call("POST", path, as_=owner, params={"wait": 30, "full": "true"}))["data"]
+    assert full["modified_after"] is None and full["items"] == {**EMPTY, "created": 1}
+    assert await Content.filter(site_id=site_id, slug="post-2", source="wordpress").exists()
+    # `full=false` is the incremental sync; anything but true or false is a 400 that starts nothing.
+    again = (await api.call("POST", path, as_=owner, params={"wait": 30, "full": "false"}))["data"]
+    assert again["modified_after"] is not None
+    runs = await SyncRun.filter(integration_id=integration["id"]).count()
+    for value in ("yes", "1", ""):
+        refused = await api.call("POST", path, as_=owner, params={"full": value}, status=400)
+        assert "full" in refused["errors"], value
+        refused = await api.call(
+            "POST", f"{BASE}site_sync/", json={"site_id": site_id, "full": value}, as_=owner, status=400
+        )
+        assert "full" in refused["errors"], value
+    assert await SyncRun.filter(integration_id=integration["id"]).count() == runs
+
+    started = await api.call(
+        "POST", f"{BASE}site_sync/", json={"site_id": site_id, "full": True}, as_=owner, status=202
+    )
+    [job] = started["data"]["jobs"]
+    assert (await Job.get(id=job["id"])).params["modified_after"] is None
+    finished = await api.call("GET", f"/api/v1/jobs/{job['id']}/", as_=owner)
+    for _ in range(400):
+        if finished["data"]["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.05)
+        finished = await api.call("GET", f"/api/v1/jobs/{job['id']}/", as_=owner)
+    assert finished["data"]["status"] == "succeeded"
