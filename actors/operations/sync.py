@@ -6,9 +6,9 @@ then `deletions`. Each item's rows, counts and checkpoint commit together, so a 
 restarted server) goes on from the next page, and progress is published after each item.
 
 Incremental: after a successful sync, posts and pages are asked for with `modified_after` (the
-last successful sync's start, see services/wp_sync.py; not for a `full` sync); the `deletions` item then lists every id
-WordPress still has (`_fields=id`), archives the mirrored rows it no longer lists and types the
-others as the collection that lists them (a page or a post).
+last successful sync's start, see services/wp_sync.py; a `full` sync asks for all); the
+`deletions` item then lists every id WordPress still has (`_fields=id`), archives the mirrored
+rows it no longer lists and types the others as the collection that lists them (a page or a post).
 
 A WordPress failure (after the client's retries) ends the job `failed` with the reason; the next
 sync starts from the same watermark (nothing of a failed sync moves it), and what the failed one
