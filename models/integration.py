@@ -33,6 +33,9 @@ class Integration(SiteOwned):
     config: Any = fields.JSONField(default=dict)
     # The `site_url` of the last delivery the plugin signed: where the plugin really runs.
     plugin_site_url = fields.CharField(max_length=2000, null=True)
+    # The address WordPress gives itself (`home_url()`, the `site_url` of the plugin's deliveries)
+    # when it is not on base_url's host: behind a proxy, or reached here by an internal name.
+    home_url = fields.CharField(max_length=2000, null=True)
 
     class Meta:
         table = "integration"

@@ -32,6 +32,14 @@ COLLECTIONS = ("posts", "pages", "categories", "tags", "media", "types")
 MAX_CONFIG_BYTES = 64 * 1024
 
 
+HOME_URL = (
+    "The address WordPress gives itself (Settings → General → Site Address), when it is not on `base_url`'s "
+    "host — WordPress behind a proxy, or reached here by an internal name; null otherwise. The webhook takes "
+    "deliveries whose `site_url` is on `base_url`'s host or on this one's (a staging copy of the site, which "
+    "holds the same key, is refused)"
+)
+
+
 class IntegrationOut(Schema):
     id = fields.Integer()
     site_id = fields.Integer()
@@ -54,11 +62,11 @@ class IntegrationOut(Schema):
     plugin_site_url_matches = fields.Boolean(
         allow_none=True,
         metadata={
-            "description": "Whether that address is on `base_url`'s host: false when the plugin with this "
-            "integration's key runs on another WordPress (its events are applied all the same); null before "
-            "the first webhook"
+            "description": "Whether that address is on `base_url`'s host (or `home_url`'s): the webhook takes "
+            "deliveries only from there; null before the first webhook"
         },
     )
+    home_url = fields.String(allow_none=True, metadata={"description": HOME_URL})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -96,6 +104,13 @@ class _IntegrationFields(StrictSchema):
     is_active = Bool()
     sync_enabled = Bool()
     config = fields.Dict(keys=Text(validate=validate.Length(min=1, max=100)))
+    home_url = Url(
+        schemes={"http", "https"},
+        require_tld=False,
+        allow_none=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": HOME_URL},
+    )
     same_wordpress = Bool(
         load_only=True,
         metadata={
@@ -138,11 +153,12 @@ class _IntegrationFields(StrictSchema):
 
     @post_load
     def _normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        if "base_url" in data:
-            try:
-                data["base_url"] = _clean_base_url(data["base_url"])
-            except ValidationError as exc:
-                raise ValidationError({"base_url": exc.messages}) from None
+        for name in ("base_url", "home_url"):
+            if data.get(name) is not None:
+                try:
+                    data[name] = _clean_base_url(data[name])
+                except ValidationError as exc:
+                    raise ValidationError({name: exc.messages}) from None
         if "username" in data:
             data["username"] = data["username"].strip()
         return data

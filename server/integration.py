@@ -282,7 +282,8 @@ def _documented_only(handler: Any) -> Any:
         s400="an unknown event type, or `data` without a field the event needs (named in `errors`)",
         s401="wrong API key; or `invalid_signature`: bad signature or a timestamp more than 300 s away "
         "(counted as rejected in sync_health/)",
-        s403="not an integration's API key",
+        s403="not an integration's API key; or `wrong_wordpress`: the body's `site_url` is on neither `base_url`'s "
+        "host nor `home_url`'s (a copy of the site holding the key; counted as rejected in sync_health/)",
         s409="the integration is inactive",
         s413="the body is over 1 MiB",
     ),

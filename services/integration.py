@@ -72,10 +72,9 @@ def serialize(integration: Integration, **secrets_shown_once: str) -> dict[str, 
         "config": integration.config,
         "plugin_site_url": integration.plugin_site_url,
         "plugin_site_url_matches": (
-            None
-            if integration.plugin_site_url is None
-            else _wordpress_of(integration.plugin_site_url)[:2] == _wordpress_of(integration.base_url)[:2]
+            None if integration.plugin_site_url is None else accepts_site_url(integration, integration.plugin_site_url)
         ),
+        "home_url": integration.home_url,
         "created_at": integration.created_at,
         "updated_at": integration.updated_at,
         **secrets_shown_once,
@@ -97,6 +96,13 @@ def _wordpress_of(base_url: str) -> tuple[str, int | None, str]:
     """Which WordPress a base URL names: host, explicit port and path (http or https alike)."""
     parts = urlsplit(base_url)
     return ((parts.hostname or "").lower(), parts.port, parts.path.rstrip("/").lower())
+
+
+def accepts_site_url(integration: Integration, site_url: str) -> bool:
+    """Whether a delivery signed with the integration's key comes from its WordPress: `site_url`
+    (the plugin's `home_url()`) on `base_url`'s host and port, or on `home_url`'s."""
+    where = _wordpress_of(site_url)[:2]
+    return any(where == _wordpress_of(url)[:2] for url in (integration.base_url, integration.home_url) if url)
 
 
 async def _check_one_wordpress(site_id: int, base_url: str, *, exclude_id: int | None) -> None:

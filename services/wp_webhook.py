@@ -21,6 +21,7 @@ from models.accounts import ApiKey
 from models.integration import Integration, WebhookEvent
 from services.errors import Conflict, InvalidToken, PermissionDenied, ValidationFailed
 from services.events import EventBus
+from services.integration import accepts_site_url
 from services.principal import Principal
 from services.security import Crypto
 from services.wp_mirror import TERM_KINDS, Applied, MirrorSite, apply_post, apply_term, remove_post, remove_term
@@ -39,6 +40,10 @@ TERM_EVENT = "taxonomy.updated"
 
 class WebhookRejected(InvalidToken):
     code, message = "invalid_signature", "The webhook signature is invalid or its timestamp is out of tolerance."
+
+
+class OtherWordPress(PermissionDenied):
+    code, message = "wrong_wordpress", "The delivery comes from another WordPress than the integration's."
 
 
 async def integration_of(caller: Principal) -> Integration:
@@ -95,9 +100,21 @@ async def _apply(site: MirrorSite, event: str, data: Mapping[str, Any]) -> Appli
 async def receive(
     events: EventBus, integration: Integration, webhook_id: str, payload: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Apply a verified delivery once; a `webhook-id` already processed changes nothing."""
+    """Apply a verified delivery once; a `webhook-id` already processed changes nothing. One from
+    another WordPress (a staging copy holding the same key) is refused and recorded as rejected."""
     site = MirrorSite(integration.account_id, integration.site_id)
     event = payload["event"]
+    if not accepts_site_url(integration, payload["site_url"]):
+        reason = (
+            f"The delivery comes from {payload['site_url']!r}, not from the integration's WordPress "
+            f"({integration.base_url}): a copy of the site (staging?) holds its key. If WordPress calls itself "
+            "by that address (behind a proxy), set the integration's home_url to it."
+        )
+        await WebhookEvent.create(
+            integration_id=integration.id, webhook_id=webhook_id, event=event, status="rejected", error=reason[:500]
+        )
+        log.warning("webhook refused integration=%s: from %r", integration.id, payload["site_url"][:200])
+        raise OtherWordPress(reason)
     async with in_transaction():
         await Integration.filter(id=integration.id).select_for_update().first()
         if await WebhookEvent.filter(integration_id=integration.id, webhook_id=webhook_id, status="processed").exists():

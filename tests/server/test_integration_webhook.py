@@ -30,6 +30,8 @@ async def integration(api: Api, wp: FakeWordPress) -> dict[str, Any]:
     owner = await api.register()
     site = await api.site(owner)
     payload = {"site_id": site["id"], "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
+    # WordPress reached by one address and calling itself by another (as behind a proxy).
+    payload["home_url"] = "https://wp.example"
     created = (await api.call("POST", BASE, json=payload, as_=owner, status=201))["data"]
     created["owner"] = owner
     return created
@@ -148,7 +150,7 @@ async def test_term_events_create_update_and_delete_terms(api: Api, integration:
     assert (await Taxonomy.get(id=parent["taxonomy_id"])).name == "Sea mammals"
     deleted = {
         "event": "term.deleted",
-        "site_url": "x",
+        "site_url": "https://wp.example",
         "occurred_at": "2026-11-29T10:00:00Z",
         "data": {"id": 10, "taxonomy": "category"},
     }
@@ -156,27 +158,47 @@ async def test_term_events_create_update_and_delete_terms(api: Api, integration:
     assert not await Taxonomy.filter(id=child["taxonomy_id"]).exists()
 
 
-async def test_the_plugins_site_url_is_recorded_and_compared_with_base_url(
+async def test_deliveries_are_taken_from_the_integrations_wordpress_only(
     api: Api, integration: dict[str, Any], wp: FakeWordPress
 ) -> None:
+    """A staging copy of the site holds the integration's key and secret and signs correctly; its
+    deliveries are refused (recorded as rejected), and only from base_url's or home_url's host."""
     path, owner = f"{BASE}{integration['id']}/", integration["owner"]
 
     async def shown() -> tuple[Any, Any]:
         data = (await api.call("GET", path, as_=owner))["data"]
         return data["plugin_site_url"], data["plugin_site_url_matches"]
 
+    assert (await api.call("GET", path, as_=owner))["data"]["home_url"] == "https://wp.example"
     assert await shown() == (None, None)
     here = wp.base_url + "/"  # the same host as base_url
     await deliver(api, integration, {**post_event(), "site_url": here})
     assert await shown() == (here, True)
-    # Another WordPress signing with this integration's key: applied all the same, and shown.
-    await deliver(api, integration, {**post_event(id=42, slug="other"), "site_url": "https://elsewhere.example"})
-    assert await shown() == ("https://elsewhere.example", False)
-    raw, headers = signed(
-        integration, {**post_event(id=43), "site_url": "https://third.example"}, secret="whsec_" + "QUFB" * 11
+    await deliver(api, integration, {**post_event(id=44, slug="by-home-url"), "site_url": "https://WP.example/"})
+    assert await shown() == ("https://WP.example/", True)
+
+    before = await snapshot(integration["site_id"])
+    for elsewhere in ("https://staging.wp.example", "https://wp.example:8443", "x", ""):
+        raw, headers = signed(integration, {**post_event(id=42, slug="staging-edit"), "site_url": elsewhere})
+        refused = await api.call("POST", HOOK, data=raw, headers=headers, status=403)
+        assert refused["code"] == "wrong_wordpress" and "home_url" in refused["error"], elsewhere
+    assert await snapshot(integration["site_id"]) == before
+    assert await shown() == ("https://WP.example/", True)  # a refused delivery records nothing
+    health = (await api.call("GET", f"{path}sync_health/", as_=owner))["data"]
+    assert health["webhooks_rejected"] == 4
+
+    # WordPress moved behind another address: saying so lets its deliveries in.
+    await api.call("PUT", path, json={"home_url": "https://staging.wp.example/"}, as_=owner)
+    await deliver(
+        api, integration, {**post_event(id=42, slug="staging-edit"), "site_url": "https://staging.wp.example"}
     )
-    await api.call("POST", HOOK, data=raw, headers=headers, status=401)
-    assert await shown() == ("https://elsewhere.example", False)  # a rejected delivery records nothing
+    await api.call("PUT", path, json={"home_url": None}, as_=owner)
+    raw, headers = signed(integration, {**post_event(id=45), "site_url": "https://staging.wp.example"})
+    await api.call("POST", HOOK, data=raw, headers=headers, status=403)
+    for bad in ("ftp://wp.example", "not a url", "https://wp.example/?q=1", 5):
+        refused = await api.call("PUT", path, json={"home_url": bad}, as_=owner, status=400)
+        assert list(refused["errors"]) == ["home_url"], bad
+    assert (await api.call("GET", path, as_=owner))["data"]["home_url"] is None
 
     representation = (await api.call("GET", path, as_=owner))["data"]
     await api.call("PUT", path, json=representation, as_=owner)  # read-only fields unchanged: accepted
