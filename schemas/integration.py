@@ -217,6 +217,21 @@ class _CheckOut(Schema):
 class ConnectionTestOut(_CheckOut):
     site_name = optional(fields.String())
     site_url = optional(fields.String())
+    home = optional(
+        fields.String(
+            allow_none=True,
+            metadata={"description": "The address WordPress gives itself: the `site_url` its plugin's webhooks carry"},
+        )
+    )
+    webhooks_accepted = optional(
+        fields.Boolean(
+            allow_none=True,
+            metadata={
+                "description": "Whether the webhook would take this WordPress's deliveries (`home` on `base_url`'s "
+                "host or the integration's `home_url`'s); false: set `home_url` to `home`"
+            },
+        )
+    )
     wp_version = optional(
         fields.String(metadata={"description": "When the site reveals it (WordPress's REST API doesn't)"})
     )

@@ -316,10 +316,13 @@ async def check_connection(integration: Integration, crypto: Crypto, outbound: O
         return _failed(exc, started)
     await remember_api_style(integration, client)
     capabilities = me.get("capabilities")
+    home = str(index["home"]) if index.get("home") else None
     return {
         "ok": True,
         "site_name": str(index.get("name") or ""),
         "site_url": str(index.get("url") or integration.base_url),
+        "home": home,
+        "webhooks_accepted": None if home is None else accepts_site_url(integration, home),
         "user": {name: me.get(name) for name in ("id", "username", "name", "slug", "roles")},
         "capabilities": sorted(k for k, v in capabilities.items() if v) if isinstance(capabilities, dict) else [],
         "api_style": client.api_style,

@@ -102,6 +102,8 @@ class FakeWordPress:
         self.app_passwords = True
         self.not_wordpress = False
         self.paging_headers = True
+        # The address WordPress gives itself (`home` in its index); None: the one it is reached at.
+        self.home: str | None = None
         self.calls: list[dict[str, Any]] = []
         self.files: dict[int, bytes] = {}
         # Posts, pages and media share WordPress's posts table (one id sequence); terms have theirs.
@@ -453,8 +455,8 @@ class FakeWordPress:
         return {
             "name": self.name,
             "description": "",
-            "url": root,
-            "home": root,
+            "url": self.home or root,
+            "home": self.home or root,
             "gmt_offset": "0",
             "timezone_string": "",
             "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1", *self._seo_namespaces()],

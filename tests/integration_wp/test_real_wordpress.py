@@ -123,6 +123,8 @@ async def test_test_connection_to_the_real_wordpress(api: Api, real_wp: RealWord
     assert result["user"]["username"] == real_wp.username and "administrator" in result["user"]["roles"]
     assert {"publish_posts", "upload_files", "manage_categories"} <= set(result["capabilities"])
     assert result["site_name"] and result["api_style"] == "wp-json"
+    # The address it gives itself is the one it is reached at: its plugin's webhooks are taken.
+    assert result["home"].rstrip("/") == real_wp.base_url.rstrip("/") and result["webhooks_accepted"] is True
 
 
 async def test_a_wrong_application_password_is_named(api: Api, real_wp: RealWordPress) -> None:

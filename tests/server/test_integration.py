@@ -659,3 +659,19 @@ async def test_a_sync_claimed_before_its_job_exists_holds_the_site_on_its_wordpr
     await api.call("PUT", f"{BASE}{first['id']}/", json=move, as_=owner)
     assert (await Content.get(id=content_id)).external_id is None
     assert (await SyncRun.get(id=run.id)).status == "failed"
+
+
+async def test_the_connection_test_says_whether_the_plugins_webhooks_would_be_taken(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    created = await integration_of(api, owner, wp)
+    path = f"{BASE}{created['id']}/"
+    checked = (await api.call("POST", f"{path}test_connection/", as_=owner))["data"]
+    assert (checked["home"], checked["webhooks_accepted"]) == (wp.base_url, True)
+    # WordPress calling itself by its public name, reached here by another (behind a proxy).
+    wp.home = "https://public.example"
+    checked = (await api.call("POST", f"{path}test_connection/", as_=owner))["data"]
+    assert (checked["home"], checked["webhooks_accepted"]) == ("https://public.example", False)
+    await api.call("PUT", path, json={"home_url": "https://public.example"}, as_=owner)
+    checked = (await api.call("POST", f"{path}test_connection/", as_=owner))["data"]
+    assert checked["webhooks_accepted"] is True
