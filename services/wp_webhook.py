@@ -63,6 +63,18 @@ async def integration_of(caller: Principal) -> Integration:
     return integration
 
 
+async def _reject(integration: Integration, webhook_id: str, reason: str, event: str = "") -> None:
+    """Record a refused delivery (`sync_health.webhooks_rejected` counts them) and log it."""
+    await WebhookEvent.create(
+        integration_id=integration.id,
+        webhook_id=webhook_id[:WEBHOOK_ID_LENGTH],
+        event=event,
+        status="rejected",
+        error=reason[:500],
+    )
+    log.warning("webhook rejected integration=%s id=%r: %s", integration.id, webhook_id[:80], reason[:300])
+
+
 async def verify(integration: Integration, crypto: Crypto, body: bytes, headers: Mapping[str, str]) -> str:
     """Check the signature and timestamp; a failure is recorded as rejected and is a 401."""
     wanted = {name: headers.get(name, "") for name in SIGNATURE_HEADERS}
@@ -72,13 +84,7 @@ async def verify(integration: Integration, crypto: Crypto, body: bytes, headers:
         Webhook(secret).verify(body, wanted, json_parse=False)
     except (WebhookVerificationError, ValueError) as exc:
         reason = str(exc) or type(exc).__name__
-        await WebhookEvent.create(
-            integration_id=integration.id,
-            webhook_id=webhook_id[:WEBHOOK_ID_LENGTH],
-            status="rejected",
-            error=reason[:500],
-        )
-        log.warning("webhook rejected integration=%s id=%r: %s", integration.id, webhook_id[:80], reason)
+        await _reject(integration, webhook_id, reason)
         raise WebhookRejected(f"The webhook was rejected: {reason}.") from None
     if len(webhook_id) > WEBHOOK_ID_LENGTH:
         raise ValidationFailed(
@@ -110,10 +116,7 @@ async def receive(
             f"({integration.base_url}): a copy of the site (staging?) holds its key. If WordPress calls itself "
             "by that address (behind a proxy), set the integration's home_url to it."
         )
-        await WebhookEvent.create(
-            integration_id=integration.id, webhook_id=webhook_id, event=event, status="rejected", error=reason[:500]
-        )
-        log.warning("webhook refused integration=%s: from %r", integration.id, payload["site_url"][:200])
+        await _reject(integration, webhook_id, reason, event)
         raise OtherWordPress(reason)
     async with in_transaction():
         await Integration.filter(id=integration.id).select_for_update().first()
