@@ -319,8 +319,8 @@ class SyncHealthOut(Schema):
 
 
 FULL_SYNC = (
-    "Read everything, not only what changed since the last successful sync: posts and terms missing "
-    "here (deleted on this side, say) are mirrored again"
+    "Read every post and page, not only those changed since the last successful sync (terms are always "
+    "read in full): what is missing here (deleted on this side, say) is mirrored again"
 )
 
 

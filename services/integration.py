@@ -128,9 +128,9 @@ async def _linked_to_wordpress(site_id: int) -> bool:
     return False
 
 
-async def _no_wordpress_jobs(site_id: int, linked: str) -> None:
-    """409 while a job that reads or writes the site's WordPress is unfinished: it would go on
-    linking rows to the WordPress the site is leaving."""
+async def _no_wordpress_work(site_id: int, linked: str) -> None:
+    """409 while a job that reads or writes the site's WordPress is unfinished, or a sync is
+    starting: it would go on linking rows to the WordPress the site is leaving."""
     # Imported here: both modules import this one.
     from services import automation, publishing
 
@@ -174,7 +174,7 @@ async def _claim_wordpress(site: Site, base_url: str, *, same_wordpress: bool, u
         await Site.filter(id=site.id).update(wordpress_url=base_url)
         return
     if linked is not None:
-        await _no_wordpress_jobs(site.id, linked)
+        await _no_wordpress_work(site.id, linked)
     if await _linked_to_wordpress(site.id):
         if not unlink_content:
             where = f"the WordPress at {linked}" if linked else "a WordPress the site has no integration for any more"

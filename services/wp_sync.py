@@ -86,14 +86,13 @@ async def claim(integration: Integration) -> SyncRun:
         return await SyncRun.create(integration_id=integration.id, status="queued", stage="queued")
 
 
-async def watermark(integration: Integration) -> datetime | None:
+async def watermark(integration_id: int, site: Site) -> datetime | None:
     """The start of the last successful sync: an incremental sync asks for what changed since.
     Only a sync of the site's present WordPress counts: after the site moved to another one
     (`Site.wordpress_since`), the next sync reads everything."""
-    runs = SyncRun.filter(integration_id=integration.id, status="succeeded")
-    moved = await Site.filter(id=integration.site_id).first().values_list("wordpress_since", flat=True)
-    if moved is not None:
-        runs = runs.filter(started_at__gte=moved)
+    runs = SyncRun.filter(integration_id=integration_id, status="succeeded")
+    if site.wordpress_since is not None:
+        runs = runs.filter(started_at__gte=site.wordpress_since)
     last = await runs.order_by("-started_at", "-id").limit(1).values_list("started_at", flat=True)
     return last[0] if last else None  # type: ignore[return-value]
 

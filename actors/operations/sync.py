@@ -67,9 +67,9 @@ class SyncIntegration(Operation):
         async with in_transaction():
             # A move of the site to another WordPress holds this row while it checks for syncs
             # and resets the window: this claim and the window read here fall on one side of it.
-            await Site.select_for_update().get(id=integration.site_id)
+            site = await Site.select_for_update().get(id=integration.site_id)
             run = await wp_sync.claim(integration)
-            since = None if full else await wp_sync.watermark(integration)
+            since = None if full else await wp_sync.watermark(integration.id, site)
         return Plan(
             site_id=integration.site_id,
             params={
