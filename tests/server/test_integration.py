@@ -675,3 +675,13 @@ async def test_the_connection_test_says_whether_the_plugins_webhooks_would_be_ta
     await api.call("PUT", path, json={"home_url": "https://public.example"}, as_=owner)
     checked = (await api.call("POST", f"{path}test_connection/", as_=owner))["data"]
     assert checked["webhooks_accepted"] is True
+
+
+async def test_a_bad_home_url_is_400_and_creates_nothing(api: Api, owner: Caller, wp: FakeWordPress) -> None:
+    site = await api.site(owner)
+    body = {"site_id": site["id"], "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
+    too_long = "https://wp.example/" + "a" * 2000
+    for value in ("https://wp.exa\x00mple", too_long, 10**20, "ftp://wp.example", "https://wp.example/#top", []):
+        refused = await api.call("POST", BASE, json={**body, "home_url": value}, as_=owner, status=400)
+        assert list(refused["errors"]) == ["home_url"], value
+    assert not await Integration.filter(site_id=site["id"]).exists()
