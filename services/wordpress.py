@@ -14,20 +14,22 @@ connection and redirect. Answers recorded from WordPress 6.1 (../shared/wp) that
   for a POST, which is then not carried out; `?rest_route=/…` always works. The client detects
   this and falls back; `api_style` tells the caller which style to remember.
 - Lists carry `X-WP-Total`/`X-WP-TotalPages`; a posts page past the end is 400
-  `rest_post_invalid_page_number`, a terms page past the end is an empty list.
+  `rest_post_invalid_page_number`, a terms page past the end is an empty list. Both take
+  `orderby=id` and `offset` (which overrides `page`); an empty answer's `X-WP-Total` is 0.
 """
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
+import itertools
 import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -140,13 +142,55 @@ class WpResponse:
 
 
 @dataclass(frozen=True)
+class ListCursor:
+    """Where a read of a list in id order stands: every item up to id `after` has been read, and
+    the next request starts at `offset`, the place that item had (one item of overlap).
+
+    Page numbers would skip items: an item deleted before the page being read moves every later
+    one a place back, so the first of the next page slides onto the page already read. The
+    overlap tells: if the next answer starts past `after`, something before it was removed, and
+    the read steps back until it starts at or before the last item read."""
+
+    after: int = 0
+    offset: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"after": self.after, "offset": self.offset}
+
+    @classmethod
+    def of(cls, value: Any) -> ListCursor:
+        """A cursor from `as_dict` (a job's checkpoint); anything else starts from the top."""
+        if isinstance(value, dict):
+            after, offset = value.get("after"), value.get("offset")
+            if isinstance(after, int) and isinstance(offset, int) and after >= 0 and offset >= 0:
+                return cls(after, offset)
+        return cls()
+
+
+@dataclass(frozen=True)
 class WpPage:
-    """One page of a WordPress list, with the totals WordPress announced for it."""
+    """One page of a WordPress list: the items not read before it, the totals WordPress announced
+    with it, and where the list goes on (None: it ended with this page)."""
 
     items: list[dict[str, Any]]
     page: int
     total: int | None
     total_pages: int | None
+    next: ListCursor | None = None
+
+
+def _listed(route: str, data: Any) -> tuple[list[dict[str, Any]], list[int]]:
+    """A list answer's items and their ids, checked to be in id order."""
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise WordPressError(f"WordPress answered GET {route} with something other than a list.")
+    items = cast(list[dict[str, Any]], data)
+    ids = [item.get("id") for item in items]
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise WordPressError(f"WordPress answered GET {route} with an item without an id.")
+    checked = cast(list[int], ids)
+    if any(a >= b for a, b in itertools.pairwise(checked)):
+        raise WordPressError(f"WordPress answered GET {route} out of id order.")
+    return items, checked
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -459,34 +503,59 @@ class WordPressClient:
     async def get(self, route: str, **params: Any) -> Any:
         return (await self.request("GET", route, params=params)).data
 
+    async def page_after(
+        self,
+        route: str,
+        params: Mapping[str, Any] | None = None,
+        cursor: ListCursor | None = None,
+        *,
+        page: int = 1,
+        per_page: int = PER_PAGE,
+    ) -> WpPage:
+        """The next page of a list read in id order from `cursor` (see `ListCursor`): only items
+        with a larger id than any read before, wherever items were added or removed meanwhile.
+
+        The list ends at a short page or where `X-WP-Total` says. A WordPress that doesn't sort by
+        id or ignores `offset` (a full page with nothing new) fails the read rather than leaving
+        items out of it."""
+        if per_page < 2:
+            raise ValueError("paging in id order needs two items a page or more (one overlaps)")
+        cursor = cursor or ListCursor()
+        offset = cursor.offset
+        while True:
+            query = {**(params or {}), "orderby": "id", "order": "asc", "per_page": per_page, "offset": offset}
+            response = await self.request("GET", route, params=query)
+            items, ids = _listed(route, response.data)
+            if offset == 0 or (ids and ids[0] <= cursor.after):
+                break
+            # What was before `offset` has shrunk: the items after `cursor.after` may now start
+            # on the page already read. Step back (the overlap checks again).
+            offset = max(0, offset - (per_page - 1))
+        fresh = [item for item in items if item["id"] > cursor.after]
+        total = response.total
+        if len(items) < per_page or (total is not None and offset + len(items) >= total):
+            following = None
+        elif not fresh:
+            raise WordPressError(
+                f"WordPress answered GET {route} with the items it had already listed: it may not "
+                "support `offset` there, so the list can't be read in full."
+            )
+        else:
+            following = ListCursor(after=ids[-1], offset=offset + len(items) - 1)
+        return WpPage(fresh, page, total, response.total_pages, following)
+
     async def pages(
         self, route: str, params: Mapping[str, Any] | None = None, *, per_page: int = PER_PAGE
     ) -> AsyncIterator[WpPage]:
-        """Every page of a list, following `X-WP-TotalPages` (or, without it, until a short page).
-
-        Items deleted while paging can leave the last page past the end: WordPress then answers
-        400 `rest_post_invalid_page_number`, which ends the list rather than failing it."""
-        page = 1
-        while True:
-            try:
-                query = {**(params or {}), "per_page": per_page, "page": page}
-                response = await self.request("GET", route, params=query)
-            except WordPressError as exc:
-                if page > 1 and exc.wp_code == "rest_post_invalid_page_number":
-                    return
-                raise
-            if not isinstance(response.data, list):
-                raise WordPressError(f"WordPress answered GET {route} with something other than a list.")
-            items = [item for item in response.data if isinstance(item, dict)]
-            total_pages = response.total_pages
-            yield WpPage(items, page, response.total, total_pages)
-            if not items:
-                return
-            if total_pages is not None and page >= total_pages:
-                return
-            if total_pages is None and len(items) < per_page:
-                return
-            page += 1
+        """Every page of a list, in id order (`page_after`): every item once, even with items
+        added or deleted while it is read."""
+        cursor: ListCursor | None = ListCursor()
+        number = 0
+        while cursor is not None:
+            number += 1
+            found = await self.page_after(route, params, cursor, page=number, per_page=per_page)
+            yield found
+            cursor = found.next
 
     async def items(
         self, route: str, params: Mapping[str, Any] | None = None, *, per_page: int = PER_PAGE
@@ -580,6 +649,7 @@ __all__ = [
     "API_STYLES",
     "ApiStyle",
     "ApplicationPasswordsUnavailable",
+    "ListCursor",
     "NotWordPress",
     "WordPressAuthFailed",
     "WordPressClient",

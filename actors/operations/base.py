@@ -202,10 +202,13 @@ class Operation:
         results: Callable[[dict[str, Any]], None] | None = None,
         error: str | None = None,
         row: jobs.ItemRow | None = None,
+        state: dict[str, Any] | None = None,
     ) -> None:
         """Persist one finished item: its writes, its charge (never past the reservation nor the
         item's budget), the usage row and the checkpoint, all or nothing. `error` marks an item
         that failed and is recorded as done (so it is not retried), for the parent to log.
+        `state`: keys the operation keeps in the checkpoint for its next items, beside the
+        results (which are the job's result; these are not).
 
         `row`: the same writes and results as one statement's steps (PostgreSQL), for the last
         item of a job that then succeeds: the item and the job's end go in one statement
@@ -218,6 +221,7 @@ class Operation:
         into = all_results if self.stage is None else dict(all_results.get(self.stage, {}))
         checkpoint: dict[str, Any] = {
             **job.checkpoint,
+            **(state or {}),
             "done": [*job.checkpoint.get("done", []), self.done_key(item)],
             "results": all_results,
         }

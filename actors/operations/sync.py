@@ -1,9 +1,11 @@
 """WordPress sync: categories, tags, posts and pages into the site's Taxonomy and Content.
 
 One job of the site actor per sync; its items are `categories`, `tags`, each WordPress list page
-of posts and of pages (`posts:1`, `posts:2`, … — the list grows as `X-WP-TotalPages` is learnt),
-then `deletions`. Each item's rows, counts and checkpoint commit together, so a resumed job (a
-restarted server) goes on from the next page, and progress is published after each item.
+of posts and of pages (`posts:1`, `posts:2`, … — as many as `X-WP-Total` says are left), then
+`deletions`. Every list is read in id order from a cursor (`ListCursor`), so a post or term
+deleted in WordPress while the sync reads doesn't make it skip another. Each item's rows,
+counts and checkpoint (the cursor included) commit together, so a resumed job (a restarted
+server) goes on from the next page, and progress is published after each item.
 
 Incremental: after a successful sync, posts and pages are asked for with `modified_after` (the
 last successful sync's start, see services/wp_sync.py; a `full` sync asks for all); the
@@ -17,6 +19,7 @@ already mirrored is found unchanged and not counted again.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -32,7 +35,7 @@ from services.integration import client_for, remember_api_style
 from services.principal import Principal
 from services.security import utcnow
 from services.tenancy import get_owned
-from services.wordpress import WordPressClient, WordPressError
+from services.wordpress import ListCursor, WordPressClient, WordPressError, WpPage
 from services.wp_mirror import (
     COLLECTION_KINDS,
     MirrorSite,
@@ -160,45 +163,37 @@ class SyncIntegration(Operation):
         await self._commit(item, collection, write, part="terms", found=listed, processed=len(terms))
 
     async def _posts(self, item: str, collection: str, number: int) -> None:
-        params: dict[str, Any] = {
-            "context": "edit",
-            "status": "any",
-            "orderby": "id",
-            "order": "asc",
-            "per_page": PER_PAGE,
-            "page": number,
-        }
+        cursors = dict(self.job.checkpoint.get("cursors", {}))
+        pages = dict(self._state().get("pages", {}))
+        if collection in cursors and cursors[collection] is None:
+            # The list ended sooner than its X-WP-Total promised (items were deleted meanwhile):
+            # the pages counted for it finish with nothing to read, so the progress adds up.
+            await self._commit(item, collection, None, part="items", found=0, processed=0)
+            return
+        params: dict[str, Any] = {"context": "edit", "status": "any"}
         if self.params.get("modified_after"):
             params["modified_after"] = self.params["modified_after"]
-        try:
-            response = await self.client.request("GET", f"/wp/v2/{collection}", params=params)
-            posts = [p for p in response.data if isinstance(p, dict) and isinstance(p.get("id"), int)]
-        except WordPressError as exc:
-            # Posts deleted while paging can leave this page past the end: the list is done.
-            if number == 1 or exc.wp_code != "rest_post_invalid_page_number":
-                raise
-            posts, response = [], None
+        page = await self.client.page_after(
+            f"/wp/v2/{collection}", params, ListCursor.of(cursors.get(collection)), page=number, per_page=PER_PAGE
+        )
         found = 0
-        pages = dict(self._state().get("pages", {}))
-        if number == 1 and response is not None:
-            found = response.total if response.total is not None else len(posts)
-            total_pages = response.total_pages
-            if total_pages is None:  # a proxy stripped X-WP-*: one more page while pages are full
-                total_pages = 2 if len(posts) == PER_PAGE else 1
-            pages[collection] = max(1, total_pages)
-        elif response is not None and response.total_pages is None and len(posts) == PER_PAGE:
-            pages[collection] = number + 1
+        if number == 1:
+            found = page.total if page.total is not None else len(page.items)
+        cursors[collection] = page.next.as_dict() if page.next is not None else None
+        pages[collection] = max(pages.get(collection, 1), number + _pages_left(page))
 
         async def write(tally: Tally) -> None:
-            for applied in await apply_posts(self.site, posts):
+            for applied in await apply_posts(self.site, page.items):
                 tally.add(applied.outcome)
 
-        await self._commit(item, collection, write, part="items", found=found, processed=len(posts), pages=pages)
+        await self._commit(
+            item, collection, write, part="items", found=found, processed=len(page.items), pages=pages, cursors=cursors
+        )
 
     async def _deletions(self, item: str) -> None:
         present: dict[str, set[str]] = {collection: set() for collection in POST_COLLECTIONS}
         for collection in POST_COLLECTIONS:
-            query = {"status": "any", "context": "edit", "_fields": "id", "orderby": "id", "order": "asc"}
+            query = {"status": "any", "context": "edit", "_fields": "id"}
             async for page in self.client.pages(f"/wp/v2/{collection}", query, per_page=PER_PAGE):
                 present[collection].update(str(p["id"]) for p in page.items if isinstance(p.get("id"), int))
 
@@ -217,6 +212,7 @@ class SyncIntegration(Operation):
         found: int,
         processed: int,
         pages: dict[str, int] | None = None,
+        cursors: dict[str, Any] | None = None,
     ) -> None:
         """Commit one item: its rows, the counts in the job's results and the run row, together."""
         state = self._state()
@@ -225,7 +221,8 @@ class SyncIntegration(Operation):
         assert run is not None
 
         async def write() -> None:
-            await write_rows(tally)
+            if write_rows is not None:
+                await write_rows(tally)
             run.stage = stage
             run.total = int(state.get("total", 0)) + found
             run.done = int(state.get("done", 0)) + processed
@@ -249,7 +246,8 @@ class SyncIntegration(Operation):
             )
             into[part] = tally.as_dict()
 
-        await self.commit(item, cost=0, usage=Usage(), write=write, results=results)
+        keep = None if cursors is None else {"cursors": cursors}
+        await self.commit(item, cost=0, usage=Usage(), write=write, results=results, state=keep)
         await self.context.events.publish(
             wp_sync.channels(self.params["integration_id"], self.site.site_id),
             "sync.progress",
@@ -264,3 +262,13 @@ class SyncIntegration(Operation):
                 "terms": run.items.get("terms"),
             },
         )
+
+
+def _pages_left(page: WpPage) -> int:
+    """How many more pages of its list to expect after `page`, from its `X-WP-Total` (one page of
+    overlap less than `PER_PAGE` new items each); at least one while the list goes on."""
+    if page.next is None:
+        return 0
+    if page.total is None:
+        return 1
+    return max(1, math.ceil((page.total - page.next.offset - 1) / (PER_PAGE - 1)))

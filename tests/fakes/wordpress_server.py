@@ -1,7 +1,8 @@
 """A fake WordPress REST API for tests and local development: a real aiohttp server on loopback.
 
 It answers as WordPress 6.1 does — status codes, error bodies ``{code, message, data: {status}}``,
-headers (``X-WP-Total``, ``X-WP-TotalPages``, ``Link``) — as recorded from the real one started by
+headers (``X-WP-Total``, ``X-WP-TotalPages``, ``Link``), lists by ``page`` or ``offset`` and in id
+order (``orderby=id``) — as recorded from the real one started by
 ../shared/wp/wp_up.sh (the answers are quoted in the handlers). The real one is tested too; this
 one exists for what it can't be made to do::
 
@@ -16,7 +17,8 @@ created from a raw body named by ``Content-Disposition``), ``categories``, ``tag
 Behaviour switches (attributes): ``pretty_permalinks`` (False: ``/wp-json/…`` answers the home
 page, as WordPress does), ``app_passwords`` (False: the index offers none and Basic auth is
 ignored, as on plain http outside a ``local`` environment), ``not_wordpress`` (an ordinary web
-site), ``paging_headers`` (False: a proxy that strips ``X-WP-*``).
+site), ``paging_headers`` (False: a proxy that strips ``X-WP-*``), ``honours_offset`` (False: lists
+ignore ``offset``), ``after_list`` (a callback after each list answer, to change the site mid-read).
 
 Faults: ``fail_next(kind, times=1, **opts)`` queues one-shot faults, consumed one per REST request
 in order; ``always(kind, **opts)`` sets one for every request when the queue is empty;
@@ -27,7 +29,7 @@ while publishing), ahead of the others; ``reset_faults()`` clears them all. Kind
 ``drop_after_write`` (the request is carried out, then the connection is closed: the write
 happened but its answer is lost), ``slow_after_write`` (``seconds``: the
 request is carried out, then the answer waits, so a client times out after the write), ``html``
-(200 with an HTML page, as a captive proxy answers).
+(200 with an HTML page, as a captive proxy answers), ``answer`` (``body``, ``status``: any JSON).
 
 SEO plugins: ``seo_plugins`` (``{"yoast", "rankmath"}``) adds their namespaces to the index and
 Rank Math's ``POST /rankmath/v1/updateMeta`` (its meta kept in ``rank_math_meta``).
@@ -56,7 +58,7 @@ from aiohttp import web
 __all__ = ["FAULT_KINDS", "FakeWordPress", "main"]
 
 SEO_NAMESPACES = {"yoast": "yoast/v1", "rankmath": "rankmath/v1"}
-FAULT_KINDS = frozenset({"slow", "500", "503", "429", "drop", "drop_after_write", "slow_after_write", "html"})
+FAULT_KINDS = frozenset({"slow", "500", "503", "429", "drop", "drop_after_write", "slow_after_write", "html", "answer"})
 DEFAULT_USERNAME = "admin"
 OLD_DATE = "2025-01-01T00:00:00"  # add_many: content last edited long before any sync
 DEFAULT_APP_PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
@@ -102,6 +104,9 @@ class FakeWordPress:
         self.app_passwords = True
         self.not_wordpress = False
         self.paging_headers = True
+        self.honours_offset = True  # False: lists ignore `offset` (a WordPress that can't be paged by it)
+        # Called after each list answer with its route and query, e.g. to delete posts mid-read.
+        self.after_list: Callable[[str, dict[str, str]], None] | None = None
         # The address WordPress gives itself (`home` in its index); None: the one it is reached at.
         self.home: str | None = None
         self.calls: list[dict[str, Any]] = []
@@ -396,6 +401,8 @@ class FakeWordPress:
             return web.Response(status=503, text="Service Unavailable", headers=headers)
         if kind == "html":
             return web.Response(text="<html><body>Please log in to the network</body></html>", content_type="text/html")
+        if kind == "answer":  # any JSON body, e.g. a list WordPress would never give
+            return self._json(request, opts["body"], opts.get("status", 200))
         # WordPress's fatal-error handler answers a REST request with this (WP_Fatal_Error_Handler).
         return self._json(
             request,
@@ -491,12 +498,13 @@ class FakeWordPress:
             "meta": [],
         }
 
-    def _page_params(self, request: web.Request) -> tuple[int, int] | web.Response:
+    def _page_params(self, request: web.Request) -> tuple[int, int, int | None] | web.Response:
         try:
             per_page = int(request.query.get("per_page", "10"))
             page = int(request.query.get("page", "1"))
+            offset = int(request.query["offset"]) if "offset" in request.query else None
         except ValueError:
-            per_page, page = 0, 0
+            per_page, page, offset = 0, 0, None
         if not 1 <= per_page <= 100:
             message = "per_page must be between 1 (inclusive) and 100 (inclusive)"
             return self._json(
@@ -512,9 +520,9 @@ class FakeWordPress:
                 },
                 400,
             )
-        if page < 1:
+        if page < 1 or (offset is not None and offset < 0):
             return self._error(request, 400, "rest_invalid_param", "Invalid parameter(s): page")
-        return per_page, page
+        return per_page, page, offset
 
     def _list(
         self,
@@ -526,8 +534,13 @@ class FakeWordPress:
         paging = self._page_params(request)
         if isinstance(paging, web.Response):
             return paging
-        per_page, page = paging
+        per_page, page, offset = paging
+        if not self.honours_offset:
+            offset = None
         total = len(items)
+        start = (page - 1) * per_page if offset is None else offset  # `offset` overrides `page`
+        if posts_table and offset is not None and start >= total:
+            total = 0  # WP_Query counts the rows only when it found some
         total_pages = math.ceil(total / per_page)
         if posts_table and page > total_pages and total > 0:
             return self._error(
@@ -536,7 +549,7 @@ class FakeWordPress:
                 "rest_post_invalid_page_number",
                 "The page number requested is larger than the number of pages available.",
             )
-        window = items[(page - 1) * per_page : page * per_page]
+        window = items[start : start + per_page]
         window = _only_fields(request, [view(item) for item in window] if view is not None else window)
         headers: dict[str, str] = {}
         if self.paging_headers:
@@ -551,6 +564,8 @@ class FakeWordPress:
         response = self._json(request, window, **headers)
         if "Link" in headers:  # WordPress sends both Link headers
             response.headers.add("Link", self._headers(request)["Link"])
+        if self.after_list is not None:
+            self.after_list(self._route(request) or "", dict(request.query))
         return response
 
     def _posts(
@@ -726,8 +741,11 @@ class FakeWordPress:
                 request, 401, "rest_forbidden_context", "Sorry, you are not allowed to edit terms in this taxonomy."
             )
         if term_id is None and method == "GET":
-            items = sorted(store.values(), key=lambda t: (t["name"].lower(), t["id"]))
             query = request.query
+            if query.get("orderby") == "id":
+                items = sorted(store.values(), key=lambda t: t["id"], reverse=query.get("order") == "desc")
+            else:
+                items = sorted(store.values(), key=lambda t: (t["name"].lower(), t["id"]))
             if "search" in query:
                 items = [t for t in items if query["search"].lower() in t["name"].lower()]
             if "slug" in query:

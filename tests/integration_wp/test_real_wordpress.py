@@ -184,6 +184,32 @@ async def test_terms_pagination_and_duplicates(outbound: Outbound, real_wp: Real
             await wp.delete("tags", tag["id"])
 
 
+async def test_paging_by_id_reads_every_post_once_when_posts_are_deleted_meanwhile(
+    outbound: Outbound, real_wp: RealWordPress
+) -> None:
+    """WordPress's own `offset`, `orderby=id` and X-WP-Total, as `page_after` relies on them: with
+    the two posts of page 1 deleted, the third slides onto page 1, past the next page's start."""
+    wp = client(outbound, real_wp)
+    marker = unique("Offset paging")
+    ids = [(await wp.create("posts", {"title": f"{marker} {n}", "status": "draft"}))["id"] for n in range(5)]
+    query = {"search": marker, "status": "any", "context": "edit"}
+    try:
+        first = await wp.page_after("/wp/v2/posts", query, per_page=2)
+        assert [p["id"] for p in first.items] == ids[:2] and first.total == 5
+        for post_id in ids[:2]:
+            await wp.delete("posts", post_id)
+        read, cursor, number = [], first.next, 1
+        while cursor is not None:
+            number += 1
+            page = await wp.page_after("/wp/v2/posts", query, cursor, page=number, per_page=2)
+            read += [p["id"] for p in page.items]
+            cursor = page.next
+        assert read == ids[2:]
+    finally:
+        for post_id in ids[2:]:
+            await wp.delete("posts", post_id)
+
+
 async def test_media_upload_with_alt_text(outbound: Outbound, real_wp: RealWordPress) -> None:
     wp = client(outbound, real_wp)
     name = unique("inkflow test").replace(" ", "-") + ".png"

@@ -130,6 +130,66 @@ async def test_incremental_sync_asks_for_what_changed_and_archives_deleted_posts
     assert again["items"] == EMPTY and again["terms"] == EMPTY
 
 
+async def test_posts_deleted_in_wordpress_during_a_sync_make_it_skip_none(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """Read by page number, a post deleted before the page being read moved the next one onto the
+    page already read: it was never mirrored, and the deletions' id listing left it out too, so
+    its row, had it one, was archived though WordPress still had the post."""
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    first_page = sorted(wp.objects["posts"])[:100]
+    early, late = first_page[10:13], first_page[20:22]
+    batches = {"posts": list(early), "ids": list(late)}
+
+    def delete_after_first_page(route: str, query: dict[str, str]) -> None:
+        if route == "/wp/v2/posts" and query.get("offset") == "0":
+            batch = batches["ids" if query.get("_fields") == "id" else "posts"]
+            while batch:
+                del wp.objects["posts"][batch.pop()]
+
+    wp.after_list = delete_after_first_page
+    body = (await sync(api, owner, integration))["data"]
+    assert body["job"]["status"] == "succeeded"
+    # Every post was read once (the deleted ones before they went); those deleted before the id
+    # listing are archived, those deleted after its first page are still listed by this sync.
+    assert body["items"] == {**EMPTY, "created": 253, "deleted": 3}
+    site_id = integration["site_id"]
+    rows = {c.external_id: c for c in await Content.filter(site_id=site_id)}
+    for post_id in wp.objects["posts"]:
+        assert rows[str(post_id)].status != "archived", post_id
+    assert {ext for ext, row in rows.items() if row.status == "archived"} == {str(i) for i in early}
+
+    wp.after_list = None
+    again = (await sync(api, owner, integration))["data"]
+    assert again["items"] == {**EMPTY, "deleted": 2}
+    archived = {c.external_id for c in await Content.filter(site_id=site_id, status="archived")}
+    assert archived == {str(i) for i in early + late}
+
+
+async def test_a_list_that_ends_sooner_than_announced_finishes_its_pages_without_reading(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    last_sixty = sorted(wp.objects["posts"])[-60:]
+
+    def delete_the_tail(route: str, query: dict[str, str]) -> None:
+        if route == "/wp/v2/posts" and query.get("offset") == "0" and "_fields" not in query:
+            for post_id in last_sixty:
+                wp.objects["posts"].pop(post_id, None)
+
+    wp.after_list = delete_the_tail
+    body = (await sync(api, owner, integration))["data"]
+    # X-WP-Total said 250 (three pages); the second page was the last. The third is counted done
+    # without a request, so the job's progress adds up.
+    assert body["pages"] == {"posts": 3, "pages": 1}
+    read = [c["query"]["offset"] for c in wp.rest_calls("/wp/v2/posts") if "_fields" not in c["query"]]
+    assert read == ["0", "99"]
+    assert body["job"]["progress"]["done"] == body["job"]["progress"]["total"] == 7
+    assert body["items"] == {**EMPTY, "created": 193}  # 190 posts and 3 pages
+
+
 async def test_outage_mid_sync_fails_the_job_and_the_next_sync_resumes(
     api: Api, owner: Caller, wp: FakeWordPress
 ) -> None:

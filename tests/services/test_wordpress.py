@@ -13,6 +13,7 @@ import pytest
 from services.outbound import Outbound
 from services.wordpress import (
     ApplicationPasswordsUnavailable,
+    ListCursor,
     NotWordPress,
     WordPressAuthFailed,
     WordPressClient,
@@ -247,17 +248,24 @@ def test_retry_after_takes_seconds_and_http_dates() -> None:
 # --- pagination ---
 
 
-async def test_pages_follow_x_wp_totalpages(make_client: MakeClient, wp: FakeWordPress) -> None:
-    for n in range(250):
-        wp.add_post(title=f"Post {n}")
+async def test_pages_read_every_item_once_in_id_order(make_client: MakeClient, wp: FakeWordPress) -> None:
+    made = [wp.add_post(title=f"Post {n}")["id"] for n in range(250)]
     pages = [page async for page in make_client().pages("/wp/v2/posts")]
+    # Each page after the first starts at the last item read (one item of overlap).
     assert [(p.page, len(p.items), p.total, p.total_pages) for p in pages] == [
         (1, 100, 250, 3),
-        (2, 100, 250, 3),
-        (3, 50, 250, 3),
+        (2, 99, 250, 3),
+        (3, 51, 250, 3),
+    ]
+    assert [item["id"] for p in pages for item in p.items] == made
+    calls = wp.rest_calls("/wp/v2/posts")
+    assert [(c["query"]["offset"], c["query"]["orderby"], c["query"]["order"]) for c in calls] == [
+        ("0", "id", "asc"),
+        ("99", "id", "asc"),
+        ("198", "id", "asc"),
     ]
     ids = [item["id"] async for item in make_client().posts()]
-    assert len(ids) == len(set(ids)) == 250
+    assert ids == made
 
 
 async def test_pages_without_paging_headers_end_at_a_short_page(make_client: MakeClient, wp: FakeWordPress) -> None:
@@ -269,28 +277,99 @@ async def test_pages_without_paging_headers_end_at_a_short_page(make_client: Mak
     for n in range(150, 200):
         wp.add_term("tags", f"Tag {n}")
     pages = [page async for page in make_client().pages("/wp/v2/tags")]
-    # Exactly 200: only an empty third page can tell the end without X-WP-TotalPages.
-    assert [len(p.items) for p in pages] == [100, 100, 0]
+    # Exactly 200: the overlap makes the third page short, which ends the list.
+    assert [len(p.items) for p in pages] == [100, 99, 1]
+    assert len({item["id"] for p in pages for item in p.items}) == 200
 
 
 async def test_an_empty_list_is_one_empty_page(make_client: MakeClient) -> None:
     pages = [page async for page in make_client().pages("/wp/v2/posts")]
-    assert [(p.items, p.total, p.total_pages) for p in pages] == [([], 0, 0)]
+    assert [(p.items, p.total, p.total_pages, p.next) for p in pages] == [([], 0, 0, None)]
 
 
-async def test_posts_deleted_while_paging_end_the_list_instead_of_failing_it(
+async def test_items_deleted_while_paging_dont_make_it_skip_others(make_client: MakeClient, wp: FakeWordPress) -> None:
+    """Page numbers skipped one post for every post deleted before the page being read."""
+    made = [wp.add_post(title=f"Post {n}")["id"] for n in range(250)]
+    deleted = made[10:13]
+
+    def delete_three(route: str, query: dict[str, str]) -> None:
+        if query.get("offset") == "0":
+            for post_id in deleted:
+                wp.objects["posts"].pop(post_id, None)
+
+    wp.after_list = delete_three
+    read = [item["id"] async for item in make_client().posts()]
+    assert read == made  # every post once (the three deleted ones were read before they went)
+    offsets = [c["query"]["offset"] for c in wp.rest_calls("/wp/v2/posts")]
+    # 99 now starts past the last post read: one step back, then on from the last post read.
+    assert offsets == ["0", "99", "0", "99", "198"]
+
+
+async def test_a_list_that_shrank_below_the_next_offset_is_read_to_its_end(
     make_client: MakeClient, wp: FakeWordPress
 ) -> None:
-    for n in range(150):
-        wp.add_post(title=f"Post {n}")
-    seen = []
-    async for page in make_client().pages("/wp/v2/posts"):
-        seen.append(len(page.items))
-        if page.page == 1:
-            for post_id in list(wp.objects["posts"])[:60]:  # 90 left: one page, so page 2 is past the end
+    made = [wp.add_post(title=f"Post {n}")["id"] for n in range(150)]
+
+    def delete_sixty(route: str, query: dict[str, str]) -> None:
+        if query.get("offset") == "0" and len(wp.objects["posts"]) == 150:
+            for post_id in made[:60]:  # 90 left: the next offset (99) is past the end
                 del wp.objects["posts"][post_id]
-    assert seen == [100]
-    assert wp.rest_calls("/wp/v2/posts")[-1]["query"]["page"] == "2"
+
+    wp.after_list = delete_sixty
+    pages = [page async for page in make_client().pages("/wp/v2/posts")]
+    assert [len(p.items) for p in pages] == [100, 50]
+    assert [item["id"] for item in pages[1].items] == made[100:]
+
+
+async def test_items_added_while_paging_are_read_at_the_end(make_client: MakeClient, wp: FakeWordPress) -> None:
+    made = [wp.add_post(title=f"Post {n}")["id"] for n in range(120)]
+    added: list[int] = []
+
+    def add_one(route: str, query: dict[str, str]) -> None:
+        if query.get("offset") == "0":
+            added.append(wp.add_post(title="Written meanwhile")["id"])
+
+    wp.after_list = add_one
+    read = [item["id"] async for item in make_client().posts()]
+    assert read == made + added
+
+
+async def test_a_cursor_goes_on_from_where_it_stood(make_client: MakeClient, wp: FakeWordPress) -> None:
+    made = [wp.add_post(title=f"Post {n}")["id"] for n in range(150)]
+    first = await make_client().page_after("/wp/v2/posts")
+    assert first.next == ListCursor(after=made[99], offset=99)
+    # As a job's checkpoint keeps it, and back: the read goes on from there.
+    resumed = ListCursor.of(first.next.as_dict() if first.next else None)
+    second = await make_client().page_after("/wp/v2/posts", cursor=resumed, page=2)
+    assert [item["id"] for item in second.items] == made[100:] and second.next is None
+    for stored in (None, "x", {"after": -1, "offset": 0}, {"after": 1}, {"after": True, "offset": "2"}):
+        assert ListCursor.of(stored) == ListCursor()
+
+
+async def test_a_wordpress_that_ignores_offset_fails_the_read(make_client: MakeClient, wp: FakeWordPress) -> None:
+    for n in range(250):
+        wp.add_post(title=f"Post {n}")
+    wp.honours_offset = False
+    with pytest.raises(WordPressError, match="may not support `offset`"):
+        [page async for page in make_client().pages("/wp/v2/posts")]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ([{"id": 2}, {"id": 1}], "out of id order"),
+        ([{"id": 1}, {"id": 1}], "out of id order"),
+        ([{"id": 1}, {"title": "no id"}], "without an id"),
+        ([{"id": 1}, "x"], "other than a list"),
+        ({"id": 1}, "other than a list"),
+    ],
+)
+async def test_a_list_answer_that_cant_be_paged_by_id_fails(
+    make_client: MakeClient, wp: FakeWordPress, answer: Any, message: str
+) -> None:
+    wp.always("answer", status=200, body=answer)
+    with pytest.raises(WordPressError, match=message):
+        await make_client(api_style="wp-json").page_after("/wp/v2/posts")
 
 
 # --- the rest of the API ---
