@@ -76,6 +76,9 @@ class Content(SiteOwned):
     content_type = fields.CharField(max_length=16, default="post")
     external_id = fields.CharField(max_length=64, null=True)
     external_url = fields.CharField(max_length=2000, null=True)
+    # WordPress's `modified_gmt` of what the mirror last wrote (synced rows): an older read of the
+    # post (a sync page read before a webhook's edit, a delivery retried out of order) loses.
+    external_modified = fields.DatetimeField(null=True)
     taxonomy_ids: Any = fields.JSONField(default=list)
     featured_image_id = fields.IntField(null=True)
     seo_score = fields.SmallIntField(null=True)

@@ -434,6 +434,13 @@ class WebhookIn(StrictSchema):
 class WebhookOut(Schema):
     duplicate = fields.Boolean(metadata={"description": "True: this webhook-id was already processed; nothing changed"})
     event = optional(fields.String())
-    outcome = optional(fields.String(metadata={"description": "created, updated, deleted or unchanged"}))
+    outcome = optional(
+        fields.String(
+            metadata={
+                "description": "created, updated, deleted, unchanged, or stale (older than the "
+                "version held: `data.modified_gmt` before the content's `external_modified`; nothing changed)"
+            }
+        )
+    )
     content_id = optional(fields.Integer(allow_none=True))
     taxonomy_id = optional(fields.Integer(allow_none=True))

@@ -114,6 +114,13 @@ class ContentOut(Schema):
     )
     external_id = fields.String(allow_none=True)
     external_url = fields.String(allow_none=True)
+    external_modified = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "Synced content: WordPress's modification time of the version held here. A read of "
+            "the post older than this (a sync page, a late webhook delivery) changes nothing."
+        },
+    )
     taxonomy_ids = fields.List(fields.Integer())
     featured_image_id = fields.Integer(allow_none=True)
     seo_score = fields.Integer(allow_none=True)

@@ -16,14 +16,19 @@ Rules:
 - A term is keyed by `(site, kind, external_id)`, else adopted by `(site, kind, slug)` (a local
   term of the same slug is the same term). Deleted in WordPress → the local row is removed
   (terms carry nothing of their own) and its id taken out of the contents that named it.
+- An older read never overwrites a newer one: a post whose `modified_gmt` is earlier than the one
+  the mirror last wrote (a sync page read before a webhook brought an edit, a delivery retried
+  after a later one) changes nothing (`stale`).
 - Outcomes: `created`, `updated`, `deleted`, `unchanged` (nothing to write), `skipped` (a local
-  content we don't overwrite); only the first three count in `sync_status.items`/`terms`.
+  content we don't overwrite), `stale` (older than the mirror); only the first three count in
+  `sync_status.items`/`terms`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from models.writer import Content, Taxonomy
@@ -38,7 +43,7 @@ from services.writer import (
     wordpress_collection,
 )
 
-Outcome = Literal["created", "updated", "deleted", "unchanged", "skipped"]
+Outcome = Literal["created", "updated", "deleted", "unchanged", "skipped", "stale"]
 COUNTED: tuple[Outcome, ...] = ("created", "updated", "deleted")
 
 # WordPress post status → Content status. `private` posts aren't public, so not `published`;
@@ -112,8 +117,22 @@ def _ids(value: Any) -> list[str]:
     return [str(v) for v in value if isinstance(v, int) and not isinstance(v, bool)] if isinstance(value, list) else []
 
 
+def modified_gmt(post: Mapping[str, Any]) -> datetime | None:
+    """WordPress's `modified_gmt` of a post (GMT, written without an offset), or None when it is
+    missing or unreadable (then the post is applied whatever the mirror holds)."""
+    value = post.get("modified_gmt")
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def _post_values(post: Mapping[str, Any], term_ids: Mapping[tuple[str, str], int]) -> dict[str, Any]:
-    """The Content columns a WordPress post sets (all but the slug, which must be unique locally)."""
+    """The Content columns a WordPress post sets (all but the slug, which must be unique locally,
+    and its modification time, which `apply_posts` compares first)."""
     html = sanitise_html(rendered(post.get("content")))
     named = [("category", ext) for ext in _ids(post.get("categories"))]
     named += [("tag", ext) for ext in _ids(post.get("tags"))]
@@ -157,10 +176,10 @@ async def _term_map(site: MirrorSite, posts: Iterable[Mapping[str, Any]]) -> dic
 async def apply_posts(site: MirrorSite, posts: Sequence[Mapping[str, Any]]) -> list[Applied]:
     """Create or update the local mirror of each post or page (in the caller's transaction)."""
     by_ext = {str(post["id"]): post for post in posts}
-    existing: dict[str, Content] = {
-        row.external_id or "": row
-        for row in await Content.filter(site_id=site.site_id, external_id__in=list(by_ext)).order_by("id")
-    }
+    # Locked (PostgreSQL) until the caller's transaction ends: a sync page and a webhook applying
+    # the same post compare their modification times with what the other committed, in turn.
+    same_posts = Content.filter(site_id=site.site_id, external_id__in=list(by_ext)).order_by("id")
+    existing: dict[str, Content] = {row.external_id or "": row for row in await same_posts.select_for_update()}
     term_ids = await _term_map(site, posts)
     wanted_slugs = [_wanted_slug(p, rendered(p.get("title"))) for p in posts]
     same_slug = Content.filter(site_id=site.site_id, slug__in=wanted_slugs)
@@ -169,10 +188,17 @@ async def apply_posts(site: MirrorSite, posts: Sequence[Mapping[str, Any]]) -> l
     for ext, post in by_ext.items():
         values = _post_values(post, term_ids)
         wanted = _wanted_slug(post, values["title"])
+        modified = modified_gmt(post)
         row = existing.get(ext)
         if row is not None and row.source != "wordpress":
             results.append(Applied("skipped", row))
             continue
+        known = row.external_modified if row is not None else None
+        if row is not None and modified is not None and known is not None and modified < known:
+            results.append(Applied("stale", row))
+            continue
+        if modified is not None:
+            values["external_modified"] = modified
         if row is None:
             slug = wanted if wanted not in taken else await content_slug(site.site_id, wanted)
             taken.add(slug)
@@ -191,7 +217,10 @@ async def apply_posts(site: MirrorSite, posts: Sequence[Mapping[str, Any]]) -> l
         if wanted != row.slug and not row.slug.startswith(f"{wanted}-"):
             changes["slug"] = wanted if wanted not in taken else await content_slug(site.site_id, wanted, row.id)
             taken.add(changes["slug"])
-        if not changes:
+        if changes.keys() <= {"external_modified"}:  # WordPress saved it with nothing the mirror keeps changed
+            if changes:
+                row.external_modified = changes["external_modified"]
+                await row.save(update_fields=["external_modified"])
             results.append(Applied("unchanged", row))
             continue
         if "title" in changes or "html" in changes:  # the text is replaced: keep what it was
@@ -217,11 +246,19 @@ async def _archive(rows: Iterable[Content]) -> list[Content]:
     return archived
 
 
-async def remove_post(site: MirrorSite, external_id: int | str) -> Applied:
-    """WordPress deleted the post: mark the local mirror archived (see the module docstring)."""
-    row = await Content.get_or_none(site_id=site.site_id, external_id=str(external_id), source="wordpress")
+async def remove_post(site: MirrorSite, external_id: int | str, deleted_at: datetime | None = None) -> Applied:
+    """WordPress deleted the post: mark the local mirror archived (see the module docstring).
+
+    `deleted_at` (the webhook's `occurred_at`, WordPress's clock) becomes the row's modification
+    time when later: an update of the post from before its deletion, delivered after it, is then
+    stale instead of bringing the post back. A restore in WordPress is a later edit, so it does."""
+    found = Content.filter(site_id=site.site_id, external_id=str(external_id), source="wordpress")
+    row = await found.select_for_update().first()
     if row is None:
         return Applied("unchanged")
+    if deleted_at is not None and (row.external_modified is None or deleted_at > row.external_modified):
+        row.external_modified = deleted_at
+        await row.save(update_fields=["external_modified"])
     return Applied("deleted" if await _archive([row]) else "unchanged", row)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -93,9 +94,9 @@ async def verify(integration: Integration, crypto: Crypto, body: bytes, headers:
     return webhook_id
 
 
-async def _apply(site: MirrorSite, event: str, data: Mapping[str, Any]) -> Applied:
+async def _apply(site: MirrorSite, event: str, data: Mapping[str, Any], occurred_at: datetime) -> Applied:
     if event == "post.deleted":
-        return await remove_post(site, data["id"])
+        return await remove_post(site, data["id"], deleted_at=occurred_at)
     if event.startswith("post."):
         return await apply_post(site, data)
     if event == "term.deleted":
@@ -122,7 +123,7 @@ async def receive(
         await Integration.filter(id=integration.id).select_for_update().first()
         if await WebhookEvent.filter(integration_id=integration.id, webhook_id=webhook_id, status="processed").exists():
             return {"duplicate": True}
-        applied = await _apply(site, event, payload["data"])
+        applied = await _apply(site, event, payload["data"], payload["occurred_at"])
         await WebhookEvent.create(integration_id=integration.id, webhook_id=webhook_id, event=event, status="processed")
         if payload["site_url"] != integration.plugin_site_url:
             integration.plugin_site_url = payload["site_url"]

@@ -128,6 +128,84 @@ async def test_a_valid_post_event_updates_content_and_is_pushed_to_site_subscrib
     assert row.status == "archived"
 
 
+async def test_a_delivery_older_than_the_mirror_changes_nothing(api: Api, integration: dict[str, Any]) -> None:
+    """The plugin retries a failed delivery later: by then a later edit of the post may have been
+    delivered, and the retried one must not take the post back to what it was."""
+    later = post_event(title="Second edit", modified_gmt="2026-11-29T10:05:00")
+    earlier = post_event(title="First edit", modified_gmt="2026-11-29T10:00:00")
+    applied = (await deliver(api, integration, later))["data"]
+    assert applied["outcome"] == "created"
+    before = await snapshot(integration["site_id"])
+
+    retried = (await deliver(api, integration, earlier))["data"]
+    assert retried["outcome"] == "stale" and retried["content_id"] == applied["content_id"]
+    contents, terms, processed = await snapshot(integration["site_id"])
+    assert (contents, terms) == before[:2] and processed == before[2] + 1  # recorded, applied nowhere
+    row = await Content.get(id=applied["content_id"])
+    assert (row.title, row.version) == ("Second edit", 1)
+    assert row.external_modified == datetime(2026, 11, 29, 10, 5, tzinfo=UTC)
+
+    # The same modification time is the same edit: applied as usual (here, nothing to change).
+    again = (await deliver(api, integration, later))["data"]
+    assert again["outcome"] == "unchanged"
+    # Saved again in WordPress with nothing the mirror keeps changed: unchanged, but the time moves
+    # on, so the 10:05 edit is now older than the mirror.
+    resaved = await deliver(
+        api, integration, {**later, "data": {**later["data"], "modified_gmt": "2026-11-29T10:06:00"}}
+    )
+    assert resaved["data"]["outcome"] == "unchanged"
+    assert (await deliver(api, integration, later))["data"]["outcome"] == "stale"
+    # Without a modification time there is nothing to compare: applied.
+    undated = (await deliver(api, integration, post_event(title="Third edit", modified_gmt="")))["data"]
+    assert undated["outcome"] == "updated"
+    await row.refresh_from_db()
+    assert row.title == "Third edit" and row.external_modified == datetime(2026, 11, 29, 10, 6, tzinfo=UTC)
+
+
+async def test_an_update_delivered_after_the_posts_deletion_does_not_bring_it_back(
+    api: Api, integration: dict[str, Any]
+) -> None:
+    edit = post_event(title="Edited", modified_gmt="2026-11-29T10:00:00")
+    content_id = (await deliver(api, integration, edit))["data"]["content_id"]
+    deletion = {**post_event("post.deleted"), "occurred_at": "2026-11-29T10:10:00Z", "data": {"id": 41, "type": "post"}}
+    assert (await deliver(api, integration, deletion))["data"]["outcome"] == "deleted"
+    # An edit made before the deletion, whose delivery failed and is retried after it.
+    late = post_event(title="Edited before the deletion", modified_gmt="2026-11-29T10:05:00")
+    assert (await deliver(api, integration, late))["data"]["outcome"] == "stale"
+    row = await Content.get(id=content_id)
+    assert (row.status, row.title) == ("archived", "Edited")
+    # Restored in WordPress: a later edit, which brings it back.
+    restored = post_event(title="Restored", modified_gmt="2026-11-29T10:20:00")
+    assert (await deliver(api, integration, restored))["data"]["outcome"] == "updated"
+    await row.refresh_from_db()
+    assert (row.status, row.title) == ("published", "Restored")
+
+
+async def test_a_sync_that_read_a_post_before_its_latest_edit_leaves_the_edit(
+    api: Api, integration: dict[str, Any], wp: FakeWordPress
+) -> None:
+    owner = integration["owner"]
+    post = wp.add_post(title="As first written", modified_gmt="2026-11-29T09:00:00")
+    sync = f"{BASE}{integration['id']}/sync/"
+    await api.call("POST", sync, as_=owner, params={"wait": 30})
+    # An edit reaches the mirror by webhook; the full sync below holds the post as it was before
+    # the edit (WordPress answered its page first), so it reads an older version than the mirror's.
+    edit = post_event(id=post["id"], slug=post["slug"], title="Edited in WordPress", modified_gmt="2026-11-29T09:30:00")
+    assert (await deliver(api, integration, edit))["data"]["outcome"] == "updated"
+
+    body = (await api.call("POST", sync, as_=owner, params={"wait": 30, "full": "true"}))["data"]
+    assert body["job"]["status"] == "succeeded" and body["items"]["updated"] == 0
+    row = await Content.get(site_id=integration["site_id"], external_id=str(post["id"]))
+    assert (row.title, row.version) == ("Edited in WordPress", 2)
+
+    # Once WordPress itself holds a later edit, the sync brings it.
+    wp.touch("posts", post["id"], title="Edited again")
+    body = (await api.call("POST", sync, as_=owner, params={"wait": 30, "full": "true"}))["data"]
+    assert body["items"]["updated"] == 1
+    await row.refresh_from_db()
+    assert row.title == "Edited again" and row.external_modified is not None
+
+
 async def test_term_events_create_update_and_delete_terms(api: Api, integration: dict[str, Any]) -> None:
     def term(event: str, **data: Any) -> dict[str, Any]:
         body = {"id": 9, "taxonomy": "category", "name": "Mammals", "slug": "mammals", "parent": 0, "description": ""}
