@@ -53,6 +53,9 @@ class SyncRun(Model):
     done = fields.IntField(default=0)
     total = fields.IntField(default=0)
     items: Any = fields.JSONField(default=dict)
+    # The highest WordPress id each list had when this sync read its ids ({"posts": n, "pages": m}):
+    # the next incremental sync fetches the posts above it that its window left out.
+    highest_ids: Any = fields.JSONField(default=dict)
     error = fields.TextField(null=True)
     started_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)

@@ -262,6 +262,16 @@ async def remove_post(site: MirrorSite, external_id: int | str, deleted_at: date
     return Applied("deleted" if await _archive([row]) else "unchanged", row)
 
 
+async def unmirrored(site: MirrorSite, external_ids: Sequence[int]) -> list[int]:
+    """Those of `external_ids` that no content of the site carries (any source, any status)."""
+    wanted = [str(i) for i in external_ids]
+    known: set[str] = set()
+    for start in range(0, len(wanted), 1000):  # bounded statements, whatever the backlog
+        rows = Content.filter(site_id=site.site_id, external_id__in=wanted[start : start + 1000])
+        known.update(cast("list[str]", await rows.values_list("external_id", flat=True)))
+    return [i for i in external_ids if str(i) not in known]
+
+
 async def reconcile_posts(site: MirrorSite, present: Mapping[str, set[str]]) -> list[Content]:
     """Archive the mirrored posts and pages WordPress no longer lists (`present`: every id it has,
     by collection), and type each that it lists as what it is there: a page mirrored before

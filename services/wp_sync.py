@@ -86,15 +86,20 @@ async def claim(integration: Integration) -> SyncRun:
         return await SyncRun.create(integration_id=integration.id, status="queued", stage="queued")
 
 
-async def watermark(integration_id: int, site: Site) -> datetime | None:
-    """The start of the last successful sync: an incremental sync asks for what changed since.
-    Only a sync of the site's present WordPress counts: after the site moved to another one
-    (`Site.wordpress_since`), the next sync reads everything."""
+async def last_success(integration_id: int, site: Site) -> tuple[datetime | None, dict[str, int]]:
+    """The start of the last successful sync (an incremental sync asks for what changed since) and
+    the highest WordPress id of each list it read the ids of (the next one fetches the posts above
+    them that its window leaves out). Only a sync of the site's present WordPress counts: after the
+    site moved to another one (`Site.wordpress_since`), the next sync reads everything."""
     runs = SyncRun.filter(integration_id=integration_id, status="succeeded")
     if site.wordpress_since is not None:
         runs = runs.filter(started_at__gte=site.wordpress_since)
-    last = await runs.order_by("-started_at", "-id").limit(1).values_list("started_at", flat=True)
-    return last[0] if last else None  # type: ignore[return-value]
+    last = await runs.order_by("-started_at", "-id").limit(1).values_list("started_at", "highest_ids")
+    if not last:
+        return None, {}
+    started_at, highest = last[0]
+    listed = {name: n for name, n in (highest or {}).items() if isinstance(n, int) and not isinstance(n, bool)}
+    return started_at, listed
 
 
 def modified_after(since: datetime | None) -> str | None:

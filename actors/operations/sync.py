@@ -10,7 +10,9 @@ server) goes on from the next page, and progress is published after each item.
 Incremental: after a successful sync, posts and pages are asked for with `modified_after` (the
 last successful sync's start, see services/wp_sync.py; a `full` sync asks for all); the
 `deletions` item then lists every id WordPress still has (`_fields=id`), archives the mirrored
-rows it no longer lists and types the others as the collection that lists them (a page or a post).
+rows it no longer lists, types the others as the collection that lists them (a page or a post),
+fetches the posts above the last sync's highest ids that nothing here carries (made since, with
+earlier dates than the window: an import), and records the highest ids for the next sync.
 
 A WordPress failure (after the client's retries) ends the job `failed` with the reason; the next
 sync starts from the same watermark (nothing of a failed sync moves it), and what the failed one
@@ -44,6 +46,7 @@ from services.wp_mirror import (
     apply_terms,
     reconcile_posts,
     remove_missing_terms,
+    unmirrored,
 )
 
 SYNC_TIMEOUT = 30.0  # seconds per WordPress request
@@ -72,13 +75,14 @@ class SyncIntegration(Operation):
             # and resets the window: this claim and the window read here fall on one side of it.
             site = await Site.select_for_update().get(id=integration.site_id)
             run = await wp_sync.claim(integration)
-            since = None if full else await wp_sync.watermark(integration.id, site)
+            since, listed_up_to = (None, {}) if full else await wp_sync.last_success(integration.id, site)
         return Plan(
             site_id=integration.site_id,
             params={
                 "integration_id": integration.id,
                 "sync_run_id": run.id,
                 "modified_after": wp_sync.modified_after(since),
+                "listed_up_to": listed_up_to,
             },
             total=0,
             estimate=0,
@@ -191,16 +195,35 @@ class SyncIntegration(Operation):
         )
 
     async def _deletions(self, item: str) -> None:
+        """Every id WordPress has: what it no longer lists is archived, and (incremental) the posts
+        above the previous sync's highest ids that nothing here carries are fetched. Those were made
+        since, but with an earlier modification time than the window (an import keeps its dates)."""
         present: dict[str, set[str]] = {collection: set() for collection in POST_COLLECTIONS}
         for collection in POST_COLLECTIONS:
             query = {"status": "any", "context": "edit", "_fields": "id"}
             async for page in self.client.pages(f"/wp/v2/{collection}", query, per_page=PER_PAGE):
-                present[collection].update(str(p["id"]) for p in page.items if isinstance(p.get("id"), int))
+                present[collection].update(str(p["id"]) for p in page.items)
+        listed_up_to = self.params.get("listed_up_to") or {}
+        missed: list[dict[str, Any]] = []
+        for collection in POST_COLLECTIONS:
+            above = listed_up_to.get(collection)
+            if not isinstance(above, int):  # a full sync read everything; an older run recorded nothing
+                continue
+            newer = await unmirrored(self.site, sorted(int(i) for i in present[collection] if int(i) > above))
+            for start in range(0, len(newer), PER_PAGE):
+                chunk = newer[start : start + PER_PAGE]
+                query = {"include": ",".join(map(str, chunk)), "status": "any", "context": "edit"}
+                async for page in self.client.pages(f"/wp/v2/{collection}", query, per_page=PER_PAGE):
+                    missed.extend(page.items)
+        assert self.run is not None
+        self.run.highest_ids = {c: max((int(i) for i in ids), default=0) for c, ids in present.items()}
 
         async def write(tally: Tally) -> None:
+            for applied in await apply_posts(self.site, missed):
+                tally.add(applied.outcome)
             tally.add("deleted", len(await reconcile_posts(self.site, present)))
 
-        await self._commit(item, "deletions", write, part="items", found=0, processed=0)
+        await self._commit(item, "deletions", write, part="items", found=len(missed), processed=len(missed))
 
     async def _commit(
         self,
@@ -229,7 +252,7 @@ class SyncIntegration(Operation):
             counts = {name: Tally.of(state.get(name)).as_dict() for name in ("items", "terms")}
             counts[part] = tally.as_dict()
             run.items = counts
-            await run.save(update_fields=["stage", "total", "done", "items"])
+            await run.save(update_fields=["stage", "total", "done", "items", "highest_ids"])
 
         def results(into: dict[str, Any]) -> None:
             into.update(

@@ -16,7 +16,7 @@ from models.writer import Content, Taxonomy
 from server.keys import EVENTS
 from services.events import Subscription
 from services.security import utcnow
-from tests.fakes.wordpress_server import FakeWordPress
+from tests.fakes.wordpress_server import OLD_DATE, FakeWordPress
 from tests.helpers import Api, Caller
 
 BASE = "/api/v1/integration/"
@@ -188,6 +188,56 @@ async def test_a_list_that_ends_sooner_than_announced_finishes_its_pages_without
     assert read == ["0", "99"]
     assert body["job"]["progress"]["done"] == body["job"]["progress"]["total"] == 7
     assert body["items"] == {**EMPTY, "created": 193}  # 190 posts and 3 pages
+
+
+async def test_posts_made_with_earlier_dates_are_fetched_by_the_next_incremental_sync(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """An import keeps its posts' dates: made after the last sync, they are modified before its
+    window, so only their ids (above the highest the last sync listed) tell they are new."""
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    await sync(api, owner, integration)
+    site_id = integration["site_id"]
+    run = await SyncRun.filter(integration_id=integration["id"], status="succeeded").get()
+    assert run.highest_ids == {"posts": max(wp.objects["posts"]), "pages": max(wp.objects["pages"])}
+    # Deleted here by a user: an incremental sync leaves it deleted (a full one brings it back).
+    removed = min(wp.objects["posts"])
+    await Content.filter(site_id=site_id, external_id=str(removed)).delete()
+    imported_post = wp.add_post(title="Imported post", modified_gmt=OLD_DATE)
+    imported_page = wp.add_post("pages", title="Imported page", modified_gmt=OLD_DATE)
+    wp.calls.clear()
+
+    body = (await sync(api, owner, integration))["data"]
+    assert body["items"] == {**EMPTY, "created": 2}
+    rows = await Content.filter(site_id=site_id, external_id__in=[str(imported_post["id"]), str(imported_page["id"])])
+    assert sorted((r.title, r.content_type) for r in rows) == [("Imported page", "page"), ("Imported post", "post")]
+    assert not await Content.filter(site_id=site_id, external_id=str(removed)).exists()
+    fetched = [c["query"]["include"] for c in wp.rest_calls() if "include" in c["query"]]
+    assert sorted(fetched) == sorted([str(imported_post["id"]), str(imported_page["id"])])
+
+    wp.calls.clear()
+    again = (await sync(api, owner, integration))["data"]
+    assert again["items"] == EMPTY and not [c for c in wp.rest_calls() if "include" in c["query"]]
+
+
+async def test_a_sync_after_one_that_recorded_no_highest_ids_fetches_nothing_by_id(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """Runs from before the ids were recorded: with no bar to compare with, every post a user
+    deleted here would look new. The sync records the bar; the next one uses it."""
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    await sync(api, owner, integration)
+    await SyncRun.filter(integration_id=integration["id"]).update(highest_ids={})
+    first = wp.add_post(title="Imported before the upgrade", modified_gmt=OLD_DATE)
+    body = (await sync(api, owner, integration))["data"]
+    assert body["items"] == EMPTY
+    second = wp.add_post(title="Imported after it", modified_gmt=OLD_DATE)
+    body = (await sync(api, owner, integration))["data"]
+    assert body["items"] == {**EMPTY, "created": 1}
+    assert await Content.filter(site_id=integration["site_id"], external_id=str(second["id"])).exists()
+    assert not await Content.filter(site_id=integration["site_id"], external_id=str(first["id"])).exists()
 
 
 async def test_outage_mid_sync_fails_the_job_and_the_next_sync_resumes(
