@@ -272,14 +272,17 @@ async def unmirrored(site: MirrorSite, external_ids: Sequence[int]) -> list[int]
     return [i for i in external_ids if str(i) not in known]
 
 
-async def reconcile_posts(site: MirrorSite, present: Mapping[str, set[str]]) -> list[Content]:
-    """Archive the mirrored posts and pages WordPress no longer lists (`present`: every id it has,
-    by collection), and type each that it lists as what it is there: a page mirrored before
-    content had a type was stored as a post, and would be published back as one."""
+async def reconcile_posts(site: MirrorSite, present: Mapping[str, set[str]], listed_from: datetime) -> list[Content]:
+    """Archive the mirrored posts and pages WordPress no longer lists (`present`: every id it had,
+    by collection, when listed from `listed_from` on), and type each that it lists as what it is
+    there: a page mirrored before content had a type was stored as a post, and would be published
+    back as one. A row written since the listing began (a webhook's post, made after the listing
+    passed its place) is left as it is: the listing can't speak for it."""
     # A mirrored row carries its WordPress id; one unlinked from an earlier WordPress doesn't.
-    rows = await Content.filter(site_id=site.site_id, source="wordpress", external_id__not_isnull=True).exclude(
-        status="archived"
+    mirrored = Content.filter(
+        site_id=site.site_id, source="wordpress", external_id__not_isnull=True, updated_at__lt=listed_from
     )
+    rows = await mirrored.exclude(status="archived").order_by("id").select_for_update()
     listed = {ext: "page" if collection == "pages" else "post" for collection, ids in present.items() for ext in ids}
     retype: dict[str, list[int]] = {}
     for row in rows:
@@ -385,7 +388,13 @@ async def remove_term(site: MirrorSite, kind: str, external_id: int | str) -> Ap
     return Applied("deleted", term=row)
 
 
-async def remove_missing_terms(site: MirrorSite, kind: str, present: set[str]) -> int:
-    """Remove the mirrored terms of `kind` WordPress no longer has (`present`: every id it has)."""
-    rows = await Taxonomy.filter(site_id=site.site_id, kind=kind, external_id__isnull=False)
+async def remove_missing_terms(site: MirrorSite, kind: str, present: set[str], listed_from: datetime) -> int:
+    """Remove the mirrored terms of `kind` WordPress no longer has (`present`: every id it had when
+    listed from `listed_from` on). A term written since (a webhook's, made in WordPress after the
+    listing passed it) is kept: the listing can't speak for it."""
+    rows = (
+        await Taxonomy.filter(site_id=site.site_id, kind=kind, external_id__isnull=False, updated_at__lt=listed_from)
+        .order_by("id")
+        .select_for_update()
+    )
     return await _delete_terms(site, [row for row in rows if row.external_id not in present])

@@ -154,6 +154,7 @@ class SyncIntegration(Operation):
         kind = COLLECTION_KINDS[collection]
         terms: list[dict[str, Any]] = []
         listed = 0
+        listed_from = utcnow()
         async for page in self.client.pages(f"/wp/v2/{collection}", {"context": "edit"}, per_page=PER_PAGE):
             terms.extend(page.items)
             listed = page.total if page.total is not None else len(terms)
@@ -162,7 +163,7 @@ class SyncIntegration(Operation):
         async def write(tally: Tally) -> None:
             for applied in await apply_terms(self.site, kind, [t for t in terms if isinstance(t.get("id"), int)]):
                 tally.add(applied.outcome)
-            tally.add("deleted", await remove_missing_terms(self.site, kind, present))
+            tally.add("deleted", await remove_missing_terms(self.site, kind, present, listed_from))
 
         await self._commit(item, collection, write, part="terms", found=listed, processed=len(terms))
 
@@ -199,6 +200,7 @@ class SyncIntegration(Operation):
         above the previous sync's highest ids that nothing here carries are fetched. Those were made
         since, but with an earlier modification time than the window (an import keeps its dates)."""
         present: dict[str, set[str]] = {collection: set() for collection in POST_COLLECTIONS}
+        listed_from = utcnow()
         for collection in POST_COLLECTIONS:
             query = {"status": "any", "context": "edit", "_fields": "id"}
             async for page in self.client.pages(f"/wp/v2/{collection}", query, per_page=PER_PAGE):
@@ -221,7 +223,7 @@ class SyncIntegration(Operation):
         async def write(tally: Tally) -> None:
             for applied in await apply_posts(self.site, missed):
                 tally.add(applied.outcome)
-            tally.add("deleted", len(await reconcile_posts(self.site, present)))
+            tally.add("deleted", len(await reconcile_posts(self.site, present, listed_from)))
 
         await self._commit(item, "deletions", write, part="items", found=len(missed), processed=len(missed))
 

@@ -44,6 +44,7 @@ import asyncio
 import base64
 import contextlib
 import copy
+import inspect
 import itertools
 import json
 import math
@@ -60,6 +61,8 @@ __all__ = ["FAULT_KINDS", "FakeWordPress", "main"]
 SEO_NAMESPACES = {"yoast": "yoast/v1", "rankmath": "rankmath/v1"}
 FAULT_KINDS = frozenset({"slow", "500", "503", "429", "drop", "drop_after_write", "slow_after_write", "html", "answer"})
 DEFAULT_USERNAME = "admin"
+# What `after_list` answered for a request: awaited before the answer goes when a coroutine.
+AFTER_LIST = web.RequestKey("after_list", object)
 OLD_DATE = "2025-01-01T00:00:00"  # add_many: content last edited long before any sync
 DEFAULT_APP_PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
 JSON_TYPE = "application/json; charset=UTF-8"
@@ -105,8 +108,9 @@ class FakeWordPress:
         self.not_wordpress = False
         self.paging_headers = True
         self.honours_offset = True  # False: lists ignore `offset` (a WordPress that can't be paged by it)
-        # Called after each list answer with its route and query, e.g. to delete posts mid-read.
-        self.after_list: Callable[[str, dict[str, str]], None] | None = None
+        # Called after each list answer with its route and query, e.g. to delete posts mid-read; an
+        # async callback is awaited before the answer goes (WordPress changed while it was read).
+        self.after_list: Callable[[str, dict[str, str]], Any] | None = None
         # The address WordPress gives itself (`home` in its index); None: the one it is reached at.
         self.home: str | None = None
         self.calls: list[dict[str, Any]] = []
@@ -379,6 +383,8 @@ class FakeWordPress:
             elif kind not in ("drop_after_write", "slow_after_write"):
                 return self._fault_response(request, kind, opts)
         response = self._handle(request, route, body)
+        if inspect.isawaitable(pending := request.get(AFTER_LIST)):
+            await pending
         if fault is not None and fault[0] == "drop_after_write":
             return self._drop(request)
         if fault is not None and fault[0] == "slow_after_write":
@@ -565,7 +571,8 @@ class FakeWordPress:
         if "Link" in headers:  # WordPress sends both Link headers
             response.headers.add("Link", self._headers(request)["Link"])
         if self.after_list is not None:
-            self.after_list(self._route(request) or "", dict(request.query))
+            # A coroutine (an async callback) is awaited before the answer goes: see `_dispatch`.
+            request[AFTER_LIST] = self.after_list(self._route(request) or "", dict(request.query))
         return response
 
     def _posts(

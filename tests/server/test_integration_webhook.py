@@ -206,6 +206,48 @@ async def test_a_sync_that_read_a_post_before_its_latest_edit_leaves_the_edit(
     assert row.title == "Edited again" and row.external_modified is not None
 
 
+async def test_what_a_webhook_brings_while_the_sync_lists_ids_is_kept(
+    api: Api, integration: dict[str, Any], wp: FakeWordPress
+) -> None:
+    """A term or post made in WordPress after the sync's listing read its last page reaches the
+    mirror by webhook before the sync commits: the listing doesn't have it, and must not remove it
+    (a removed term is also taken out of the contents naming it, which no incremental sync mends)."""
+    wp.add_many(posts=150)  # the id listing of posts takes two pages
+    owner = integration["owner"]
+    sync = f"{BASE}{integration['id']}/sync/"
+    await api.call("POST", sync, as_=owner, params={"wait": 30})
+    made: dict[str, dict[str, Any]] = {}
+
+    async def made_meanwhile(route: str, query: dict[str, str]) -> None:
+        if route == "/wp/v2/categories" and "term" not in made:
+            term = made["term"] = wp.add_term("categories", "Made meanwhile")
+            data = {"id": term["id"], "taxonomy": "category", "name": term["name"], "slug": term["slug"], "parent": 0}
+            event = {**post_event("term.created"), "data": {**data, "description": ""}}
+            assert (await deliver(api, integration, event))["data"]["outcome"] == "created"
+        if (
+            route == "/wp/v2/posts"
+            and query.get("_fields") == "id"
+            and query.get("offset") == "99"
+            and "post" not in made
+        ):
+            post = made["post"] = wp.add_post(title="Written meanwhile", categories=[made["term"]["id"]])
+            event = post_event("post.created", id=post["id"], slug=post["slug"], title="Written meanwhile")
+            event["data"]["categories"] = [made["term"]["id"]]
+            assert (await deliver(api, integration, event))["data"]["outcome"] == "created"
+
+    wp.after_list = made_meanwhile
+    body = (await api.call("POST", sync, as_=owner, params={"wait": 30}))["data"]
+    assert body["job"]["status"] == "succeeded" and body["terms"]["deleted"] == 0 and body["items"]["deleted"] == 0
+    term = await Taxonomy.get(site_id=integration["site_id"], external_id=str(made["term"]["id"]))
+    post = await Content.get(site_id=integration["site_id"], external_id=str(made["post"]["id"]))
+    assert post.status == "published" and post.taxonomy_ids == [term.id]
+
+    # The next sync's listings have them: nothing to keep apart any more.
+    wp.after_list = None
+    again = (await api.call("POST", sync, as_=owner, params={"wait": 30}))["data"]
+    assert again["terms"]["deleted"] == again["items"]["deleted"] == 0
+
+
 async def test_term_events_create_update_and_delete_terms(api: Api, integration: dict[str, Any]) -> None:
     def term(event: str, **data: Any) -> dict[str, Any]:
         body = {"id": 9, "taxonomy": "category", "name": "Mammals", "slug": "mammals", "parent": 0, "description": ""}
