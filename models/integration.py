@@ -56,6 +56,9 @@ class SyncRun(Model):
     # The highest WordPress id each list had when this sync read its ids ({"posts": n, "pages": m}):
     # the next incremental sync fetches the posts above it that its window left out.
     highest_ids: Any = fields.JSONField(default=dict)
+    # When the reads this run's result rests on began, if before its own start: a run that went on
+    # from a failed one's cursors has that one's (the next incremental sync reads from there).
+    read_from = fields.DatetimeField(null=True)
     error = fields.TextField(null=True)
     started_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)

@@ -94,12 +94,24 @@ async def last_success(integration_id: int, site: Site) -> tuple[datetime | None
     runs = SyncRun.filter(integration_id=integration_id, status="succeeded")
     if site.wordpress_since is not None:
         runs = runs.filter(started_at__gte=site.wordpress_since)
-    last = await runs.order_by("-started_at", "-id").limit(1).values_list("started_at", "highest_ids")
+    last = await runs.order_by("-started_at", "-id").limit(1).values_list("started_at", "read_from", "highest_ids")
     if not last:
         return None, {}
-    started_at, highest = last[0]
+    started_at, read_from, highest = last[0]
     listed = {name: n for name, n in (highest or {}).items() if isinstance(n, int) and not isinstance(n, bool)}
-    return started_at, listed
+    return read_from or started_at, listed
+
+
+async def resumable(run: SyncRun, site: Site) -> SyncRun | None:
+    """The failed run the claimed `run` goes on from: the integration's run just before it, when
+    it failed after its job began reading (it has a job) on the site's present WordPress. Its job's
+    cursors are read under its window, which is `run`'s too: nothing succeeded since."""
+    previous = await SyncRun.filter(integration_id=run.integration_id, id__lt=run.id).order_by("-id").first()
+    if previous is None or previous.status != "failed" or previous.job_id is None:
+        return None
+    if site.wordpress_since is not None and previous.started_at < site.wordpress_since:
+        return None
+    return previous
 
 
 def modified_after(since: datetime | None) -> str | None:

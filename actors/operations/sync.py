@@ -15,8 +15,9 @@ fetches the posts above the last sync's highest ids that nothing here carries (m
 earlier dates than the window: an import), and records the highest ids for the next sync.
 
 A WordPress failure (after the client's retries) ends the job `failed` with the reason; the next
-sync starts from the same watermark (nothing of a failed sync moves it), and what the failed one
-already mirrored is found unchanged and not counted again.
+sync (not a `full` one) goes on from it: the same window (nothing of a failed sync moves the
+watermark), its list pages done with their cursors and counts, and its start as where the reads
+rest (`SyncRun.read_from`), which the sync after takes as its watermark.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from actors.operations.base import Operation, Plan
 from config.settings import Settings
 from models.accounts import Site
 from models.integration import Integration, SyncRun
+from models.jobs import Job
 from schemas.integration import SyncResult
-from services import wp_sync
+from services import jobs, wp_sync
 from services.ai_client import Usage
 from services.integration import client_for, remember_api_style
 from services.principal import Principal
@@ -76,6 +78,10 @@ class SyncIntegration(Operation):
             site = await Site.select_for_update().get(id=integration.site_id)
             run = await wp_sync.claim(integration)
             since, listed_up_to = (None, {}) if full else await wp_sync.last_success(integration.id, site)
+            failed = None if full else await wp_sync.resumable(run, site)
+            if failed is not None:
+                run.read_from = failed.read_from or failed.started_at
+                await run.save(update_fields=["read_from"])
         return Plan(
             site_id=integration.site_id,
             params={
@@ -83,6 +89,7 @@ class SyncIntegration(Operation):
                 "sync_run_id": run.id,
                 "modified_after": wp_sync.modified_after(since),
                 "listed_up_to": listed_up_to,
+                "resumes_job_id": failed.job_id if failed is not None else None,
             },
             total=0,
             estimate=0,
@@ -113,6 +120,27 @@ class SyncIntegration(Operation):
         if self.run.status == "queued":
             self.run.status, self.run.job_id, self.run.started_at = "running", self.job.id, utcnow()
             await self.run.save(update_fields=["status", "job_id", "started_at"])
+        if self.params.get("resumes_job_id") and not self.job.checkpoint.get("done"):
+            await self._go_on_from(self.params["resumes_job_id"])
+
+    async def _go_on_from(self, failed_job_id: int) -> None:
+        """Start where a failed sync stopped: its list pages read (their cursors, pages and object
+        counts); categories, tags and the deletions' listing run again, as they read whole lists.
+        What it changed is counted by its own run, not again here."""
+        failed = await Job.get_or_none(id=failed_job_id, site_id=self.job.site_id, kind=self.kind)
+        if failed is None:
+            return
+        before = failed.checkpoint or {}
+        read = [item for item in before.get("done", []) if item.partition(":")[0] in POST_COLLECTIONS]
+        counted = {c: n for c, n in before.get("counted", {}).items() if c in POST_COLLECTIONS}
+        results = {
+            "pages": before.get("results", {}).get("pages", {}),
+            "total": sum(found for found, _ in counted.values()),
+            "done": sum(processed for _, processed in counted.values()),
+        }
+        cursors = before.get("cursors", {})
+        self.job.checkpoint = {"done": read, "results": results, "cursors": cursors, "counted": counted}
+        await jobs.save_fenced(self.job, ["checkpoint"])
 
     def _state(self) -> dict[str, Any]:
         return dict(self.job.checkpoint.get("results", {}))
@@ -271,7 +299,14 @@ class SyncIntegration(Operation):
             )
             into[part] = tally.as_dict()
 
-        keep = None if cursors is None else {"cursors": cursors}
+        # Objects found and read by list, beside the totals: a sync going on from this one when it
+        # fails takes the counts of the list pages it doesn't read again (`_go_on_from`).
+        counted = dict(self.job.checkpoint.get("counted", {}))
+        was = counted.get(stage, [0, 0])
+        counted[stage] = [was[0] + found, was[1] + processed]
+        keep: dict[str, Any] = {"counted": counted}
+        if cursors is not None:
+            keep["cursors"] = cursors
         await self.commit(item, cost=0, usage=Usage(), write=write, results=results, state=keep)
         await self.context.events.publish(
             wp_sync.channels(self.params["integration_id"], self.site.site_id),

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from models.accounts import Site
 from models.integration import Integration, SyncRun
 from models.jobs import Job
 from models.writer import Content, Taxonomy
@@ -259,12 +260,69 @@ async def test_outage_mid_sync_fails_the_job_and_the_next_sync_resumes(
     assert (await Integration.get(id=integration["id"])).sync_status == "error"
 
     wp.reset_faults()
+    wp.calls.clear()
     resumed = (await sync(api, owner, integration))["data"]
-    assert resumed["modified_after"] is None  # no successful sync yet: the whole site again
-    assert resumed["items"] == {**EMPTY, "created": 153}  # the first 100 are found unchanged
+    assert resumed["modified_after"] is None  # no successful sync yet: the whole site
+    # It went on from the failed page: page 1 of the posts isn't read again; terms are.
+    posts_read = [c["query"]["offset"] for c in wp.rest_calls("/wp/v2/posts") if "_fields" not in c["query"]]
+    assert posts_read == ["99", "198"]
+    assert wp.rest_calls("/wp/v2/categories") and wp.rest_calls("/wp/v2/tags")
+    assert resumed["items"] == {**EMPTY, "created": 153} and resumed["total"] == resumed["done"] == 261
     assert await Content.filter(site_id=site_id).count() == 253
     status = await status_of(api, owner, integration)
     assert status["status"] == "idle" and status["last_error"] is None
+    runs = await SyncRun.filter(integration_id=integration["id"]).order_by("id")
+    assert runs[1].read_from == runs[0].started_at  # the next sync reads what changed since then
+
+
+async def test_the_sync_after_a_resumed_one_reads_from_the_failed_ones_start(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """A resumed sync didn't read again the pages the failed one had read: a post on them edited
+    in between is found by the next sync only if its window starts where the failed one's reads did."""
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    await sync(api, owner, integration)
+    # Moved back in time: the integration's WordPress since four days, the first sync three days ago.
+    await Site.filter(id=integration["site_id"]).update(wordpress_since=utcnow() - timedelta(days=4))
+    await SyncRun.filter(integration_id=integration["id"]).update(started_at=utcnow() - timedelta(days=3))
+    wp.outage_after(4)  # the index, categories, tags, posts page 1; then 500s
+    await sync(api, owner, integration, status=502)
+    failed = await SyncRun.filter(integration_id=integration["id"], status="failed").get()
+    failed.started_at = utcnow() - timedelta(days=2)
+    await failed.save(update_fields=["started_at"])
+    # Edited a day and a half ago, on the page the failed sync had read.
+    edited = sorted(wp.objects["posts"])[5]
+    wp.objects["posts"][edited].update(
+        title={"raw": "Edited in between", "rendered": "Edited in between"},
+        modified_gmt=(utcnow() - timedelta(days=1, hours=12)).strftime("%Y-%m-%dT%H:%M:%S"),
+    )
+    wp.reset_faults()
+    await sync(api, owner, integration)
+    row = await Content.get(site_id=integration["site_id"], external_id=str(edited))
+    assert row.title != "Edited in between"  # not read again by the resumed sync
+
+    following = (await sync(api, owner, integration))["data"]
+    assert following["items"]["updated"] == 1
+    await row.refresh_from_db()
+    assert row.title == "Edited in between"
+
+
+async def test_a_full_sync_after_a_failed_one_reads_everything_again(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    small_site(wp)
+    integration = await connect(api, owner, wp)
+    wp.outage_after(4)
+    await sync(api, owner, integration, status=502)
+    wp.reset_faults()
+    wp.calls.clear()
+    path = f"{BASE}{integration['id']}/sync/"
+    body = (await api.call("POST", path, as_=owner, params={"wait": 30, "full": "true"}))["data"]
+    posts_read = [c["query"]["offset"] for c in wp.rest_calls("/wp/v2/posts") if "_fields" not in c["query"]]
+    assert posts_read == ["0", "99", "198"] and body["items"]["created"] == 153
+    last = await SyncRun.filter(integration_id=integration["id"]).order_by("-id").first()
+    assert last is not None and last.read_from is None
 
 
 async def test_one_sync_per_integration_at_a_time(api: Api, owner: Caller, wp: FakeWordPress) -> None:
