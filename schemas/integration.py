@@ -320,7 +320,8 @@ class SyncHealthOut(Schema):
 
 FULL_SYNC = (
     "Read every post and page, not only those changed since the last successful sync (terms are always "
-    "read in full): what is missing here (deleted on this side, say) is mirrored again"
+    "read in full): what is missing here (deleted on this side, say) is mirrored again. Without it, a sync "
+    "after a failed one goes on from the failed one's pages"
 )
 
 
