@@ -149,21 +149,24 @@ class ListCursor:
     Page numbers would skip items: an item deleted before the page being read moves every later
     one a place back, so the first of the next page slides onto the page already read. The
     overlap tells: if the next answer starts past `after`, something before it was removed, and
-    the read steps back until it starts at or before the last item read."""
+    the read steps back until it starts at or before the last item read. `first` is the first id
+    of the answer the cursor came from: the next answer starting with it again means WordPress
+    ignored `offset`."""
 
     after: int = 0
     offset: int = 0
+    first: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"after": self.after, "offset": self.offset}
+        return {"after": self.after, "offset": self.offset, "first": self.first}
 
     @classmethod
     def of(cls, value: Any) -> ListCursor:
         """A cursor from `as_dict` (a job's checkpoint); anything else starts from the top."""
         if isinstance(value, dict):
-            after, offset = value.get("after"), value.get("offset")
-            if isinstance(after, int) and isinstance(offset, int) and after >= 0 and offset >= 0:
-                return cls(after, offset)
+            numbers = (value.get("after"), value.get("offset"), value.get("first", 0))
+            if all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers):
+                return cls(*cast(tuple[int, int, int], numbers))
         return cls()
 
 
@@ -515,9 +518,10 @@ class WordPressClient:
         """The next page of a list read in id order from `cursor` (see `ListCursor`): only items
         with a larger id than any read before, wherever items were added or removed meanwhile.
 
-        The list ends at a short page or where `X-WP-Total` says. A WordPress that doesn't sort by
-        id or ignores `offset` (a full page with nothing new) fails the read rather than leaving
-        items out of it."""
+        The list ends at a short page or where `X-WP-Total` says. A page may bring nothing new (old
+        items entering a `modified_after` window before the cursor's place); the read goes on, a
+        page further each time. A WordPress that doesn't sort by id or ignores `offset` (the same
+        answer again at the next offset) fails the read rather than leaving items out of it."""
         if per_page < 2:
             raise ValueError("paging in id order needs two items a page or more (one overlaps)")
         cursor = cursor or ListCursor()
@@ -526,6 +530,11 @@ class WordPressClient:
             query = {**(params or {}), "orderby": "id", "order": "asc", "per_page": per_page, "offset": offset}
             response = await self.request("GET", route, params=query)
             items, ids = _listed(route, response.data)
+            if offset == cursor.offset > 0 and ids and ids[0] == cursor.first:
+                raise WordPressError(
+                    f"WordPress answered GET {route} at offset {offset} as it did at the page before: it "
+                    "may not support `offset` there, so the list can't be read in full."
+                )
             if offset == 0 or (ids and ids[0] <= cursor.after):
                 break
             # What was before `offset` has shrunk: the items after `cursor.after` may now start
@@ -533,15 +542,9 @@ class WordPressClient:
             offset = max(0, offset - (per_page - 1))
         fresh = [item for item in items if item["id"] > cursor.after]
         total = response.total
-        if len(items) < per_page or (total is not None and offset + len(items) >= total):
-            following = None
-        elif not fresh:
-            raise WordPressError(
-                f"WordPress answered GET {route} with the items it had already listed: it may not "
-                "support `offset` there, so the list can't be read in full."
-            )
-        else:
-            following = ListCursor(after=ids[-1], offset=offset + len(items) - 1)
+        following = None
+        if len(items) == per_page and (total is None or offset + len(items) < total):
+            following = ListCursor(after=max(cursor.after, ids[-1]), offset=offset + len(items) - 1, first=ids[0])
         return WpPage(fresh, page, total, response.total_pages, following)
 
     async def pages(

@@ -27,7 +27,7 @@ from services.wordpress import (
     safe_filename,
 )
 from tests.fakes.openai_server import make_png
-from tests.fakes.wordpress_server import FakeWordPress
+from tests.fakes.wordpress_server import OLD_DATE, FakeWordPress
 
 MakeClient = Callable[..., WordPressClient]
 
@@ -337,13 +337,35 @@ async def test_items_added_while_paging_are_read_at_the_end(make_client: MakeCli
 async def test_a_cursor_goes_on_from_where_it_stood(make_client: MakeClient, wp: FakeWordPress) -> None:
     made = [wp.add_post(title=f"Post {n}")["id"] for n in range(150)]
     first = await make_client().page_after("/wp/v2/posts")
-    assert first.next == ListCursor(after=made[99], offset=99)
+    assert first.next == ListCursor(after=made[99], offset=99, first=made[0])
     # As a job's checkpoint keeps it, and back: the read goes on from there.
     resumed = ListCursor.of(first.next.as_dict() if first.next else None)
     second = await make_client().page_after("/wp/v2/posts", cursor=resumed, page=2)
     assert [item["id"] for item in second.items] == made[100:] and second.next is None
     for stored in (None, "x", {"after": -1, "offset": 0}, {"after": 1}, {"after": True, "offset": "2"}):
         assert ListCursor.of(stored) == ListCursor()
+    assert ListCursor.of({"after": 3, "offset": 2, "first": "x"}) == ListCursor()
+    assert ListCursor.of({"after": 3, "offset": 2}) == ListCursor(3, 2, 0)  # kept before `first` was
+
+
+async def test_old_posts_entering_the_window_mid_read_dont_stop_it(make_client: MakeClient, wp: FakeWordPress) -> None:
+    """Posts edited while a `modified_after` read goes on enter the list before the cursor's place:
+    a page may then hold only posts read already (or older), and the read goes on past them."""
+    old = [wp.add_post(title=f"Old {n}", modified_gmt=OLD_DATE)["id"] for n in range(150)]
+    recent = [wp.add_post(title=f"Recent {n}")["id"] for n in range(150)]
+    window = {"modified_after": "2026-01-01T00:00:00", "status": "any"}
+
+    def edit_the_old_ones(route: str, query: dict[str, str]) -> None:
+        if query.get("offset") == "0":
+            for post_id in old:
+                wp.touch("posts", post_id)
+
+    wp.after_list = edit_the_old_ones
+    pages = [page async for page in make_client().pages("/wp/v2/posts", window)]
+    read = [item["id"] for page in pages for item in page.items]
+    assert read == recent  # every post of the window when the read began, once
+    # 150 old posts now come first: the second page holds only those, the third reaches past them.
+    assert [len(p.items) for p in pages] == [100, 0, 48, 2]
 
 
 async def test_a_wordpress_that_ignores_offset_fails_the_read(make_client: MakeClient, wp: FakeWordPress) -> None:
