@@ -133,11 +133,7 @@ class SyncIntegration(Operation):
         before = failed.checkpoint or {}
         read = [item for item in before.get("done", []) if item.partition(":")[0] in POST_COLLECTIONS]
         counted = {c: n for c, n in before.get("counted", {}).items() if c in POST_COLLECTIONS}
-        results = {
-            "pages": before.get("results", {}).get("pages", {}),
-            "total": sum(found for found, _ in counted.values()),
-            "done": sum(processed for _, processed in counted.values()),
-        }
+        results = {"pages": before.get("results", {}).get("pages", {})}
         cursors = before.get("cursors", {})
         self.job.checkpoint = {"done": read, "results": results, "cursors": cursors, "counted": counted}
         await jobs.save_fenced(self.job, ["checkpoint"])
@@ -272,13 +268,18 @@ class SyncIntegration(Operation):
         tally = Tally.of(state.get(part))
         run = self.run
         assert run is not None
+        # Objects found and read, by list: the run's totals are their sums, and a sync going on
+        # from this one when it fails takes those of the list pages it doesn't read again.
+        counted = dict(self.job.checkpoint.get("counted", {}))
+        was = counted.get(stage, [0, 0])
+        counted[stage] = [was[0] + found, was[1] + processed]
 
         async def write() -> None:
             if write_rows is not None:
                 await write_rows(tally)
             run.stage = stage
-            run.total = int(state.get("total", 0)) + found
-            run.done = int(state.get("done", 0)) + processed
+            run.total = sum(n for n, _ in counted.values())
+            run.done = sum(n for _, n in counted.values())
             counts = {name: Tally.of(state.get(name)).as_dict() for name in ("items", "terms")}
             counts[part] = tally.as_dict()
             run.items = counts
@@ -299,11 +300,6 @@ class SyncIntegration(Operation):
             )
             into[part] = tally.as_dict()
 
-        # Objects found and read by list, beside the totals: a sync going on from this one when it
-        # fails takes the counts of the list pages it doesn't read again (`_go_on_from`).
-        counted = dict(self.job.checkpoint.get("counted", {}))
-        was = counted.get(stage, [0, 0])
-        counted[stage] = [was[0] + found, was[1] + processed]
         keep: dict[str, Any] = {"counted": counted}
         if cursors is not None:
             keep["cursors"] = cursors

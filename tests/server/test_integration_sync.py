@@ -50,6 +50,11 @@ async def drain(subscription: Subscription, last: str = "sync.succeeded", timeou
     return events
 
 
+def posts_read(wp: FakeWordPress) -> list[str]:
+    """The offsets the sync read the posts list at (not the deletions' id listing)."""
+    return [c["query"]["offset"] for c in wp.rest_calls("/wp/v2/posts") if "_fields" not in c["query"]]
+
+
 def small_site(wp: FakeWordPress) -> None:
     """A parent and a child category, two tags, 250 posts (three list pages) and 3 pages."""
     wp.add_many(posts=250, pages=3, categories=5, tags=2)
@@ -185,8 +190,7 @@ async def test_a_list_that_ends_sooner_than_announced_finishes_its_pages_without
     # X-WP-Total said 250 (three pages); the second page was the last. The third is counted done
     # without a request, so the job's progress adds up.
     assert body["pages"] == {"posts": 3, "pages": 1}
-    read = [c["query"]["offset"] for c in wp.rest_calls("/wp/v2/posts") if "_fields" not in c["query"]]
-    assert read == ["0", "99"]
+    assert posts_read(wp) == ["0", "99"]
     assert body["job"]["progress"]["done"] == body["job"]["progress"]["total"] == 7
     assert body["items"] == {**EMPTY, "created": 193}  # 190 posts and 3 pages
 
@@ -264,8 +268,7 @@ async def test_outage_mid_sync_fails_the_job_and_the_next_sync_resumes(
     resumed = (await sync(api, owner, integration))["data"]
     assert resumed["modified_after"] is None  # no successful sync yet: the whole site
     # It went on from the failed page: page 1 of the posts isn't read again; terms are.
-    posts_read = [c["query"]["offset"] for c in wp.rest_calls("/wp/v2/posts") if "_fields" not in c["query"]]
-    assert posts_read == ["99", "198"]
+    assert posts_read(wp) == ["99", "198"]
     assert wp.rest_calls("/wp/v2/categories") and wp.rest_calls("/wp/v2/tags")
     assert resumed["items"] == {**EMPTY, "created": 153} and resumed["total"] == resumed["done"] == 261
     assert await Content.filter(site_id=site_id).count() == 253
@@ -286,12 +289,13 @@ async def test_the_sync_after_a_resumed_one_reads_from_the_failed_ones_start(
     # Moved back in time: the integration's WordPress since four days, the first sync three days ago.
     await Site.filter(id=integration["site_id"]).update(wordpress_since=utcnow() - timedelta(days=4))
     await SyncRun.filter(integration_id=integration["id"]).update(started_at=utcnow() - timedelta(days=3))
-    wp.outage_after(4)  # the index, categories, tags, posts page 1; then 500s
+    wp.outage_after(4)  # categories, tags, the posts and pages changed (none); the id listing fails
     await sync(api, owner, integration, status=502)
     failed = await SyncRun.filter(integration_id=integration["id"], status="failed").get()
     failed.started_at = utcnow() - timedelta(days=2)
     await failed.save(update_fields=["started_at"])
-    # Edited a day and a half ago, on the page the failed sync had read.
+    # Edited a day and a half ago: after the failed sync had read the posts list, so the resumed
+    # sync doesn't read it again.
     edited = sorted(wp.objects["posts"])[5]
     wp.objects["posts"][edited].update(
         title={"raw": "Edited in between", "rendered": "Edited in between"},
@@ -319,8 +323,7 @@ async def test_a_full_sync_after_a_failed_one_reads_everything_again(
     wp.calls.clear()
     path = f"{BASE}{integration['id']}/sync/"
     body = (await api.call("POST", path, as_=owner, params={"wait": 30, "full": "true"}))["data"]
-    posts_read = [c["query"]["offset"] for c in wp.rest_calls("/wp/v2/posts") if "_fields" not in c["query"]]
-    assert posts_read == ["0", "99", "198"] and body["items"]["created"] == 153
+    assert posts_read(wp) == ["0", "99", "198"] and body["items"]["created"] == 153
     last = await SyncRun.filter(integration_id=integration["id"]).order_by("-id").first()
     assert last is not None and last.read_from is None
 
