@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -364,6 +365,15 @@ def _ids() -> fields.List:
     return fields.List(item, load_default=list, validate=validate.Length(max=1000))
 
 
+def _wordpress_time(value: str) -> None:
+    """`modified_gmt`: empty (unknown), or a time `datetime.fromisoformat` reads."""
+    if value:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("A time such as 2026-11-29T10:00:00 (GMT), or empty.") from None
+
+
 class WebhookPostData(StrictSchema):
     id = _wp_id()
     type = Text(required=True, validate=validate.OneOf(WP_POST_TYPES))
@@ -373,7 +383,14 @@ class WebhookPostData(StrictSchema):
     title = Text(load_default="", validate=validate.Length(max=1000))
     content = Text(load_default="")
     excerpt = Text(load_default="")
-    modified_gmt = Text(load_default="", validate=validate.Length(max=40))
+    modified_gmt = Text(
+        load_default="",
+        validate=[validate.Length(max=40), _wordpress_time],
+        metadata={
+            "description": "GMT, as WordPress writes it (2026-11-29T10:00:00); an older one than the "
+            "content holds changes nothing (`stale`)"
+        },
+    )
     categories = _ids()
     tags = _ids()
 

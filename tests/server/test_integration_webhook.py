@@ -347,6 +347,8 @@ async def test_a_replayed_webhook_id_is_a_duplicate_and_changes_nothing(api: Api
         ("missing_headers", 401, "invalid_signature", 1),
         ("unknown_event", 400, "validation_error", 0),
         ("missing_field", 400, "validation_error", 0),
+        ("unreadable_time", 400, "validation_error", 0),
+        ("time_not_text", 400, "validation_error", 0),
         ("too_large", 413, "payload_too_large", 0),
         ("bearer_token", 403, "permission_denied", 0),
     ],
@@ -370,6 +372,10 @@ async def test_each_fault_is_refused_and_changes_nothing(
         payload["event"] = "comment.created"
     elif fault == "missing_field":
         del payload["data"]["type"]
+    elif fault == "unreadable_time":
+        payload["data"]["modified_gmt"] = "yesterday"
+    elif fault == "time_not_text":
+        payload["data"]["modified_gmt"] = 1764410400
     elif fault == "too_large":
         payload["data"]["content"] = "x" * (1024 * 1024)
     raw, headers = signed(integration, payload, **options)
@@ -383,6 +389,8 @@ async def test_each_fault_is_refused_and_changes_nothing(
     assert body["code"] == code
     if fault == "missing_field":
         assert "type" in body["errors"]["data"]
+    if fault in ("unreadable_time", "time_not_text"):
+        assert "modified_gmt" in body["errors"]["data"]
     assert await snapshot(integration["site_id"]) == before
     assert await WebhookEvent.filter(integration_id=integration["id"], status="rejected").count() == rejected
     health = (await api.call("GET", f"{BASE}{integration['id']}/sync_health/", as_=integration["owner"]))["data"]
