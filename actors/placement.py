@@ -8,7 +8,9 @@
   it wakes the owner over the wake channel. The job row is what makes the hand-over durable:
   every second each process sweeps for sites with queued or running jobs that no live process
   owns (their owner died or stopped) and takes them — that is the start-up recovery and the
-  failover both — and re-announces the jobs of its own sites, so a lost wake-up costs a second.
+  failover both — and tells each of its own sites' actors the tally of the site's jobs
+  (`Recount`: one message per site, however long its backlog); an actor that knows other jobs
+  reads them, so a lost wake-up costs a second.
   The scheduler runs in whichever process holds the `scheduler` lease.
 """
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.runtime import Actor, ActorRef, ActorStopped, ActorSystem
-from actors.site import MESSAGES, Adopt, Control, Release, SiteActor, Submit
+from actors.site import MESSAGES, Adopt, Control, Recount, Release, SiteActor, Submit
 from services import jobs
 from services.ownership import Leases, WakeChannel
 from services.periodic import Periodic
@@ -35,7 +37,8 @@ def site_lease(site_id: int) -> str:
 
 
 # What `tell` delivers: `Submit` and `Control` from any process, `Adopt` and `Release` (a hold's
-# end, `Placement.reserve`) only from the process whose actor was held.
+# end, `Placement.reserve`) only from the process whose actor was held. (The sweep's `Recount`
+# goes straight to the actors of this process.)
 Message = Submit | Control | Adopt | Release
 
 
@@ -189,30 +192,27 @@ class Placement:
         return await self.leases.acquire(name) is not None
 
     async def sweep(self) -> None:
-        """Take the sites with unfinished jobs that no live process owns, and re-announce the
-        unfinished jobs of the sites this process owns (a wake-up may have been lost)."""
+        """Take the sites with unfinished jobs that no live process owns, and tell the actors of
+        the sites this process owns their jobs' tally (a wake-up may have been lost)."""
         assert self.leases is not None
         if self.leases.degraded:
             return
-        by_site: dict[int, list[int]] = {}
-        for site_id, job_id in await jobs.unfinished_jobs():
-            by_site.setdefault(site_id, []).append(job_id)
+        tallies = await jobs.unfinished_tallies()
         # One round trip says which of the other sites have a live owner: only the free ones are tried.
-        others = [site_id for site_id in by_site if not self.leases.holds(site_lease(site_id))]
+        others = [site_id for site_id in tallies if not self.leases.holds(site_lease(site_id))]
         owned_elsewhere = {
             site_id
             for site_id, owner in zip(others, await self.leases.owners([site_lease(s) for s in others]), strict=True)
             if owner is not None
         }
-        for site_id, job_ids in by_site.items():
+        for site_id, tally in tallies.items():
             if site_id in owned_elsewhere:
                 continue
             ref = await self._local(site_id, take=True)
             if ref is None:
                 continue
-            for job_id in job_ids:
-                with contextlib.suppress(ActorStopped):
-                    await ref.tell(Submit(job_id))
+            with contextlib.suppress(ActorStopped):
+                await ref.tell(Recount(tally))
 
     async def _lost(self, name: str) -> None:
         if name.startswith("site:"):

@@ -60,6 +60,14 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Recount:
+    """The sweep's tally of the site's queued and running jobs (`jobs.Tally`): an actor whose
+    own jobs tally otherwise looks again, and loads the jobs it never heard of (a lost wake-up)."""
+
+    tally: jobs.Tally
+
+
+@dataclass(frozen=True)
 class Control:
     """The control plane changed a job's row: look at it now rather than after the next item."""
 
@@ -81,8 +89,8 @@ class SiteActor(Actor[int]):
         super().__init__(site_id)
         self.context = context
         self.fence = fence
-        # The jobs waiting their turn, oldest first: an ordered set, since the sweep announces
-        # every unfinished job again each second and each announcement is looked up here.
+        # The jobs waiting their turn, oldest first: an ordered set, since a job may be announced
+        # twice (its wake-up, and the database read after a `Recount` that saw it first).
         self.queue: OrderedDict[int, None] = OrderedDict()
         self._current: Operation | None = None
         # Jobs whose row the control plane changed (a `Control` came): read it before going on.
@@ -105,11 +113,25 @@ class SiteActor(Actor[int]):
 
     async def on_start(self) -> None:
         """Pick up the site's unfinished jobs from the database, oldest first."""
-        pending = cast(
-            "list[int]",
-            await Job.filter(site_id=self.key, status__in=jobs.ACTIVE).order_by("id").values_list("id", flat=True),
-        )
-        self.queue.update(dict.fromkeys(pending))
+        self.queue.update(dict.fromkeys(await jobs.unfinished_ids(self.key)))
+        if self.queue:
+            self.schedule_step()
+
+    def tally(self) -> jobs.Tally:
+        """The tally of the jobs this actor knows: its queue and the job in hand."""
+        current = () if self.current is None else (cast("int", self.current.job.id),)
+        return jobs.tally((*self.queue, *current))
+
+    async def _recount(self, swept: jobs.Tally) -> None:
+        """Match the queue to the database when the sweep's tally differs from ours. The sweep
+        read it a moment ago, so a job that ended since makes it differ too: the site's tally
+        is read again now, between items, and only a real difference reads the jobs."""
+        if swept == self.tally() or await jobs.unfinished_tally(self.key) == self.tally():
+            return
+        current = None if self.current is None else self.current.job.id
+        # Oldest first, as the queue keeps them; a job that ended elsewhere (a cancel whose
+        # `Control` was lost) leaves it.
+        self.queue = OrderedDict.fromkeys(job_id for job_id in await jobs.unfinished_ids(self.key) if job_id != current)
         if self.queue:
             self.schedule_step()
 
@@ -132,6 +154,8 @@ class SiteActor(Actor[int]):
             self.schedule_step()
         elif isinstance(message, Adopt):
             await self._adopt(message)
+        elif isinstance(message, Recount):
+            await self._recount(message.tally)
         elif isinstance(message, Release):
             self.held = False
             if self.queue:

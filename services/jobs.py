@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from tortoise.functions import Count, Sum
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -545,10 +546,43 @@ async def sites_with_unfinished_work() -> list[int]:
     return [int(cast("int", site_id)) for site_id in rows]
 
 
-async def unfinished_jobs() -> list[tuple[int, int]]:
-    """`(site_id, job_id)` of every queued or running job, oldest first (the sweep's view)."""
-    rows = await Job.filter(status__in=ACTIVE, site_id__isnull=False).order_by("id").values_list("site_id", "id")
-    return [(int(site_id), int(job_id)) for site_id, job_id in rows]
+# A set of job ids in brief: how many and their sum. Two sets with the same tally are the same
+# set in practice (they would have to differ by at least two ids on each side, summing equal).
+Tally = tuple[int, int]
+
+
+def tally(job_ids: Iterable[int]) -> Tally:
+    ids = list(job_ids)
+    return len(ids), sum(ids)
+
+
+async def unfinished_tallies() -> dict[int, Tally]:
+    """Per site with queued or running jobs, the tally of their ids (the sweep's view: one row
+    per site, however long the backlog)."""
+    rows = await (
+        Job.filter(status__in=ACTIVE, site_id__isnull=False)
+        .annotate(n=Count("id"), total=Sum("id"))
+        .group_by("site_id")
+        .values_list("site_id", "n", "total")
+    )
+    return {int(site_id): (int(n), int(total)) for site_id, n, total in rows}
+
+
+async def unfinished_tally(site_id: int) -> Tally:
+    """The tally of one site's queued and running jobs."""
+    rows = await (
+        Job.filter(status__in=ACTIVE, site_id=site_id)
+        .annotate(n=Count("id"), total=Sum("id"))
+        .values_list("n", "total")
+    )
+    n, total = rows[0] if rows else (0, 0)
+    return int(n or 0), int(total or 0)
+
+
+async def unfinished_ids(site_id: int) -> list[int]:
+    """The site's queued and running jobs, oldest first."""
+    rows = await Job.filter(site_id=site_id, status__in=ACTIVE).order_by("id").values_list("id", flat=True)
+    return [int(cast("int", job_id)) for job_id in rows]
 
 
 async def highest_fence(site_id: int) -> int:
