@@ -32,8 +32,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 MAX_EXAMPLES = int(os.environ.get("INKFLOW_FUZZ_EXAMPLES", "8"))
-SEED = 20240601
-RUN_TIMEOUT_S = 600
+# A deeper local run: INKFLOW_FUZZ_EXAMPLES=100 INKFLOW_FUZZ_SEED=<another> (and a longer timeout).
+SEED = int(os.environ.get("INKFLOW_FUZZ_SEED", "20240601"))
+RUN_TIMEOUT_S = int(os.environ.get("INKFLOW_FUZZ_TIMEOUT", "600"))
 
 # Operations left out, each for a reason: they end the test user's credentials, which every
 # later request needs.
