@@ -1,6 +1,6 @@
 """Schemas of /api/v1/system/: health, AI settings, prompts and modules."""
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from config.prompts import PROMPT_TYPES
 from models.system import IMAGE_PROVIDERS, IMAGE_QUALITIES, IMAGE_SIZES, IMAGE_STYLES, MODULES
@@ -44,17 +44,22 @@ class OpenAiSettingsOut(Schema):
     max_tokens = fields.Integer()
 
 
-def _no_whitespace(value: str | None) -> None:
-    stripped = (value or "").strip()
-    if any(ch.isspace() or not ch.isprintable() for ch in stripped):
-        raise ValidationError("Must not contain spaces or control characters.")
+# A key goes into the `Authorization` header, which carries ASCII: printable ASCII with no space
+# inside. Whitespace around it (a paste) is trimmed. The pattern is the document's and the check's.
+API_KEY = r"^[ \t\r\n]*[!-~]*[ \t\r\n]*$"
 
 
 class OpenAiSettingsIn(StrictSchema):
     api_key = Text(
         allow_none=True,
-        validate=[validate.Length(max=300), _no_whitespace],
-        metadata={"description": "Stored encrypted and never returned; null or an empty string clears it"},
+        validate=[
+            validate.Length(max=300),
+            validate.Regexp(API_KEY, error="Must be printable ASCII without spaces or control characters inside."),
+        ],
+        metadata={
+            "description": "Stored encrypted and never returned; null or an empty string clears it. Printable "
+            "ASCII with no space inside; whitespace around it is trimmed"
+        },
     )
     model = trimmed(100, min_length=1)
     base_url = Url(

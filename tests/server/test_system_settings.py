@@ -75,6 +75,8 @@ async def test_put_stores_the_key_encrypted_and_never_returns_it(api: Api) -> No
     assert (await AccountSetting.get(id=row.id)).secret_enc is None
     await _configure(api, owner, api_key=KEY)
     assert (await _configure(api, owner, api_key=""))["api_key_set"] is False
+    pasted = await _configure(api, owner, api_key=f"  {KEY}\r\n")  # whitespace around a pasted key is trimmed
+    assert pasted["api_key_set"] is True and pasted["api_key_last4"] == KEY[-4:]
 
 
 async def test_only_admins_change_settings(api: Api) -> None:
@@ -104,6 +106,9 @@ async def test_only_admins_change_settings(api: Api) -> None:
         (OPENAI, {"model": "m" * 101}, "model"),
         (OPENAI, {"api_key": "k" * 301}, "api_key"),
         (OPENAI, {"api_key": "sk-with a space"}, "api_key"),
+        (OPENAI, {"api_key": "sk-tab\tinside"}, "api_key"),
+        (OPENAI, {"api_key": "sk-caf\u00e9"}, "api_key"),  # not ASCII: no header could carry it
+        (OPENAI, {"api_key": "\u000bsk-vertical-tab"}, "api_key"),
         (OPENAI, {"api_key": 12345}, "api_key"),
         (OPENAI, {"organization": "org-1"}, "organization"),
         (IMAGES, {"size": "999x999"}, "size"),
