@@ -301,18 +301,30 @@ def term_kind(term: Mapping[str, Any]) -> str | None:
     return TERM_KINDS.get(str(term.get("taxonomy") or ""))
 
 
-async def apply_terms(site: MirrorSite, kind: str, terms: Sequence[Mapping[str, Any]]) -> list[Applied]:
-    """Create or update the local terms of one kind, then link parents (a parent may come after
-    its child in WordPress's order, so parents are resolved once every term of the batch exists)."""
+async def apply_terms(
+    site: MirrorSite, kind: str, terms: Sequence[Mapping[str, Any]], *, listed_from: datetime | None = None
+) -> list[Applied]:
+    """Create or update the local terms of one kind (in the caller's transaction), then link
+    parents (a parent may come after its child in WordPress's order, so parents are resolved once
+    every term of the batch exists).
+
+    `listed_from`: the terms come from a listing that began then. WordPress gives terms no
+    modification time, so a term written since (by a webhook about an edit the listing may
+    predate) is left as it is (`stale`); the next listing brings whatever WordPress has then."""
     exts = [str(term["id"]) for term in terms]
     slugs = [readable_slug(rendered(t.get("slug")) or rendered(t.get("name")), 200, "term") for t in terms]
-    rows = await Taxonomy.filter(site_id=site.site_id, kind=kind).filter(external_id__in=exts)
-    by_ext = {row.external_id or "": row for row in rows}
+    # Locked (PostgreSQL) until the caller's transaction ends: a webhook's write of one of these
+    # terms comes before the listing's look at it, or after its commit.
+    same_terms = Taxonomy.filter(site_id=site.site_id, kind=kind, external_id__in=exts).order_by("id")
+    by_ext = {row.external_id or "": row for row in await same_terms.select_for_update()}
     by_slug = {row.slug: row for row in await Taxonomy.filter(site_id=site.site_id, kind=kind, slug__in=slugs)}
     results: list[Applied] = []
     for term, ext, slug in zip(terms, exts, slugs, strict=True):
         name = rendered(term.get("name"))[:TERM_NAME_LENGTH] or slug
         row = by_ext.get(ext) or by_slug.get(slug)
+        if row is not None and listed_from is not None and row.updated_at > listed_from:
+            results.append(Applied("stale", term=row))
+            continue
         if row is None:
             row = await Taxonomy.create(
                 account_id=site.account_id, site_id=site.site_id, kind=kind, name=name, slug=slug, external_id=ext
@@ -349,6 +361,8 @@ async def _link_parents(
     for term, applied in zip(terms, results, strict=True):
         row = applied.term
         assert row is not None
+        if applied.outcome == "stale":
+            continue
         parent = term.get("parent")
         parent_id = local.get(str(parent)) if isinstance(parent, int) and parent else None
         if parent_id == row.id:

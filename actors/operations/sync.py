@@ -185,7 +185,8 @@ class SyncIntegration(Operation):
         present = {str(term["id"]) for term in terms if isinstance(term.get("id"), int)}
 
         async def write(tally: Tally) -> None:
-            for applied in await apply_terms(self.site, kind, [t for t in terms if isinstance(t.get("id"), int)]):
+            with_ids = [t for t in terms if isinstance(t.get("id"), int)]
+            for applied in await apply_terms(self.site, kind, with_ids, listed_from=listed_from):
                 tally.add(applied.outcome)
             tally.add("deleted", await remove_missing_terms(self.site, kind, present, listed_from))
 

@@ -248,6 +248,39 @@ async def test_what_a_webhook_brings_while_the_sync_lists_ids_is_kept(
     assert again["terms"]["deleted"] == again["items"]["deleted"] == 0
 
 
+async def test_a_term_renamed_by_webhook_while_the_sync_lists_terms_keeps_its_new_name(
+    api: Api, integration: dict[str, Any], wp: FakeWordPress
+) -> None:
+    """WordPress gives terms no modification time to compare: a listing read before a webhook
+    brought a rename must not write the old name back. Terms written after the listing began are
+    left as they are (the next sync's listing has the new name)."""
+    term = wp.add_term("categories", "Mammals", slug="mammals")
+    owner = integration["owner"]
+    sync = f"{BASE}{integration['id']}/sync/"
+    await api.call("POST", sync, as_=owner, params={"wait": 30})
+    renamed: list[str] = []
+
+    async def renamed_meanwhile(route: str, query: dict[str, str]) -> None:
+        if route == "/wp/v2/categories" and not renamed:
+            renamed.append("Marine mammals")
+            wp.terms["categories"][term["id"]]["name"] = "Marine mammals"
+            data = {"id": term["id"], "taxonomy": "category", "name": "Marine mammals", "slug": "mammals"}
+            event = {**post_event("term.updated"), "data": {**data, "parent": 0, "description": ""}}
+            assert (await deliver(api, integration, event))["data"]["outcome"] == "updated"
+
+    wp.after_list = renamed_meanwhile
+    body = (await api.call("POST", sync, as_=owner, params={"wait": 30}))["data"]
+    assert renamed and body["job"]["status"] == "succeeded"
+    row = await Taxonomy.get(site_id=integration["site_id"], external_id=str(term["id"]))
+    assert row.name == "Marine mammals", "the listing read before the rename wrote the old name back"
+    assert body["terms"]["updated"] == 0
+
+    wp.after_list = None
+    again = (await api.call("POST", sync, as_=owner, params={"wait": 30}))["data"]
+    await row.refresh_from_db()
+    assert row.name == "Marine mammals" and again["terms"]["updated"] == 0
+
+
 async def test_term_events_create_update_and_delete_terms(api: Api, integration: dict[str, Any]) -> None:
     def term(event: str, **data: Any) -> dict[str, Any]:
         body = {"id": 9, "taxonomy": "category", "name": "Mammals", "slug": "mammals", "parent": 0, "description": ""}
