@@ -18,29 +18,16 @@ from models.jobs import Job
 from models.writer import Content, Task
 from server.keys import ACTORS, EVENTS
 from services import jobs, ledger
-from tests.ai_helpers import balance, configure_ai, job_ledger
+from tests.ai_helpers import TASKS, balance, generate_content_job, job_ledger, site_with_tasks
 from tests.conftest import BACKEND
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import Api, Caller
-
-TASKS = "/api/v1/writer/tasks/"
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeOpenAI]:
     async with FakeOpenAI() as server:
         yield server
-
-
-async def _site_with_tasks(api: Api, fake: FakeOpenAI, count: int) -> tuple[Caller, int, list[int]]:
-    owner = await api.register()
-    site = (await api.site(owner))["id"]
-    await configure_ai(api, owner, fake)
-    tasks = [
-        (await api.call("POST", TASKS, json={"site_id": site, "title": f"Task {n}"}, as_=owner, status=201))["data"]
-        for n in range(count)
-    ]
-    return owner, site, [task["id"] for task in tasks]
 
 
 def _generate(task_id: int) -> str:
@@ -57,21 +44,6 @@ async def _started_and_idle(api: Api, owner: Caller, site: int, task_id: int) ->
             return cast("dict[str, Any]", job)
         await asyncio.sleep(0.02)
     raise AssertionError("the site's actor did not become idle")
-
-
-async def _made(api: Api, owner: Caller, site: int, task_id: int, **spec: Any) -> Job:
-    """A generate_content job made as another process's request (or the test) would make it."""
-    return await jobs.create(
-        api.client.app[EVENTS],
-        account_id=owner.account["id"],
-        site_id=site,
-        user_id=owner.user["id"],
-        kind=GenerateContent.kind,
-        params={"task_id": task_id, "regenerate": False},
-        total=1,
-        reserve=10,
-        **spec,
-    )
 
 
 async def _until_succeeded(job_id: int) -> None:
@@ -117,7 +89,7 @@ def begins(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 async def test_a_job_for_an_idle_actor_is_made_running_and_runs_without_being_taken(
     api: Api, fake: FakeOpenAI, takes: list[int], begins: list[int]
 ) -> None:
-    owner, site, tasks = await _site_with_tasks(api, fake, 2)
+    owner, site, tasks = await site_with_tasks(api, fake, 2)
     first = await _started_and_idle(api, owner, site, tasks[0])
     assert takes == [first["id"]]
     with api.client.app[EVENTS].subscribe([f"site:{site}"]) as sub:
@@ -144,7 +116,7 @@ async def test_a_job_for_an_idle_actor_is_made_running_and_runs_without_being_ta
 async def test_a_busy_actors_next_job_is_queued_and_taken_in_its_turn(
     api: Api, fake: FakeOpenAI, takes: list[int]
 ) -> None:
-    owner, site, tasks = await _site_with_tasks(api, fake, 3)
+    owner, site, tasks = await site_with_tasks(api, fake, 3)
     await _started_and_idle(api, owner, site, tasks[0])
     fake.always("slow", seconds=0.5)
     busy = await api.call("POST", _generate(tasks[1]), as_=owner, status=202, params={"wait": 0})
@@ -157,7 +129,7 @@ async def test_a_busy_actors_next_job_is_queued_and_taken_in_its_turn(
 async def test_a_hold_given_up_on_short_credits_leaves_the_actor_free_for_the_next_job(
     api: Api, fake: FakeOpenAI, takes: list[int]
 ) -> None:
-    owner, site, tasks = await _site_with_tasks(api, fake, 3)
+    owner, site, tasks = await site_with_tasks(api, fake, 3)
     account = owner.account["id"]
     await _started_and_idle(api, owner, site, tasks[0])
     before = await balance(account)
@@ -172,13 +144,13 @@ async def test_a_hold_given_up_on_short_credits_leaves_the_actor_free_for_the_ne
 
 
 async def test_a_held_actor_takes_no_queued_job_until_the_hold_ends(api: Api, fake: FakeOpenAI) -> None:
-    owner, site, tasks = await _site_with_tasks(api, fake, 2)
+    owner, site, tasks = await site_with_tasks(api, fake, 2)
     await _started_and_idle(api, owner, site, tasks[0])
     placement = api.client.app[ACTORS]
     hold = placement.reserve(site)
     assert hold is not None and placement.reserve(site) is None, "one hold at a time"
     # A job queued meanwhile (e.g. by another process's request): announced, not taken while held.
-    job = await _made(api, owner, site, tasks[1])
+    job = await generate_content_job(api, owner, site, tasks[1])
     await placement.tell(site, Submit(job.id))
     await asyncio.sleep(0.3)
     assert (await Job.get(id=job.id)).status == "queued"
@@ -191,11 +163,11 @@ async def test_a_restarted_actor_that_found_the_adopted_job_queued_runs_it_once(
 ) -> None:
     """The actor that was held crashed and its successor read the site's unfinished jobs, the
     adopted one among them, before the `Adopt` came: the job runs once, as the adopted one."""
-    owner, site, tasks = await _site_with_tasks(api, fake, 1)
+    owner, site, tasks = await site_with_tasks(api, fake, 1)
     placement = api.client.app[ACTORS]
     for loop in placement._loops:  # no sweep hands the job to the app's own actor meanwhile
         await loop.stop()
-    made = await _made(api, owner, site, tasks[0], taking=jobs.Taking(None, None))
+    made = await generate_content_job(api, owner, site, tasks[0], taking=jobs.Taking(None, None))
     actor = SiteActor(site, placement.system.factory(site).context)
     await actor.on_start()
     assert list(actor.queue) == [made.id] and not actor.held
@@ -210,7 +182,7 @@ async def test_a_restarted_actor_that_found_the_adopted_job_queued_runs_it_once(
 
 
 async def test_an_actor_with_a_job_in_hand_or_waiting_is_not_held(api: Api, fake: FakeOpenAI) -> None:
-    owner, site, _ = await _site_with_tasks(api, fake, 1)
+    owner, site, _ = await site_with_tasks(api, fake, 1)
     actor = SiteActor(site, api.client.app[ACTORS].system.factory(site).context)
     actor.queue[1] = None
     assert not actor.reserve(), "held with a job waiting its turn"

@@ -12,18 +12,16 @@ from typing import Any
 
 import pytest
 
-from actors.operations.writer import GenerateContent
 from actors.placement import Placement
 from actors.site import Recount, SiteActor
 from models.jobs import Job
-from server.keys import ACTORS, EVENTS
+from server.keys import ACTORS
 from services import jobs
-from tests.ai_helpers import configure_ai
+from tests.ai_helpers import generate_content_job, site_with_tasks
 from tests.conftest import BACKEND
 from tests.fakes.openai_server import FakeOpenAI
-from tests.helpers import Api, Caller
+from tests.helpers import Api
 
-TASKS = "/api/v1/writer/tasks/"
 needs_redis = pytest.mark.skipif(BACKEND != "postgres", reason="the sweep runs with Redis: the PostgreSQL + Redis pass")
 
 
@@ -31,33 +29,6 @@ needs_redis = pytest.mark.skipif(BACKEND != "postgres", reason="the sweep runs w
 async def fake() -> AsyncIterator[FakeOpenAI]:
     async with FakeOpenAI() as server:
         yield server
-
-
-async def _site_with_tasks(api: Api, fake: FakeOpenAI, count: int) -> tuple[Caller, int, list[int]]:
-    owner = await api.register()
-    site = (await api.site(owner))["id"]
-    await configure_ai(api, owner, fake)
-    tasks = [
-        (await api.call("POST", TASKS, json={"site_id": site, "title": f"Task {n}"}, as_=owner, status=201))["data"][
-            "id"
-        ]
-        for n in range(count)
-    ]
-    return owner, site, tasks
-
-
-async def _queued(api: Api, owner: Caller, site: int, task_id: int) -> Job:
-    """A queued generate_content job whose wake-up nobody sends (as if it were lost)."""
-    return await jobs.create(
-        api.client.app[EVENTS],
-        account_id=owner.account["id"],
-        site_id=site,
-        user_id=owner.user["id"],
-        kind=GenerateContent.kind,
-        params={"task_id": task_id, "regenerate": False},
-        total=1,
-        reserve=10,
-    )
 
 
 async def _no_sweeps(placement: Placement) -> None:
@@ -82,15 +53,15 @@ def id_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 async def test_a_recount_loads_the_jobs_the_actor_never_heard_of_and_drops_those_that_ended(
     api: Api, fake: FakeOpenAI, id_reads: list[int]
 ) -> None:
-    owner, site, tasks = await _site_with_tasks(api, fake, 3)
+    owner, site, tasks = await site_with_tasks(api, fake, 3)
     placement = api.client.app[ACTORS]
     await _no_sweeps(placement)
-    first = await _queued(api, owner, site, tasks[0])
-    second = await _queued(api, owner, site, tasks[1])
+    first = await generate_content_job(api, owner, site, tasks[0])
+    second = await generate_content_job(api, owner, site, tasks[1])
     actor = SiteActor(site, placement.system.factory(site).context)
     await actor.on_start()
     assert list(actor.queue) == [first.id, second.id]
-    lost = await _queued(api, owner, site, tasks[2])  # its wake-up never came
+    lost = await generate_content_job(api, owner, site, tasks[2])  # its wake-up never came
     await Job.filter(id=first.id).update(status="cancelled")  # cancelled elsewhere; its `Control` lost
     id_reads.clear()
 
@@ -106,11 +77,11 @@ async def test_a_recount_loads_the_jobs_the_actor_never_heard_of_and_drops_those
 async def test_a_recount_that_differs_by_a_job_ended_since_the_sweep_read_reads_no_jobs(
     api: Api, fake: FakeOpenAI, id_reads: list[int]
 ) -> None:
-    owner, site, tasks = await _site_with_tasks(api, fake, 2)
+    owner, site, tasks = await site_with_tasks(api, fake, 2)
     placement = api.client.app[ACTORS]
     await _no_sweeps(placement)
-    ended = await _queued(api, owner, site, tasks[0])
-    waiting = await _queued(api, owner, site, tasks[1])
+    ended = await generate_content_job(api, owner, site, tasks[0])
+    waiting = await generate_content_job(api, owner, site, tasks[1])
     swept = await jobs.unfinished_tally(site)  # the sweep reads both...
     await Job.filter(id=ended.id).update(status="succeeded")  # ...then one of them ends
     actor = SiteActor(site, placement.system.factory(site).context)
@@ -127,7 +98,7 @@ async def test_a_recount_that_differs_by_a_job_ended_since_the_sweep_read_reads_
 async def test_the_sweep_tells_each_site_one_tally_however_long_its_backlog_and_a_lost_wake_up_costs_one_sweep(
     api: Api, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner, site, tasks = await _site_with_tasks(api, fake, 31)
+    owner, site, tasks = await site_with_tasks(api, fake, 31)
     placement = api.client.app[ACTORS]
     await _no_sweeps(placement)
     told: list[Any] = []
@@ -138,7 +109,7 @@ async def test_the_sweep_tells_each_site_one_tally_however_long_its_backlog_and_
         await receive(self, message)
 
     monkeypatch.setattr(SiteActor, "receive", recording)
-    backlog = [(await _queued(api, owner, site, task)).id for task in tasks[:30]]
+    backlog = [(await generate_content_job(api, owner, site, task)).id for task in tasks[:30]]
 
     for _ in range(3):  # the first takes the site (its actor reads the backlog as it starts)
         await placement.sweep()
@@ -153,7 +124,7 @@ async def test_the_sweep_tells_each_site_one_tally_however_long_its_backlog_and_
     assert await finished(backlog)
     assert told and all(isinstance(message, Recount) for message in told), told
     assert len(told) == 3, f"{len(told)} messages for three sweeps of one site"
-    lost = await _queued(api, owner, site, tasks[30])  # nobody tells the owner
+    lost = await generate_content_job(api, owner, site, tasks[30])  # nobody tells the owner
     await asyncio.sleep(0.3)
     assert (await Job.get(id=lost.id)).status == "queued"
     await placement.sweep()
