@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -71,6 +72,18 @@ class Url(Text, fields.Url):
         pattern = rf"^https?://{host}(:[1-9][0-9]{{0,3}})?(/[A-Za-z0-9._~-]*)*(?!\n)$"
         kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
         super().__init__(require_tld=require_tld, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        url = super()._deserialize(value, attr, data, **kwargs)
+        # marshmallow's pattern takes any digits for a port and any bracketed host: the URL must
+        # also be one the standard library (and so every client here) can take apart.
+        try:
+            port = urlsplit(url).port
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if port == 0:
+            raise self.make_error("invalid")
+        return url
 
 
 class Bool(fields.Boolean):

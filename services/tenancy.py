@@ -30,7 +30,10 @@ HOST_RE = re.compile(r"^(?=.{1,253}$)(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9
 def clean_domain(value: str) -> str:
     """Accept a host or a URL; keep the host, lower-cased."""
     raw = value.strip()
-    host = urlsplit(raw if "://" in raw else "//" + raw).hostname or ""
+    try:
+        host = urlsplit(raw if "://" in raw else "//" + raw).hostname or ""
+    except ValueError:  # e.g. an unclosed "[": not a URL the standard library can take apart
+        host = ""
     if not HOST_RE.match(host):
         raise ValidationFailed(
             "Enter a domain such as example.com or a URL.", errors={"domain": ["Not a valid domain or URL."]}

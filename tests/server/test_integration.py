@@ -452,6 +452,9 @@ async def test_another_accounts_integration_is_not_found(api: Api, owner: Caller
         ({"base_url": "ftp://example.com"}, "base_url"),
         ({"base_url": "not a url"}, "base_url"),
         ({"base_url": "https://example.com/?p=1"}, "base_url"),
+        ({"base_url": "https://example.com:99999"}, "base_url"),  # no such port
+        ({"base_url": "https://example.com:0"}, "base_url"),
+        ({"base_url": "http://[::1]:99999/"}, "base_url"),
         ({"base_url": None}, "base_url"),
         ({"username": "a:b"}, "username"),
         ({"username": ""}, "username"),

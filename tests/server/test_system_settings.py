@@ -100,6 +100,7 @@ async def test_only_admins_change_settings(api: Api) -> None:
         (OPENAI, {"max_tokens": 128_001}, "max_tokens"),
         (OPENAI, {"max_tokens": 1.5}, "max_tokens"),
         (OPENAI, {"base_url": "ftp://x"}, "base_url"),
+        (OPENAI, {"base_url": "https://llm.example.com:70000/v1"}, "base_url"),
         (OPENAI, {"base_url": "not a url"}, "base_url"),
         (OPENAI, {"base_url": "https://x.example.com/" + "a" * 2000}, "base_url"),
         (OPENAI, {"model": ""}, "model"),

@@ -151,7 +151,7 @@ async def test_sites_get_unique_slugs_and_clean_domains(api: Api) -> None:
     second = await api.site(other, name="My Blog", domain="example.org")
     assert first["slug"] == "my-blog" and second["slug"] == "my-blog-2"
     assert first["domain"] == "www.example.com"
-    for domain in ("not a domain", "http://", "x" * 300, "javascript:alert(1)"):
+    for domain in ("not a domain", "http://", "x" * 300, "javascript:alert(1)", "[", "https://[example.com/"):
         body = await api.call("POST", SITES, json={"name": "Bad", "domain": domain}, as_=owner, status=400)
         assert body["code"] == "validation_error"
     updated = await api.call("PUT", f"{SITES}{first['id']}/", json={"name": "Renamed", "is_active": False}, as_=owner)
