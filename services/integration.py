@@ -101,7 +101,10 @@ def _wordpress_of(base_url: str) -> tuple[str, int | None, str]:
 def accepts_site_url(integration: Integration, site_url: str) -> bool:
     """Whether a delivery signed with the integration's key comes from its WordPress: `site_url`
     (the plugin's `home_url()`) on `base_url`'s host and port, or on `home_url`'s."""
-    where = _wordpress_of(site_url)[:2]
+    try:
+        where = _wordpress_of(site_url)[:2]
+    except ValueError:  # a port out of range, an unclosed "[": no address of any WordPress
+        return False
     return any(where == _wordpress_of(url)[:2] for url in (integration.base_url, integration.home_url) if url)
 
 

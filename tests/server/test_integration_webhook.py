@@ -331,14 +331,15 @@ async def test_deliveries_are_taken_from_the_integrations_wordpress_only(
     assert await shown() == ("https://WP.example/", True)
 
     before = await snapshot(integration["site_id"])
-    for elsewhere in ("https://staging.wp.example", "https://wp.example:8443", "x", ""):
+    odd = ("https://wp.example:99999", "https://[wp.example/")  # no URL a client can take apart
+    for elsewhere in ("https://staging.wp.example", "https://wp.example:8443", "x", "", *odd):
         raw, headers = signed(integration, {**post_event(id=42, slug="staging-edit"), "site_url": elsewhere})
         refused = await api.call("POST", HOOK, data=raw, headers=headers, status=403)
         assert refused["code"] == "wrong_wordpress" and "home_url" in refused["error"], elsewhere
     assert await snapshot(integration["site_id"]) == before
     assert await shown() == ("https://WP.example/", True)  # a refused delivery records nothing
     health = (await api.call("GET", f"{path}sync_health/", as_=owner))["data"]
-    assert health["webhooks_rejected"] == 4
+    assert health["webhooks_rejected"] == 6
 
     # WordPress moved behind another address: saying so lets its deliveries in.
     await api.call("PUT", path, json={"home_url": "https://staging.wp.example/"}, as_=owner)
