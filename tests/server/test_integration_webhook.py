@@ -14,8 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from standardwebhooks.webhooks import Webhook
 
+from config.settings import DEFAULT_RATE_LIMITS
 from models.integration import WebhookEvent
 from models.writer import Content, Taxonomy
+from server.app import create_app
 from server.keys import EVENTS
 from tests.fakes.wordpress_server import FakeWordPress
 from tests.helpers import Api
@@ -27,6 +29,10 @@ _ids = iter(range(1, 10**6))
 
 @pytest.fixture
 async def integration(api: Api, wp: FakeWordPress) -> dict[str, Any]:
+    return await _connected(api, wp)
+
+
+async def _connected(api: Api, wp: FakeWordPress) -> dict[str, Any]:
     owner = await api.register()
     site = await api.site(owner)
     payload = {"site_id": site["id"], "base_url": wp.base_url, "username": wp.username, "app_password": wp.app_password}
@@ -429,3 +435,75 @@ async def test_each_fault_is_refused_and_changes_nothing(
     assert await WebhookEvent.filter(integration_id=integration["id"], status="rejected").count() == rejected
     health = (await api.call("GET", f"{BASE}{integration['id']}/sync_health/", as_=integration["owner"]))["data"]
     assert health["webhooks_rejected"] == rejected and health["webhooks_received"] == 1
+
+
+# Values a plugin (or whatever holds the key) might send in place of a well-formed one.
+ODD_VALUES: list[Any] = [
+    None,
+    "",
+    " ",
+    "x" * 5000,
+    "nul\x00byte",
+    "lone \ud811 surrogate",
+    "https://[wp.example/",
+    "https://wp.example:99999/",
+    "0000-00-00T00:00:00",
+    "2026-13-45T99:99:99",
+    "9999-12-31T23:59:59+14:00",
+    0,
+    -1,
+    2**31,
+    2**63,
+    2**70,
+    1.5,
+    float("inf"),
+    True,
+    [],
+    [1, "two", None],
+    [2**70],
+    {},
+    {"rendered": "<b>x</b>", "raw": 5},
+]
+
+
+def _odd(value: Any) -> Any:
+    # JSON has no infinity: what a client would send for it is a string.
+    return "Infinity" if isinstance(value, float) and value == float("inf") else value
+
+
+async def test_a_signed_delivery_with_odd_values_is_answered_in_the_envelope_never_a_500(
+    aiohttp_client: Any, make_settings: Any, wp: FakeWordPress
+) -> None:
+    """Every field of every event, and the envelope's own, in turn set to each odd value (or
+    left out): the answer is 200 (applied or stale), 400 naming the problem or 403 (another
+    WordPress), in the envelope, and the server goes on answering. Signed, so no outside fuzzer
+    reaches these paths."""
+    limits = {scope: 1_000_000 for scope in DEFAULT_RATE_LIMITS}  # ~600 deliveries in a few seconds
+    api = Api(await aiohttp_client(create_app(make_settings(rate_limits=limits), docs=False)))
+    integration = await _connected(api, wp)
+    term = {"id": 9, "taxonomy": "category", "name": "Mammals", "slug": "mammals", "parent": 0, "description": ""}
+    events: dict[str, dict[str, Any]] = {
+        "post.updated": post_event()["data"],
+        "post.deleted": {"id": 41, "type": "post"},
+        "term.updated": term,
+        "term.deleted": {"id": 9, "taxonomy": "category"},
+    }
+    answers: dict[int, int] = {}
+    for event, data in events.items():
+        base = {**post_event(event), "data": data}
+        variants: list[dict[str, Any]] = []
+        for field in [*data, "categories", "tags"] if event == "post.updated" else data:
+            variants.append({**base, "data": {k: v for k, v in data.items() if k != field}})
+            variants += [{**base, "data": {**data, field: _odd(value)}} for value in ODD_VALUES]
+        for field in ("event", "site_url", "occurred_at", "data"):
+            variants += [{**base, field: _odd(value)} for value in ODD_VALUES]
+        for payload in variants:
+            raw, headers = signed(integration, payload)
+            response = await api.client.post(HOOK, data=raw, headers=headers)
+            body = await response.json()
+            assert response.status in (200, 400, 403), (response.status, payload, body)
+            assert body["success"] is (response.status == 200), body
+            answers[response.status] = answers.get(response.status, 0) + 1
+    assert answers[200] and answers[400] and answers[403], answers
+    health = await api.call("GET", "/api/v1/system/health/")
+    assert health["data"]["status"] in ("ok", "degraded")
