@@ -42,10 +42,13 @@ class JobQuery(ListQuery):
     ordering = ordering_field("created_at")
 
 
+WAIT_MAX_S = 60  # the longest a job-starting request waits for its job
+
+
 class WaitQuery(StrictSchema):
     wait = fields.Float(
         load_default=25.0,
-        validate=validate.Range(min=0, max=60),
+        validate=validate.Range(min=0, max=WAIT_MAX_S),
         metadata={"description": "Seconds to wait for the job (0–60): done → 200 with the result, else 202"},
     )
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from config.settings import DEFAULT_RATE_LIMITS
+from schemas.jobs import WAIT_MAX_S
 from server.app import create_app
 from tests.ai_helpers import configure_ai
 from tests.conftest import BACKEND
@@ -123,6 +124,8 @@ def _config(rules: dict[str, tuple[str, list[int]]]) -> str:
                 "expected-statuses = [" + ", ".join(f'"{s}"' for s in [*ACCEPTED, *map(str, statuses)]) + "]",
             ]
         if path in WORDPRESS_UPSTREAM:
+            # `?wait=` may hold the answer up to 60 s while a made-up address times out: give it that.
+            lines.insert(lines.index(f'include-path = "{path}"') + 1, f"request-timeout = {WAIT_MAX_S + 15}")
             lines += ["[operations.checks.not_a_server_error]", "enabled = false"]
     return "\n".join(lines) + "\n"
 
@@ -192,8 +195,8 @@ async def test_schemathesis_finds_no_failure_over_the_whole_document(
         "--no-color",
         "run",
         f"http://127.0.0.1:{server.port}/api/docs/openapi.json",
-        "--checks",
-        "all",
+        # Every check runs by default; naming them here (`--checks all`) would override the
+        # per-operation exceptions of the config file.
         "--header",
         f"Authorization: Bearer {token}",
         "--phases",
