@@ -11,8 +11,9 @@ Replay seam: on `subscribe` with `last_seq` the channel is added to the live sub
 first, its live events are held while the missed ones are read with `bus.replay`, then the
 missed ones are sent, then the held ones; a per-channel "last seq sent" drops anything the
 client already has, so there is neither a gap nor a duplicate. Every subscribe answer names
-the bus's `stream` (the history its seqs count in); a `last_seq` sent with another stream was
-counted in a history that has ended, and is answered `replay_gap`, never replayed.
+the channel's `stream` (the history its seqs count in: the bus's, and its counter's birth); a
+`last_seq` sent with another stream was counted in a history that has ended, and is answered
+`replay_gap`, never replayed.
 """
 
 from __future__ import annotations
@@ -256,12 +257,19 @@ async def may_subscribe(caller: Principal, kind: str, object_id: int | None) -> 
     return await scoped(CHANNEL_MODELS[kind], caller).filter(id=object_id).exists()
 
 
+def _same_stream(sent: str, stream: str) -> bool:
+    """Whether a client's `stream` names the history `stream` does. One from before streams had
+    a counter's birth (the bus's history alone, no dot) is taken as it was then: the same bus
+    history, whatever the channel's counter did."""
+    return sent == stream or ("." not in sent and sent == stream.partition(".")[0])
+
+
 @command("subscribe", SubscribeMessage)
 async def subscribe(conn: Connection, msg: dict[str, Any]) -> None:
     msg_id, name = msg["id"], msg["channel"]
     channel = conn.bus_channel(name)
     if channel in conn.names:
-        await conn.send(result(msg_id, stream=await conn.bus.stream_id()))
+        await conn.send(result(msg_id, stream=await conn.bus.stream_id(channel)))
         return
     if len(conn.names) >= MAX_SUBSCRIPTIONS:
         await conn.send(error(msg_id, TOO_MANY_SUBSCRIPTIONS, f"At most {MAX_SUBSCRIPTIONS} channels per connection."))
@@ -269,10 +277,10 @@ async def subscribe(conn: Connection, msg: dict[str, Any]) -> None:
     if not await may_subscribe(conn.caller, *parse_channel(name)):
         await conn.send(error(msg_id, PERMISSION_DENIED, f"You can't subscribe to {name}."))
         return
-    # Read before the channel's counter: should the history change in between (Redis emptied),
-    # the client holds the old id with seqs of the new history, and its next resubscribe is a
-    # gap rather than a replay of the wrong events.
-    stream = await conn.bus.stream_id()
+    # Read before the channel's counter: should the history change in between (Redis emptied,
+    # the counter expired), the client holds the old id with seqs of the new history, and its
+    # next resubscribe is a gap rather than a replay of the wrong events.
+    stream = await conn.bus.stream_id(channel)
     last_seq = msg.get("last_seq")
     if last_seq is None:
         conn.names[channel] = name
@@ -286,9 +294,10 @@ async def subscribe(conn: Connection, msg: dict[str, Any]) -> None:
     conn.subscription.add(channel)
     current = await conn.bus.last_seq(channel)
     # The client's seqs count another history when it names another stream (a memory bus
-    # restarted, an emptied Redis). A client that names none (older ones) is only caught when
-    # its last_seq is past the counter: the new history has not yet numbered that far.
-    same_history = msg.get("stream", stream) == stream and last_seq <= current
+    # restarted, an emptied Redis, the channel's counter started again). A client that names
+    # none (older ones) is only caught when its last_seq is past the counter: the new history
+    # has not yet numbered that far.
+    same_history = _same_stream(msg.get("stream", stream), stream) and last_seq <= current
     missed = await conn.bus.replay(channel, last_seq) if same_history else None
     if missed is None:
         conn.last_sent[channel] = current

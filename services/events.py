@@ -4,9 +4,12 @@ Channels are strings such as `job:12`, `site:3`, `account:7`, `run:5`, `integrat
 channel numbers its events with its own `seq`, rising by one, and keeps the last `buffer_size`
 of them for replay (a websocket client that reconnects with `last_seq`).
 
-The counters belong to one history, named by `await bus.stream_id()`: when they start again (a
-memory bus in a restarted process, an emptied Redis) the id is a new one, so a seq remembered
-from before is known to count something else and is never replayed against the new numbers.
+A channel's counter belongs to one history, named by `await bus.stream_id(channel)`: the bus's
+history (a new one when every counter starts again: a memory bus in a restarted process, an
+emptied Redis) and the birth of the channel's counter (a new one when that counter alone starts
+again: dropped by a memory bus to make room, expired in Redis after a month without events). So
+a seq remembered from before is known to count something else and is never replayed against
+the new numbers.
 
 Two backends behind one interface, chosen by `REDIS_URL`:
 - `MemoryEventBus`: one process; counters and replay buffers in memory, and a history id drawn
@@ -18,7 +21,7 @@ Two backends behind one interface, chosen by `REDIS_URL`:
   so a process's events are numbered in the order it made them, and `post_many` can take an
   event's place in that order without waiting for Redis. Each process holds one pub/sub
   connection and fans events out to its local subscribers. The history id is a key of its own,
-  set if missing.
+  set if missing; each counter's birth is a key beside it, living as long as the counter.
 
 Subscribers get events through a bounded queue; one that falls behind is marked `overflowed`
 and gets nothing more (the websocket layer closes it with 1013), so a slow reader never slows
@@ -49,7 +52,7 @@ log = logging.getLogger("inkflow.events")
 
 BUFFER_SIZE = 1000  # events kept per channel for replay (CONTRACT §13: at least 1,000)
 QUEUE_SIZE = 1000  # events a subscriber may have waiting before it counts as overflowed
-MAX_BUFFERED_CHANNELS = 20_000  # memory backend: replay buffers kept, least recently used dropped
+MAX_BUFFERED_CHANNELS = 20_000  # memory backend: channels kept (counter, replay buffer), least recently used dropped
 STREAM_TTL_S = 86_400  # Redis: a channel's replay buffer outlives its last event by a day
 SEQ_TTL_S = 30 * 86_400  # Redis: a channel's counter outlives its last event by a month
 # Redis: how long one publishing call may take. A Redis that stops answering (a dropped route,
@@ -80,6 +83,10 @@ def _now() -> str:
 
 def _new_stream_id() -> str:
     return secrets.token_hex(8)
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _encode(data: Mapping[str, Any]) -> bytes:
@@ -234,6 +241,15 @@ class _Fanout:
         return sum(1 for subs in self._subscribers.values() for s in subs if not isinstance(s, Listener))
 
 
+@dataclass(slots=True)
+class _Channel:
+    """A memory bus's channel: its counter, its replay buffer and the counter's birth."""
+
+    birth: str
+    buffer: deque[Event]
+    seq: int = 0
+
+
 class MemoryEventBus(_Fanout):
     """The bus of a single process."""
 
@@ -244,17 +260,28 @@ class MemoryEventBus(_Fanout):
         super().__init__()
         self._buffer_size = buffer_size
         self._max_channels = max_channels
-        self._seq: dict[str, int] = {}
-        self._buffers: OrderedDict[str, deque[Event]] = OrderedDict()
+        # Least recently used first; past `max_channels` the oldest goes, counter and all.
+        self._channels: OrderedDict[str, _Channel] = OrderedDict()
         # The counters live and die with this object: a new process, a new history.
         self._stream_id = _new_stream_id()
 
     async def start(self) -> None:
         """Nothing to connect."""
 
-    async def stream_id(self) -> str:
-        """The id of the history the channels' seqs count in."""
-        return self._stream_id
+    def _channel(self, channel: str) -> _Channel:
+        state = self._channels.get(channel)
+        if state is None:
+            state = self._channels[channel] = _Channel(_new_stream_id(), deque(maxlen=self._buffer_size))
+            if len(self._channels) > self._max_channels:
+                self._channels.popitem(last=False)
+        else:
+            self._channels.move_to_end(channel)
+        return state
+
+    async def stream_id(self, channel: str) -> str:
+        """The id of the history `channel`'s seqs count in: this bus's, and the birth of the
+        channel's counter (a channel dropped to make room starts a new counter, and a new id)."""
+        return f"{self._stream_id}.{self._channel(channel).birth}"
 
     async def close(self) -> None:
         self._subscribers.clear()
@@ -279,45 +306,38 @@ class MemoryEventBus(_Fanout):
         plain = orjson.loads(_encode(data))
         published = []
         for channel in channels:
-            seq = self._seq.get(channel, 0) + 1
-            self._seq[channel] = seq
-            item = Event(channel, seq, event, plain, ts)
-            buffer = self._buffers.get(channel)
-            if buffer is None:
-                buffer = self._buffers[channel] = deque(maxlen=self._buffer_size)
-                if len(self._buffers) > self._max_channels:
-                    old, _ = self._buffers.popitem(last=False)
-                    self._seq.pop(old, None)
-            else:
-                self._buffers.move_to_end(channel)
-            buffer.append(item)
+            state = self._channel(channel)
+            state.seq += 1
+            item = Event(channel, state.seq, event, plain, ts)
+            state.buffer.append(item)
             published.append(item)
             self._dispatch(item)
         return published
 
     async def last_seq(self, channel: str) -> int:
-        return self._seq.get(channel, 0)
+        state = self._channels.get(channel)
+        return 0 if state is None else state.seq
 
     async def replay(self, channel: str, after_seq: int) -> list[Event] | None:
         """Events of `channel` after `after_seq`, or None when some of them are no longer kept."""
-        buffer = self._buffers.get(channel, deque())
-        last = self._seq.get(channel, 0)
-        if after_seq >= last:
+        state = self._channels.get(channel)
+        if state is None or after_seq >= state.seq:
             return []
-        missed = [e for e in buffer if e.seq > after_seq]
+        missed = [e for e in state.buffer if e.seq > after_seq]
         if not missed or missed[0].seq != after_seq + 1:
             return None
         return missed
 
 
-# KEYS: for each channel of each event, in order, the channel's counter and its replay log.
-# ARGV: the pub/sub channel, the log's length, the log's TTL, the counter's TTL; then for each
-# event: how many channels it goes to, its channels as a JSON list, the message's JSON after its
-# seq (`,"event":…,"ts":…,"data":…}`, assembled as text, so the data's JSON passes through
-# untouched) and, for each of its channels, the JSON before the seq (`{"channel":…,"seq":`).
-# Each channel's log gets the event with that channel's seq (what `replay` reads); the pub/sub
-# channel gets one message per event with every channel's seq, so a reader decodes an event
-# once however many channels it goes to. Returns the seqs, in order.
+# KEYS: for each channel of each event, in order, the channel's counter, its replay log and its
+# counter's birth. ARGV: the pub/sub channel, the log's length, the log's TTL, the counter's TTL;
+# then for each event: how many channels it goes to, its channels as a JSON list, the message's
+# JSON after its seq (`,"event":…,"ts":…,"data":…}`, assembled as text, so the data's JSON
+# passes through untouched) and, for each of its channels, the JSON before the seq
+# (`{"channel":…,"seq":`). Each channel's log gets the event with that channel's seq (what
+# `replay` reads); the pub/sub channel gets one message per event with every channel's seq, so
+# a reader decodes an event once however many channels it goes to. The birth (made by
+# `_STREAM_LUA`, if any) is given the counter's life again. Returns the seqs, in order.
 _PUBLISH_LUA = """
 local seqs = {}
 local key, arg = 1, 5
@@ -327,16 +347,38 @@ while arg <= #ARGV do
   for j = 1, count do
     local seq = redis.call('INCR', KEYS[key])
     redis.call('EXPIRE', KEYS[key], ARGV[4])
+    redis.call('EXPIRE', KEYS[key + 2], ARGV[4])
     redis.call('XADD', KEYS[key + 1], 'MAXLEN', ARGV[2], seq .. '-1', 'm', ARGV[arg + 2 + j] .. seq .. tail)
     redis.call('EXPIRE', KEYS[key + 1], ARGV[3])
     mine[j] = seq
     seqs[#seqs + 1] = seq
-    key = key + 2
+    key = key + 3
   end
   redis.call('PUBLISH', ARGV[1], '{"seqs":[' .. table.concat(mine, ',') .. '],"channels":' .. channels .. tail)
   arg = arg + 3 + count
 end
 return seqs
+"""
+
+
+# KEYS: the history id, a channel's counter, its counter's birth; ARGV: a new history id, a new
+# birth, the counter's TTL. The history is set if missing. A channel without a birth gets the new
+# one, living no longer than its counter (so a counter that expires takes its birth with it, and
+# the one that starts after has another), or a counter's TTL when it has none yet (the first
+# event then gives both the same life). Returns the history and the birth.
+_STREAM_LUA = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local birth = redis.call('GET', KEYS[3])
+if not birth then
+  birth = ARGV[2]
+  local left = redis.call('PTTL', KEYS[2])
+  if left > 0 then
+    redis.call('SET', KEYS[3], birth, 'PX', left)
+  else
+    redis.call('SET', KEYS[3], birth, 'EX', ARGV[3])
+  end
+end
+return {redis.call('GET', KEYS[1]), birth}
 """
 
 
@@ -368,6 +410,7 @@ class RedisEventBus(_Fanout):
         # process of an earlier version, during a rolling restart, reads its own channel.
         self._pubsub_channel = f"{prefix}:events:2"
         self._script = SerialScript(redis, _PUBLISH_LUA)
+        self._stream_script = redis.register_script(_STREAM_LUA)
         # One script call in flight, the publications made meanwhile gathered for the next:
         # numbered in the order this process made them, whichever task made them.
         self._publications: Batcher[Sequence[Publication], list[Event]] = Batcher(
@@ -380,6 +423,7 @@ class RedisEventBus(_Fanout):
         self.epoch: int | None = None
         self._connections = 0
         self._stream_id = _new_stream_id()  # until Redis has been read: see stream_id
+        self._unheld_birth = _new_stream_id()  # what stream_id answers while Redis can't be read
 
     def _seq_key(self, channel: str) -> str:
         return f"{self._prefix}:ev:seq:{channel}"
@@ -387,26 +431,29 @@ class RedisEventBus(_Fanout):
     def _stream_key(self, channel: str) -> str:
         return f"{self._prefix}:ev:log:{channel}"
 
-    async def stream_id(self) -> str:
-        """The id of the history the channels' seqs count in: shared by every process on this
-        Redis, and a new one once Redis has lost it (emptied, restarted without its data).
+    def _birth_key(self, channel: str) -> str:
+        return f"{self._prefix}:ev:birth:{channel}"
+
+    async def stream_id(self, channel: str) -> str:
+        """The id of the history `channel`'s seqs count in: this Redis's (shared by every
+        process, a new one once Redis has lost its data) and the birth of the channel's counter
+        (a new one when the counter starts again after expiring, `SEQ_TTL_S` without events).
 
         Read on every call rather than once at start: Redis can be emptied under running
-        processes, and their counters start again with it. One round trip. No TTL: the id lasts
-        as long as Redis keeps the data it names."""
-        key = f"{self._prefix}:ev:stream"
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.set(key, _new_stream_id(), nx=True)
-        pipe.get(key)
+        processes, and their counters start again with it. One round trip. The history has no
+        TTL: it lasts as long as Redis keeps the data it names. A channel's birth is made here,
+        the first time it is asked for, and never outlives the counter (`_STREAM_LUA`)."""
+        keys = [f"{self._prefix}:ev:stream", self._seq_key(channel), self._birth_key(channel)]
         try:
-            _, value = await pipe.execute()
+            history, born = await self._stream_script(keys=keys, args=[_new_stream_id(), _new_stream_id(), SEQ_TTL_S])
         except Exception as exc:  # Redis down: a plain subscribe still works, as it did before ids
-            # The last id read, or one Redis never held: either can only make a client's next
-            # resubscribe a gap, never a replay of another history.
-            log.debug("event bus: stream id unreadable (%s); answering %s", exc, self._stream_id)
-            return self._stream_id
-        self._stream_id = value.decode() if isinstance(value, bytes) else str(value)
-        return self._stream_id
+            # An id Redis never held: it can only make a client's next resubscribe a gap, never
+            # a replay of another history.
+            unheld = f"{self._stream_id}.{self._unheld_birth}"
+            log.debug("event bus: stream id unreadable (%s); answering %s", exc, unheld)
+            return unheld
+        self._stream_id = _text(history)
+        return f"{self._stream_id}.{_text(born)}"
 
     async def start(self) -> None:
         self._reader = asyncio.create_task(self._read(), name="event-bus-reader")
@@ -482,12 +529,12 @@ class RedisEventBus(_Fanout):
                 tail = f',"event":{orjson.dumps(event).decode()},"ts":{orjson.dumps(ts).decode()},"data":{encoded}}}'
                 args += [len(channels), orjson.dumps(list(channels)).decode(), tail]
                 for channel in channels:
-                    keys += [self._seq_key(channel), self._stream_key(channel)]
+                    keys += [self._seq_key(channel), self._stream_key(channel), self._birth_key(channel)]
                     args.append(f'{{"channel":{orjson.dumps(channel).decode()},"seq":')
                     made[-1].append((channel, event, plain))
         seqs = [int(seq) for seq in await self._script(keys=keys, args=args)] if keys else []
-        if len(seqs) != len(keys) // 2:
-            raise RuntimeError(f"event bus: {len(seqs)} seqs for {len(keys) // 2} events")
+        if len(seqs) != len(keys) // 3:
+            raise RuntimeError(f"event bus: {len(seqs)} seqs for {len(keys) // 3} events")
         numbered = iter(seqs)
         return [[Event(c, next(numbered), event, plain, ts) for c, event, plain in events] for events in made]
 

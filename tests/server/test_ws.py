@@ -126,7 +126,7 @@ async def test_a_bearer_header_lets_a_client_subscribe_and_ping(api: Api) -> Non
     owner = await api.register()
     client = await connect(api.client, owner)
     assert await client.ask("ping") == {"id": 1, "type": "pong"}
-    stream = await api.client.app[EVENTS].stream_id()
+    stream = await api.client.app[EVENTS].stream_id(f"account:{owner.account['id']}")
     assert await client.subscribe("account") == {"id": 2, "type": "result", "success": True, "stream": stream}
     assert await client.subscribe("account") == {"id": 3, "type": "result", "success": True, "stream": stream}, "again"
     await client.ws.close()
@@ -221,7 +221,7 @@ async def test_a_job_s_events_arrive_in_order_with_seq_rising_by_one(api: Api, f
     assert set(events[0]) == {"type", "channel", "seq", "event", "data", "ts"}
     # The job's own channel, subscribed after the fact, replays its whole story.
     answer = await client.subscribe(f"job:{job_id}", last_seq=0)
-    stream = await api.client.app[EVENTS].stream_id()
+    stream = await api.client.app[EVENTS].stream_id(f"job:{job_id}")
     assert answer == {"id": 2, "type": "result", "success": True, "stream": stream, "replayed": 3}
     replayed = [await client.event() for _ in range(3)]
     assert [(e["channel"], e["seq"]) for e in replayed] == [(f"job:{job_id}", n) for n in (1, 2, 3)]
@@ -271,6 +271,45 @@ async def test_a_client_that_reconnects_with_last_seq_gets_exactly_the_missed_ev
     await again.ws.close()
 
 
+async def test_a_channel_whose_counter_started_again_is_a_gap_even_once_it_passes_the_client_s_last_seq(
+    api: Api, settings: Any
+) -> None:
+    """A channel's counter can start again alone: a memory bus drops the least recently used of
+    20,000 channels' counters, Redis lets one expire after a month without events. A client that
+    saw seqs 1..5 of the old counter and comes back once the new one has counted 7 must be told
+    of the gap, not replayed the new 6 and 7 as if they followed its 5. One from before streams
+    named the counter (the bus's history alone) is answered as it was then."""
+    owner = await api.register()
+    channel = f"site:{(await api.site(owner))['id']}"
+    bus = api.client.app[EVENTS]
+    client = await connect(api.client, owner)
+    stream = (await client.subscribe(channel))["stream"]
+    for n in range(5):
+        await bus.publish([channel], "test.tick", {"n": n})
+    assert seqs([await client.event() for _ in range(5)]) == [1, 2, 3, 4, 5]
+    await client.ws.close()
+
+    if settings.redis_url:  # what a month without events does to the channel's keys
+        prefix = f"{settings.redis_prefix}:ev"
+        await bus._redis.delete(f"{prefix}:seq:{channel}", f"{prefix}:log:{channel}", f"{prefix}:birth:{channel}")
+    else:  # what 20,000 newer channels do
+        bus._channels.pop(channel)
+    for n in range(7):
+        await bus.publish([channel], "test.tick", {"n": f"new {n}"})
+
+    again = await connect(api.client, owner)
+    gap = await again.subscribe(channel, last_seq=5, stream=stream)
+    assert gap["type"] == "error" and gap["code"] == "replay_gap" and gap["last_seq"] == 7, gap
+    assert gap["stream"] != stream and gap["stream"] == await bus.stream_id(channel)
+    await bus.publish([channel], "test.tick", {"n": "live"})
+    assert (await again.event())["seq"] == 8
+    legacy = await connect(api.client, owner)
+    answer = await legacy.subscribe(channel, last_seq=6, stream=stream.split(".")[0])
+    assert answer["success"] is True and answer["replayed"] == 2, answer
+    await again.ws.close()
+    await legacy.ws.close()
+
+
 async def test_replay_from_a_seq_no_longer_kept_answers_replay_gap_and_stays_subscribed(api: Api) -> None:
     owner = await api.register()
     site = await api.site(owner)
@@ -279,9 +318,9 @@ async def test_replay_from_a_seq_no_longer_kept_answers_replay_gap_and_stays_sub
     for n in range(1005):  # the buffer keeps the last 1,000: seqs 6..1005
         await bus.publish([channel], "test.tick", {"n": n})
     client = await connect(api.client, owner)
-    gap = await client.subscribe(channel, last_seq=4, stream=await bus.stream_id())
+    gap = await client.subscribe(channel, last_seq=4, stream=await bus.stream_id(channel))
     assert gap["type"] == "error" and gap["code"] == "replay_gap" and gap["last_seq"] == 1005, gap
-    assert gap["stream"] == await bus.stream_id()
+    assert gap["stream"] == await bus.stream_id(channel)
     assert "REST" in gap["message"]
     await bus.publish([channel], "test.tick", {"n": "live"})
     live = await client.event()
@@ -350,7 +389,7 @@ async def test_after_a_restart_a_last_seq_of_the_old_stream_answers_replay_gap_t
     # past the client's last_seq before the client is back.
     after = Api(await aiohttp_client(create_app(settings, docs=False)))
     bus = after.client.app[EVENTS]
-    new_stream = await bus.stream_id()
+    new_stream = await bus.stream_id(channel)
     assert new_stream != old_stream
     for n in range(5):
         await bus.publish([channel], "test.tick", {"n": f"new {n}"})
@@ -576,7 +615,7 @@ async def test_on_redis_emptied_under_running_servers_a_last_seq_of_the_old_stre
     channel = f"site:{site['id']}"
     client = await connect(second.client, owner)
     old_stream = (await client.subscribe(channel))["stream"]
-    assert await first.client.app[EVENTS].stream_id() == old_stream, "every process on one Redis tells the same"
+    assert await first.client.app[EVENTS].stream_id(channel) == old_stream, "every process on one Redis tells the same"
     for n in range(3):
         await first.client.app[EVENTS].publish([channel], "test.tick", {"n": f"old {n}"})
     assert seqs([await client.event() for _ in range(3)]) == [1, 2, 3]
@@ -594,5 +633,5 @@ async def test_on_redis_emptied_under_running_servers_a_last_seq_of_the_old_stre
     again = await connect(second.client, owner)
     gap = await again.subscribe(channel, last_seq=3, stream=old_stream)
     assert gap["type"] == "error" and gap["code"] == "replay_gap" and gap["last_seq"] == 5, gap
-    assert gap["stream"] != old_stream and gap["stream"] == await first.client.app[EVENTS].stream_id()
+    assert gap["stream"] != old_stream and gap["stream"] == await first.client.app[EVENTS].stream_id(channel)
     await again.ws.close()

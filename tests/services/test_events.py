@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 from redis.asyncio import Redis
 
+from services import events
 from services.events import EventBus, MemoryEventBus, RedisEventBus
 from tests.conftest import BACKEND, TEST_REDIS_URL
 from tests.perf.common import free_port
@@ -197,15 +199,36 @@ async def test_datetimes_arrive_as_iso_strings_on_both_backends(buses: tuple[Eve
 
 
 async def test_the_buses_of_one_history_tell_the_same_stream_id_every_time(buses: tuple[EventBus, EventBus]) -> None:
+    """Before the channel's first event (a client subscribing early) and after it alike: the
+    counter that starts then is the one that stream names."""
     publisher, receiver = buses
-    stream = await publisher.stream_id()
+    stream = await publisher.stream_id("e")
     await publisher.publish(["e"], "x", {})
-    assert await receiver.stream_id() == stream == await publisher.stream_id()
-    assert stream
+    await publisher.publish(["e", "f"], "x", {})
+    assert await receiver.stream_id("e") == stream == await publisher.stream_id("e")
+    assert stream and await publisher.stream_id("f") not in (stream, "")
 
 
 async def test_a_new_memory_bus_a_restarted_process_is_a_new_stream() -> None:
-    assert await MemoryEventBus().stream_id() != await MemoryEventBus().stream_id()
+    assert await MemoryEventBus().stream_id("e") != await MemoryEventBus().stream_id("e")
+
+
+async def test_a_channel_a_memory_bus_dropped_to_make_room_counts_in_a_new_stream() -> None:
+    """The counter of a channel dropped for newer ones starts again at 1: a seq counted before is
+    from another history, and the channel's stream says so (replaying it against the new
+    numbers would hand a client events that don't follow what it saw)."""
+    bus = MemoryEventBus(max_channels=2)
+    for _ in range(5):
+        await bus.publish(["site:1"], "x", {})
+    before = await bus.stream_id("site:1")
+    await bus.publish(["job:1"], "x", {})
+    await bus.publish(["job:2"], "x", {})  # site:1 is the least recently used: dropped
+    assert await bus.last_seq("site:1") == 0
+    for _ in range(7):
+        await bus.publish(["site:1"], "x", {})
+    assert await bus.last_seq("site:1") == 7
+    assert await bus.stream_id("site:1") != before
+    assert (await bus.stream_id("site:1")).split(".")[0] == before.split(".")[0], "the bus's history is the same"
 
 
 async def test_on_redis_buses_of_one_prefix_share_a_stream_id_and_an_emptied_redis_is_a_new_one() -> None:
@@ -215,16 +238,16 @@ async def test_on_redis_buses_of_one_prefix_share_a_stream_id_and_an_emptied_red
     redis = Redis.from_url(TEST_REDIS_URL)
     buses = [RedisEventBus(redis, prefix), RedisEventBus(redis, prefix)]
     try:
-        stream = await buses[0].stream_id()
-        assert await buses[1].stream_id() == stream
-        assert await RedisEventBus(redis, f"{prefix}-other").stream_id() != stream, "a prefix is its own history"
+        stream = await buses[0].stream_id("e")
+        assert await buses[1].stream_id("e") == stream
+        assert await RedisEventBus(redis, f"{prefix}-other").stream_id("e") != stream, "a prefix is its own history"
 
         await redis.delete(f"{prefix}:ev:stream")  # Redis emptied (its counters with it)
         fresh = RedisEventBus(redis, prefix)  # a process started afterwards
-        renewed = await fresh.stream_id()
+        renewed = await fresh.stream_id("e")
         assert renewed != stream
         # The processes that were running see the new history too: the id is not read once.
-        assert await buses[0].stream_id() == renewed == await buses[1].stream_id()
+        assert await buses[0].stream_id("e") == renewed == await buses[1].stream_id("e")
     finally:
         keys = [key async for key in redis.scan_iter(match=f"{prefix}*")]
         if keys:
@@ -238,11 +261,93 @@ async def test_a_redis_bus_that_cannot_reach_redis_still_tells_a_stream_id_one_n
     redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     bus = RedisEventBus(redis, f"inkflow-test:{uuid.uuid4().hex}")
     try:
-        stream = await bus.stream_id()
-        assert stream and await bus.stream_id() == stream
-        assert stream != await RedisEventBus(redis, "inkflow-test:other").stream_id()
+        stream = await bus.stream_id("e")
+        assert stream and await bus.stream_id("e") == stream
+        assert stream != await RedisEventBus(redis, "inkflow-test:other").stream_id("e")
     finally:
         await redis.aclose()
+
+
+@dataclass
+class OneRedis:
+    """Two buses (two processes) on one Redis prefix, and that Redis."""
+
+    redis: Redis
+    prefix: str
+    here: RedisEventBus
+    there: RedisEventBus
+
+    def key(self, kind: str, channel: str) -> str:
+        return f"{self.prefix}:ev:{kind}:{channel}"
+
+
+@pytest.fixture
+async def one_redis() -> AsyncIterator[OneRedis]:
+    if BACKEND != "postgres" or not TEST_REDIS_URL:
+        pytest.skip("needs Redis: runs in the PostgreSQL + Redis pass")
+    prefix = f"inkflow-test:{uuid.uuid4().hex}"
+    redis = Redis.from_url(TEST_REDIS_URL)
+    both = OneRedis(redis, prefix, RedisEventBus(redis, prefix), RedisEventBus(redis, prefix))
+    yield both
+    for bus in (both.here, both.there):
+        await bus.close()
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+async def test_a_redis_birth_made_late_in_a_counter_s_life_ends_with_it(one_redis: OneRedis) -> None:
+    """A subscriber asks for the stream of a channel whose counter has a moment left to live:
+    the birth made then must expire with the counter, or the counter that starts after it would
+    be named by the old birth."""
+    bus, redis, key = one_redis.here, one_redis.redis, one_redis.key
+    for _ in range(3):
+        await bus.publish(["job:7"], "x", {})
+    # Its month without events nearly over (the replay log, kept a day, went long before).
+    await redis.pexpire(key("seq", "job:7"), 300)
+    await redis.delete(key("log", "job:7"))
+    old = await bus.stream_id("job:7")
+    assert 0 < await redis.pttl(key("birth", "job:7")) <= 300
+    await asyncio.sleep(0.4)
+    await bus.publish(["job:7"], "x", {})
+    assert await bus.last_seq("job:7") == 1
+    assert await bus.stream_id("job:7") != old
+
+
+async def test_a_redis_birth_made_before_the_first_event_lives_as_long_as_the_counter_after_it(
+    one_redis: OneRedis,
+) -> None:
+    """A subscriber early (the birth made then, a month to live) and the channel's first event
+    much later: the birth must last as long as the counter that event starts, or a later
+    subscriber would be handed another birth for the same counter (a needless gap)."""
+    bus, redis, key = one_redis.here, one_redis.redis, one_redis.key
+    early = await bus.stream_id("run:3")
+    await redis.pexpire(key("birth", "run:3"), 300)  # made nearly a month ago
+    await bus.publish(["run:3"], "x", {})
+    await asyncio.sleep(0.4)
+    assert await bus.stream_id("run:3") == early
+    assert await redis.ttl(key("birth", "run:3")) > events.SEQ_TTL_S - 60
+
+
+async def test_a_redis_counter_that_expired_and_started_again_counts_in_a_new_stream(one_redis: OneRedis) -> None:
+    """A channel's counter expires after a month without events (`SEQ_TTL_S`), its birth with it;
+    the counter that starts with the next event has a new birth, on every process. A birth a
+    subscriber made before the first event is kept by it."""
+    here, there, redis, key = one_redis.here, one_redis.there, one_redis.redis, one_redis.key
+    early = await here.stream_id("site:1")  # a subscriber before any event
+    for _ in range(3):
+        await here.publish(["site:1"], "x", {})
+    assert await there.stream_id("site:1") == early
+    assert 0 < await redis.ttl(key("birth", "site:1")) <= events.SEQ_TTL_S
+    # What a month without events does: the counter and its birth expire together.
+    await redis.delete(key("seq", "site:1"), key("birth", "site:1"), key("log", "site:1"))
+    for _ in range(5):
+        await there.publish(["site:1"], "x", {})
+    assert await here.last_seq("site:1") == 5
+    renewed = await here.stream_id("site:1")
+    assert renewed != early and await there.stream_id("site:1") == renewed
+    assert renewed.split(".")[0] == early.split(".")[0], "the Redis history is the same"
 
 
 async def test_a_hand_over_reaches_only_the_early_subscribers_here_and_numbers_nothing(
@@ -288,7 +393,7 @@ async def test_posted_events_are_numbered_in_the_order_they_were_posted_while_th
         script = bus._script
 
         async def held(*, keys: list[str], args: list[object]) -> object:
-            calls.append(len(keys) // 2)
+            calls.append(len(keys) // 3)  # three keys per event and channel
             if len(calls) == 1:
                 await gate.wait()
             return await script(keys=keys, args=args)
