@@ -635,3 +635,62 @@ async def test_on_redis_emptied_under_running_servers_a_last_seq_of_the_old_stre
     assert gap["type"] == "error" and gap["code"] == "replay_gap" and gap["last_seq"] == 5, gap
     assert gap["stream"] != old_stream and gap["stream"] == await first.client.app[EVENTS].stream_id(channel)
     await again.ws.close()
+
+
+# Values a client might send in place of a well-formed one (JSON can carry each of these).
+ODD_VALUES: list[Any] = [
+    None,
+    "",
+    "x" * 5000,
+    "nul\x00byte",
+    "lone \ud811 surrogate",
+    "site:",
+    "site:-1",
+    "site:99999999999999999999",
+    "job:1.5",
+    "account:2",
+    0,
+    -1,
+    2**53 + 1,
+    2**70,
+    1.5,
+    True,
+    [],
+    {},
+    [1, "two"],
+]
+
+
+async def test_every_field_of_every_message_with_odd_values_is_answered_and_the_connection_goes_on(
+    api: Api,
+) -> None:
+    """Each field of each message type set in turn to each odd value, or left out: one answer
+    frame (a result or an error in the envelope, carrying the message's id when it has a usable
+    one), never a closed connection; nothing subscribed that shouldn't be."""
+    owner = await api.register()
+    client = await connect(api.client, owner)
+    messages: list[dict[str, Any]] = [
+        {"id": 1, "type": "subscribe", "channel": "account", "last_seq": 0, "stream": "a.b"},
+        {"id": 1, "type": "unsubscribe", "channel": "account"},
+        {"id": 1, "type": "ping"},
+    ]
+    sent = 0
+    for message in messages:
+        for field in message:
+            variants = [{k: v for k, v in message.items() if k != field}]
+            variants += [{**message, field: value} for value in ODD_VALUES]
+            for variant in variants:
+                await client.ws.send_str(json.dumps(variant))
+                answer = await client.next()
+                while answer["type"] == "event":
+                    answer = await client.next()
+                assert answer["type"] in ("result", "error", "pong"), (variant, answer)
+                if answer["type"] == "error":
+                    assert answer["success"] is False and answer["code"] != "server_error", (variant, answer)
+                sent += 1
+                if answer["type"] == "result" and variant.get("type") == "subscribe":
+                    await client.ask("unsubscribe", channel=variant["channel"])
+    assert sent > 150
+    assert (await client.ask("ping"))["type"] == "pong"
+    assert api.client.app[EVENTS].subscriber_count() <= 1, "odd subscribes left channels behind"
+    await client.ws.close()
