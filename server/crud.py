@@ -442,8 +442,9 @@ class Resource:
     # Rows not owned by an account (reference data) are visible to every caller.
     tenant: bool = True
     write_scope: RateScope = "content"
-    # Statuses an update can answer beyond the usual ones (a rule against other rows: 409).
+    # Statuses an update or a delete can answer beyond the usual ones (a rule against other rows: 409).
     update_errors: tuple[int, ...] = ()
+    delete_errors: tuple[int, ...] = ()
     serializer: Serializer | None = None
     base_query: Callable[[Principal], QuerySet[Any]] | None = None
     default_order: Sequence[str] = DEFAULT_ORDER
@@ -560,7 +561,7 @@ def add_crud(routes: web.RouteTableDef, r: Resource) -> None:
 
         @routes.delete(detail)
         @endpoint(role=r.write_role, scope=r.write_scope, module=r.module, apikey=r.apikey)
-        @docs(tags=[r.tag], summary=f"Delete a {r.name}", responses=errors | error_responses(404))
+        @docs(tags=[r.tag], summary=f"Delete a {r.name}", responses=errors | error_responses(404, *r.delete_errors))
         @response_schema(NoContent, 204)
         @with_path_id
         async def delete_handler(request: web.Request) -> web.Response:

@@ -14,11 +14,13 @@ from tortoise.transactions import in_transaction
 from config.settings import Settings
 from models.accounts import Site, SiteSector, User
 from models.base import scoped
+from models.jobs import Job
 from models.reference import Industry, IndustrySector
 from services import principal_cache
 from services.auth import normalise_email
 from services.errors import Conflict, Duplicate, NotFound, PermissionDenied, PlanLimit, ValidationFailed
 from services.events import EventBus
+from services.jobs import UNFINISHED
 from services.principal import ROLE_RANK, Principal
 from services.security import check_password_rules, hash_password
 from services.slugs import create_with_unique_slug
@@ -189,6 +191,28 @@ async def update_site(site: Site, data: dict[str, Any]) -> Site:
     site.update_from_dict(data)
     await site.save()
     return site
+
+
+async def delete_site(site: Site) -> None:
+    """Delete the site and everything of it; 409 while a job of the site is unfinished (queued,
+    running or paused). Its rows go with the site, so the credits it holds reserved would never be
+    settled or refunded, and the item in flight would have nowhere to go: cancel it (or let it
+    end) first. The site's row is locked first, so a job made meanwhile is seen or refused."""
+    async with in_transaction():
+        await Site.select_for_update().filter(id=site.id).first()
+        busy = (
+            await Job.filter(site_id=site.id, status__in=UNFINISHED)
+            .order_by("id")
+            .first()
+            .values("id", "kind", "status")
+        )
+        if busy is not None:
+            raise Conflict(
+                f"Job {busy['id']} ({busy['kind']}) of this site is {busy['status']}: cancel it "
+                f"(POST /api/v1/jobs/{busy['id']}/cancel/) or let it end before deleting the site; "
+                "its reserved credits are settled when it ends."
+            )
+        await site.delete()
 
 
 async def create_sector(caller: Principal, data: dict[str, Any]) -> SiteSector:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from models.accounts import Site, SiteSector, User
+from models.jobs import Job
+from tests.ai_helpers import TASKS, balance, site_with_tasks
+from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import Api
 
 USERS = "/api/v1/auth/users/"
@@ -241,3 +246,29 @@ async def test_account_get_and_rename(api: Api) -> None:
     for payload in ({"name": ""}, {"name": "x" * 201}, {"name": 5}, {"plan": "enterprise", "name": "x"}):
         await api.call("PUT", "/api/v1/auth/account/", json=payload, as_=owner, status=400)
     assert (await api.call("GET", "/api/v1/auth/account/", as_=editor))["data"]["name"] == "After"
+
+
+async def test_a_site_with_an_unfinished_job_is_409_to_delete_until_the_job_ends(api: Api) -> None:
+    """The site's rows go with it, its jobs too: deleting it mid-job left the running job's
+    reserved credits unsettled for good and the queued one's unrefunded (seen: 10 credits gone,
+    the job with them). Now 409 naming the job, nothing deleted; once the jobs end, 204."""
+    async with FakeOpenAI() as fake:
+        owner, site, tasks = await site_with_tasks(api, fake, 2)
+        fake.always("slow", seconds=0.5)
+        started = [
+            (await api.call("POST", f"{TASKS}{task}/generate_content/", as_=owner, params={"wait": 0}, status=202))[
+                "data"
+            ]["job"]["id"]
+            for task in tasks
+        ]
+        refused = await api.call("DELETE", f"/api/v1/auth/sites/{site}/", as_=owner, status=409)
+        assert refused["code"] == "conflict" and f"Job {started[0]} " in refused["error"], refused
+        assert await Site.filter(id=site).exists() and await Job.filter(id__in=started).count() == 2
+
+        for _ in range(100):
+            if await Job.filter(id__in=started, status="succeeded").count() == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert await balance(owner.account["id"]) == 1000 - 2 * 10, "each job charged once, nothing held"
+        await api.call("DELETE", f"/api/v1/auth/sites/{site}/", as_=owner, status=204)
+        assert not await Site.filter(id=site).exists() and not await Job.filter(id__in=started).exists()
