@@ -29,6 +29,7 @@ from actors.runtime import Actor
 from models.jobs import Job
 from services import jobs
 from services.ai_client import AiError
+from services.errors import NotFound
 from services.ownership import LeaseLost
 
 log = logging.getLogger("inkflow.actors.site")
@@ -204,7 +205,7 @@ class SiteActor(Actor[int]):
         else:
             try:
                 more = await operation.run_next()
-            except AiError as exc:
+            except (AiError, NotFound) as exc:  # the model failed, or what the job works on was deleted
                 await operation.on_failed()
                 await self._close(operation, "failed", result=operation.result(), error=operation.error_of(exc))
             else:

@@ -34,8 +34,8 @@ JOB_DOC = (
     "or subscribe to `job:<id>` over the websocket). A job for a site whose actor is idle is `running` "
     "from the start; one behind another job of its site is `queued`. Credits are reserved first (402 with "
     "`required`/`available` when short, nothing called), the actual cost captured, the rest refunded. "
-    "A job that fails within the wait answers 502 `upstream_error` (or the matching 4xx) with `job` "
-    "in the body."
+    "A job that fails within the wait answers 502 `upstream_error` (or the matching 4xx: 404 `not_found` "
+    "when what it works on was deleted meanwhile) with `job` in the body."
 )
 JOB_ERRORS = error_responses(
     400,
@@ -74,7 +74,8 @@ class JobFailed(ApiError):
         error = job.get("error") or {}
         code = error.get("code", "upstream_error")
         super().__init__(error.get("message", "The job failed."), code=code, extra={"job": job})
-        self.status = 400 if code in ACCOUNT_PROBLEMS else 502
+        # What the job works on was deleted meanwhile: 404, as a request naming it would be.
+        self.status = 400 if code in ACCOUNT_PROBLEMS else 404 if code == "not_found" else 502
 
 
 async def run_operation(request: web.Request, operation: type[Operation], params: dict[str, Any]) -> web.Response:

@@ -256,7 +256,8 @@ async def store_first_content(content: Content) -> Content | None:
     PostgreSQL (the check and the slug's included), up to four elsewhere."""
     assert content.task_id is not None, "a task's content names its task"
     if not on_postgres():
-        if await task_content(content.task_id) is not None:
+        # A task deleted meanwhile has no content either: the insert would break its foreign key.
+        if await task_content(content.task_id) is not None or not await Task.exists(id=content.task_id):
             return None
         content.slug = content.slug or await content_slug(content.site_id, content.title)
         await content.save()

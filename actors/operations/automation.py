@@ -31,7 +31,7 @@ from services import automation as service
 from services import jobs, planner, publishing
 from services.ai_client import AiError, Usage
 from services.costs import cluster_cost, content_cost
-from services.errors import ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from services.principal import Principal
 from services.security import utcnow
 
@@ -301,7 +301,8 @@ class Automation(Operation):
         try:
             await sub.begin()
             await sub.run_item(item)
-        except (AiError, ValidationFailed) as exc:  # a model error, or no usable key: the stage goes on
+        # A model error, no usable key, a row deleted meanwhile: the item fails, the stage goes on.
+        except (AiError, ValidationFailed, NotFound) as exc:
             await sub.on_failed()
             await sub.commit(item, cost=0, usage=Usage(), error=exc.message)
         if self._event is not None:

@@ -21,7 +21,7 @@ from models.writer import Content
 from schemas.ai import ANSWERS
 from services import ai_client, ai_settings, jobs
 from services.ai_client import AiError, Usage
-from services.errors import ValidationFailed
+from services.errors import DomainError, ValidationFailed
 from services.events import EventBus
 from services.principal import Principal
 from services.security import Crypto
@@ -166,7 +166,7 @@ class Operation:
         results = self.job.checkpoint.get("results", {})
         return dict(results if self.stage is None else results.get(self.stage, {}))
 
-    def error_of(self, exc: AiError) -> dict[str, Any]:
+    def error_of(self, exc: AiError | DomainError) -> dict[str, Any]:
         return {"code": exc.code, "message": exc.message}
 
     async def config(self) -> ai_settings.AiConfig:

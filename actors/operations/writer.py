@@ -12,7 +12,7 @@ from models.writer import Content, Task
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.costs import content_cost
-from services.errors import Conflict
+from services.errors import Conflict, NotFound
 from services.jobs import ItemRow
 from services.principal import Principal
 from services.seo import count_words
@@ -75,7 +75,9 @@ class GenerateContent(Operation):
         return [str(self.params["task_id"])]
 
     async def run_item(self, item: str) -> None:
-        task = self.task or await Task.get(id=int(item))  # gone since it was queued: DoesNotExist
+        task = self.task or await Task.get_or_none(id=int(item))
+        if task is None:
+            raise NotFound(f"Task {item} was deleted before its article was written.")
         keyword = task.keywords[0] if task.keywords else task.title
         prompt = await self.prompt(title=task.title, keyword=keyword, word_count=task.word_count, brief=task.brief)
         usage = Usage()
@@ -121,6 +123,9 @@ class GenerateContent(Operation):
                 existing = await task_content(task.id)
                 if existing is None:
                     content = await first_content()
+                    if content is None and not await Task.exists(id=task.id):
+                        # Deleted while the model wrote: its article has nowhere to go.
+                        raise NotFound(f"Task {task.id} was deleted while its article was being written.")
                 else:
                     content = await store_next_version(existing, text)
                     await complete_task(task.id, content.id)

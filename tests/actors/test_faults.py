@@ -12,7 +12,7 @@ import pytest
 from models.jobs import Job
 from models.planner import ContentIdea
 from server.app import create_app
-from tests.ai_helpers import balance, configure_ai, job_ledger
+from tests.ai_helpers import TASKS, balance, configure_ai, job_ledger, site_with_tasks
 from tests.fakes.openai_server import FakeOpenAI, default_answer, detect_task, prompt_text
 from tests.helpers import Api, Caller
 
@@ -307,3 +307,41 @@ async def test_every_model_call_is_in_the_usage_log_with_tokens(api: Api, fake: 
     assert all(r["tokens_in"] > 0 and r["tokens_out"] > 0 for r in rows)
     summary = await api.call("GET", "/api/v1/billing/usage/summary/", as_=owner)
     assert summary["data"]["total_credits"] == 10
+
+
+async def test_a_task_deleted_while_its_article_is_written_or_while_queued_ends_its_job_not_found(
+    api: Api, fake: FakeOpenAI
+) -> None:
+    """The running job's article has nowhere to go: on PostgreSQL the actor used to go round its
+    store loop for good (the job `running` for ever, the site's actor with it), on SQLite the
+    job crashed as a `server_error`. Now each job ends `failed` with `not_found`, and everything
+    reserved is refunded; the site's actor goes on with the next job."""
+    owner, _, tasks = await site_with_tasks(api, fake, 3)
+    before = await balance(owner.account["id"])
+    fake.always("slow", seconds=0.5)
+    started = [
+        (await api.call("POST", f"{TASKS}{task}/generate_content/", as_=owner, params={"wait": 0}, status=202))["data"][
+            "job"
+        ]["id"]
+        for task in tasks
+    ]
+
+    async def writing_one() -> bool:
+        return fake.count("/chat/completions") >= 1
+
+    await _wait_until(writing_one)  # the first job is with the model
+    for task in tasks[:2]:  # the one being written and the one waiting its turn
+        await api.call("DELETE", f"{TASKS}{task}/", as_=owner, status=204)
+
+    async def all_ended() -> bool:
+        return await Job.filter(id__in=started, status__in=("failed", "succeeded")).count() == 3
+
+    await _wait_until(all_ended)
+    writing, waiting, kept = [await Job.get(id=job_id) for job_id in started]
+    for job, when in ((writing, "while its article was being written"), (waiting, "before its article was written")):
+        assert job.status == "failed" and job.error["code"] == "not_found", job.error
+        assert when in job.error["message"] and job.credits_used == 0
+    assert kept.status == "succeeded", "the site's actor went on with the next job"
+    assert await balance(owner.account["id"]) == before - kept.credits_used
+    answer = await api.call("GET", f"/api/v1/jobs/{writing.id}/", as_=owner)
+    assert answer["data"]["status"] == "failed"
