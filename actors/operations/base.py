@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from marshmallow import Schema
 from tortoise.models import Model
@@ -21,7 +21,7 @@ from models.writer import Content
 from schemas.ai import ANSWERS
 from services import ai_client, ai_settings, jobs
 from services.ai_client import AiError, Usage
-from services.errors import DomainError, ValidationFailed
+from services.errors import DomainError, NotFound, ValidationFailed
 from services.events import EventBus
 from services.principal import Principal
 from services.security import Crypto
@@ -334,10 +334,26 @@ class PerContent(Operation):
 
     async def run_item(self, item: str) -> None:
         content = await Content.get_or_none(id=int(item))
-        if content is None:  # deleted since the job was queued: nothing to do, nothing charged
-            await self.commit(item, cost=0, usage=Usage())
-            return
-        await self.run_content(item, content)
+        if content is not None:
+            try:
+                await self.run_content(item, content)
+                return
+            except NotFound:  # deleted while its item ran (`still_there`): as if before
+                pass
+        # Deleted since the job was queued, or while its item ran: nothing to do, nothing charged.
+        await self.commit(item, cost=0, usage=Usage())
 
     async def run_content(self, item: str, content: Content) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    async def still_there(content: Content) -> None:
+        await still_there(Content, cast("int", content.id))
+
+
+async def still_there(model: type[Model], row_id: int) -> None:
+    """First in an item's writes: take the row the item works on (locked on PostgreSQL until the
+    item commits), or `NotFound` when it was deleted while the item ran (the model was called, but
+    its answer has nowhere to go and isn't charged)."""
+    if not await model.select_for_update().filter(id=row_id).values_list("id", flat=True):
+        raise NotFound(f"{model.__name__} {row_id} was deleted while its item ran.")

@@ -48,6 +48,7 @@ class LinkContent(PerContent):
         html, added = add_internal_links(content.html, content.id, [t for t in targets if t.phrases], existing)
 
         async def write() -> None:
+            await self.still_there(content)
             if added:
                 content.html = html
                 await content.save(update_fields=["html", "updated_at"])

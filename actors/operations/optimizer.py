@@ -43,6 +43,7 @@ class Optimize(PerContent):
         content.version += 1
 
         async def write() -> None:
+            await self.still_there(content)
             await previous.save()
             await content.save()
 

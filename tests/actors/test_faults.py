@@ -12,6 +12,7 @@ import pytest
 from models.jobs import Job
 from models.planner import ContentIdea
 from server.app import create_app
+from server.keys import SETTINGS
 from tests.ai_helpers import TASKS, balance, configure_ai, job_ledger, site_with_tasks
 from tests.fakes.openai_server import FakeOpenAI, default_answer, detect_task, prompt_text
 from tests.helpers import Api, Caller
@@ -345,3 +346,53 @@ async def test_a_task_deleted_while_its_article_is_written_or_while_queued_ends_
     assert await balance(owner.account["id"]) == before - kept.credits_used
     answer = await api.call("GET", f"/api/v1/jobs/{writing.id}/", as_=owner)
     assert answer["data"]["status"] == "failed"
+
+
+@pytest.mark.parametrize("stage", ["optimize", "image prompts", "image drawing"])
+async def test_a_content_deleted_while_its_item_runs_is_not_charged_and_the_job_goes_on(
+    api: Api, fake: FakeOpenAI, stage: str
+) -> None:
+    """The model answers for a content deleted meanwhile: its answer has nowhere to go. The item
+    ends as one whose content was deleted before its turn (nothing written, nothing charged) —
+    it used to crash the job (`server_error`); a drawn image's file is removed."""
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    await configure_ai(api, owner, fake)
+    html = "<p>" + "word " * 300 + "</p>"
+    content = (
+        await api.call(
+            "POST", "/api/v1/writer/content/", json={"site_id": site, "title": "T", "html": html}, as_=owner, status=201
+        )
+    )["data"]["id"]
+    before = await balance(owner.account["id"])
+    fake.always("slow", seconds=0.4)
+    path, body, model_path = {
+        "optimize": ("/api/v1/optimizer/optimize/", {"content_id": content}, "/chat/completions"),
+        "image prompts": (
+            "/api/v1/writer/images/generate_for_content/",
+            {"content_ids": [content]},
+            "/chat/completions",
+        ),
+        "image drawing": (
+            "/api/v1/writer/images/generate_for_content/",
+            {"content_ids": [content]},
+            "/images/generations",
+        ),
+    }[stage]
+    job_id = (await api.call("POST", path, json=body, as_=owner, params={"wait": 0}, status=202))["data"]["job"]["id"]
+
+    async def with_the_model() -> bool:
+        return fake.count(model_path) >= 1
+
+    await _wait_until(with_the_model)
+    await api.call("DELETE", f"/api/v1/writer/content/{content}/", as_=owner, status=204)
+
+    async def ended() -> bool:
+        return (await Job.get(id=job_id)).status not in ("queued", "running")
+
+    await _wait_until(ended)
+    job = await Job.get(id=job_id)
+    assert job.status == "succeeded" and job.credits_used == 0, (job.status, job.error)
+    assert await balance(owner.account["id"]) == before
+    media = api.client.app[SETTINGS].media_dir / str(owner.account["id"])
+    assert not media.exists() or not any(media.iterdir()), "a drawn image's file outlived its row"
