@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from marshmallow import Schema
 from tortoise.models import Model
@@ -255,6 +255,35 @@ class Operation:
         if ending:
             await jobs.announce(self.context.events, job, refund)
 
+    async def commit_while(
+        self,
+        model: type[Model],
+        row_id: int,
+        item: str,
+        *,
+        cost: int,
+        usage: Usage,
+        write: Callable[[], Awaitable[None]] | None = None,
+        results: Callable[[dict[str, Any]], None] | None = None,
+    ) -> bool:
+        """`commit` an item that works on one row (a content, a cluster, an image), taking that
+        row first in its writes (locked on PostgreSQL until the item commits). A row deleted
+        while the item ran (the model was called, but its answer has nowhere to go) ends the
+        item as one deleted before its turn: nothing written, nothing charged; False then."""
+
+        async def on_the_row() -> None:
+            if not await model.select_for_update().filter(id=row_id).values_list("id", flat=True):
+                raise NotFound(f"{model.__name__} {row_id} was deleted while its item ran.")
+            if write is not None:
+                await write()
+
+        try:
+            await self.commit(item, cost=cost, usage=usage, write=on_the_row, results=results)
+        except NotFound:
+            await self.commit(item, cost=0, usage=usage)
+            return False
+        return True
+
     def _usage_row(self, charge: int, usage: Usage) -> UsageLog | None:
         """The item's usage row (unsaved), if it was charged or called a model."""
         if not charge and not usage.calls:
@@ -334,26 +363,10 @@ class PerContent(Operation):
 
     async def run_item(self, item: str) -> None:
         content = await Content.get_or_none(id=int(item))
-        if content is not None:
-            try:
-                await self.run_content(item, content)
-                return
-            except NotFound:  # deleted while its item ran (`still_there`): as if before
-                pass
-        # Deleted since the job was queued, or while its item ran: nothing to do, nothing charged.
-        await self.commit(item, cost=0, usage=Usage())
+        if content is None:  # deleted since the job was queued: nothing to do, nothing charged
+            await self.commit(item, cost=0, usage=Usage())
+            return
+        await self.run_content(item, content)
 
     async def run_content(self, item: str, content: Content) -> None:
         raise NotImplementedError
-
-    @staticmethod
-    async def still_there(content: Content) -> None:
-        await still_there(Content, cast("int", content.id))
-
-
-async def still_there(model: type[Model], row_id: int) -> None:
-    """First in an item's writes: take the row the item works on (locked on PostgreSQL until the
-    item commits), or `NotFound` when it was deleted while the item ran (the model was called, but
-    its answer has nowhere to go and isn't charged)."""
-    if not await model.select_for_update().filter(id=row_id).values_list("id", flat=True):
-        raise NotFound(f"{model.__name__} {row_id} was deleted while its item ran.")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.operations.base import Operation, Plan, _one_site, still_there
+from actors.operations.base import Operation, Plan, _one_site
 from config.settings import Settings
 from models.writer import Content, Image
 from schemas import jobs as jobs_schemas
 from services import ai_settings
 from services.ai_client import AiError, Usage
-from services.errors import NotFound, ValidationFailed
+from services.errors import ValidationFailed
 from services.media import store_image
 from services.principal import Principal
 from services.seo import html_text
@@ -65,7 +65,6 @@ class GenerateImages(Operation):
         created: list[int] = []
 
         async def write() -> None:
-            await still_there(Content, content_id)
             position = await Image.filter(content_id=content.id).count()
             kinds = (["featured"] if config.featured_image else []) + ["in_article"] * config.images_per_content
             for kind_name, proposal in zip(kinds, proposals, strict=False):
@@ -85,10 +84,7 @@ class GenerateImages(Operation):
         def results(into: dict[str, Any]) -> None:
             into["image_ids"] = [*into.get("image_ids", []), *created]
 
-        try:
-            await self.commit(item, cost=0, usage=usage, write=write, results=results)
-        except NotFound:  # the content was deleted while its prompts were written
-            await self.commit(item, cost=0, usage=usage)
+        await self.commit_while(Content, content_id, item, cost=0, usage=usage, write=write, results=results)
 
     async def _render(self, item: str, image_id: int) -> None:
         image = await Image.get_or_none(id=image_id)
@@ -113,7 +109,6 @@ class GenerateImages(Operation):
         image.status, image.error = "generated", None
 
         async def write() -> None:
-            await still_there(Image, image_id)
             await image.save()
             if image.kind == "featured":
                 await Content.filter(id=image.content_id).update(featured_image_id=image.id)
@@ -122,11 +117,9 @@ class GenerateImages(Operation):
             into["generated"] = [*into.get("generated", []), image.id]
 
         cost = self.context.settings.costs["generate_images_per_image"]
-        try:
-            await self.commit(item, cost=cost, usage=usage, write=write, results=generated)
-        except NotFound:  # the image (or its content) was deleted while it was drawn: no file for nobody
+        if not await self.commit_while(Image, image_id, item, cost=cost, usage=usage, write=write, results=generated):
+            # The image (or its content) was deleted while it was drawn: its file goes too.
             (self.context.settings.media_dir / str(image.file_path)).unlink(missing_ok=True)
-            await self.commit(item, cost=0, usage=usage)
 
     def failure(self) -> dict[str, Any] | None:
         results = self.job.checkpoint.get("results", {})

@@ -48,7 +48,6 @@ class LinkContent(PerContent):
         html, added = add_internal_links(content.html, content.id, [t for t in targets if t.phrases], existing)
 
         async def write() -> None:
-            await self.still_there(content)
             if added:
                 content.html = html
                 await content.save(update_fields=["html", "updated_at"])
@@ -73,6 +72,5 @@ class LinkContent(PerContent):
                 }
             )
 
-        await self.commit(
-            item, cost=self.context.settings.costs["linker_per_content"], usage=usage, write=write, results=results
-        )
+        cost = self.context.settings.costs["linker_per_content"]
+        await self.commit_while(Content, content.id, item, cost=cost, usage=usage, write=write, results=results)

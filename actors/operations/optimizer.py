@@ -43,7 +43,6 @@ class Optimize(PerContent):
         content.version += 1
 
         async def write() -> None:
-            await self.still_there(content)
             await previous.save()
             await content.save()
 
@@ -57,6 +56,5 @@ class Optimize(PerContent):
                 }
             )
 
-        await self.commit(
-            item, cost=self.context.settings.costs["optimize_per_content"], usage=usage, write=write, results=results
-        )
+        cost = self.context.settings.costs["optimize_per_content"]
+        await self.commit_while(Content, content.id, item, cost=cost, usage=usage, write=write, results=results)

@@ -149,10 +149,5 @@ class GenerateIdeas(Operation):
             into["ideas_created"] = len(into["idea_ids"])
             into["not_found"] = self.params.get("not_found", [])
 
-        await self.commit(
-            item,
-            cost=self.context.settings.costs["generate_ideas_per_cluster"],
-            usage=usage,
-            write=write,
-            results=results,
-        )
+        cost = self.context.settings.costs["generate_ideas_per_cluster"]
+        await self.commit_while(Cluster, cluster.id, item, cost=cost, usage=usage, write=write, results=results)

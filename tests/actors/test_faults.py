@@ -396,3 +396,32 @@ async def test_a_content_deleted_while_its_item_runs_is_not_charged_and_the_job_
     assert await balance(owner.account["id"]) == before
     media = api.client.app[SETTINGS].media_dir / str(owner.account["id"])
     assert not media.exists() or not any(media.iterdir()), "a drawn image's file outlived its row"
+
+
+async def test_a_cluster_deleted_while_its_ideas_are_written_is_not_charged_and_the_next_one_is(
+    api: Api, fake: FakeOpenAI
+) -> None:
+    """The first cluster's ideas come back after it was deleted: no idea is stored for it (their
+    cluster is gone) and it isn't charged; the second cluster's are, and the job succeeds."""
+    owner, ids = await _setup(api, fake, clusters=2)
+    before = await balance(owner.account["id"])
+    fake.always("slow", seconds=0.4)
+    job_id = (await api.call("POST", IDEAS, json={"ids": ids}, as_=owner, params={"wait": 0}, status=202))["data"][
+        "job"
+    ]["id"]
+
+    async def with_the_model() -> bool:
+        return fake.count("/chat/completions") >= 1
+
+    await _wait_until(with_the_model)
+    await api.call("DELETE", f"/api/v1/planner/clusters/{ids[0]}/", as_=owner, status=204)
+
+    async def ended() -> bool:
+        return (await Job.get(id=job_id)).status not in ("queued", "running")
+
+    await _wait_until(ended)
+    job = await Job.get(id=job_id)
+    assert job.status == "succeeded", job.error
+    assert await ContentIdea.filter(cluster_id=ids[0]).count() == 0
+    assert await ContentIdea.filter(cluster_id=ids[1]).count() > 0
+    assert job.credits_used == 5 and await balance(owner.account["id"]) == before - 5
