@@ -221,8 +221,13 @@ _FIRST_CONTENT_STEPS = f""""made" AS ({{insert}}),
     "done" AS (UPDATE "task" SET {_COMPLETED}"made"."id"
                FROM "made" WHERE "task"."id" = "made"."task_id")"""
 _TASK_WITHOUT_CONTENT = (
-    '(SELECT 1 FROM "task" t WHERE t."id" = {task} AND ' + _CONTENT_ID_OF_TASK + ' IS NULL) AS "one"'
+    '(SELECT t."sector_id", t."cluster_id" FROM "task" t WHERE t."id" = {task} AND '
+    + _CONTENT_ID_OF_TASK
+    + ' IS NULL) AS "task_now"'
 )
+# The content takes its task's sector and cluster as they are when it is stored: either may have
+# been deleted (the task's set to NULL) while the model wrote.
+_FROM_TASK_NOW = {"sector_id": '"task_now"."sector_id"', "cluster_id": '"task_now"."cluster_id"'}
 # The first of the content's slug candidates ({candidates}, in `content_slug`'s order) that no
 # content of its site ({site}) has, by the (site, slug) index; no row when all are taken.
 _FREE_SLUG = """CROSS JOIN LATERAL (SELECT s."slug" FROM unnest({candidates}::text[]) WITH ORDINALITY AS s("slug", "n")
@@ -236,12 +241,13 @@ def first_content_steps(content: Content, *, first: int = 0, gate: str = "") -> 
     parameters, numbered from `first`. `gate`: a row source the insert selects from as well, so
     that nothing is made when it has no row (a job's row while its actor's token holds)."""
     assert content.task_id is not None, "a task's content names its task"
-    source, computed, extra = _TASK_WITHOUT_CONTENT, None, []
+    source, computed, extra = _TASK_WITHOUT_CONTENT, dict(_FROM_TASK_NOW), []
     if gate:
         source = f"{gate}, {source}"
     if not content.slug:  # the insert picks the first free candidate
         candidates = slug_candidates(content.title, max_length=CONTENT_SLUG_LENGTH, fallback=CONTENT_SLUG_FALLBACK)
-        source, computed, extra = f"{source} {_FREE_SLUG}", {"slug": '"free"."slug"'}, [candidates, content.site_id]
+        source, extra = f"{source} {_FREE_SLUG}", [candidates, content.site_id]
+        computed["slug"] = '"free"."slug"'
     insert, values = insert_select(content, source, first, computed)
     steps = _FIRST_CONTENT_STEPS.replace("{insert}", insert)
     for n, name in enumerate(("task", "candidates", "site")):  # after the insert's own parameters
@@ -256,9 +262,12 @@ async def store_first_content(content: Content) -> Content | None:
     PostgreSQL (the check and the slug's included), up to four elsewhere."""
     assert content.task_id is not None, "a task's content names its task"
     if not on_postgres():
-        # A task deleted meanwhile has no content either: the insert would break its foreign key.
-        if await task_content(content.task_id) is not None or not await Task.exists(id=content.task_id):
+        # The task as it is now: deleted meanwhile (no content for it then), or its sector or
+        # cluster deleted (set to NULL) while the model wrote; the insert would break a foreign key.
+        now = await Task.filter(id=content.task_id).first().values("sector_id", "cluster_id")
+        if now is None or await task_content(content.task_id) is not None:
             return None
+        content.sector_id, content.cluster_id = now["sector_id"], now["cluster_id"]
         content.slug = content.slug or await content_slug(content.site_id, content.title)
         await content.save()
         await complete_task(content.task_id, content.id)

@@ -11,6 +11,7 @@ import pytest
 
 from models.jobs import Job
 from models.planner import ContentIdea
+from models.writer import Content
 from server.app import create_app
 from server.keys import SETTINGS
 from tests.ai_helpers import TASKS, balance, configure_ai, job_ledger, site_with_tasks
@@ -425,3 +426,44 @@ async def test_a_cluster_deleted_while_its_ideas_are_written_is_not_charged_and_
     assert await ContentIdea.filter(cluster_id=ids[0]).count() == 0
     assert await ContentIdea.filter(cluster_id=ids[1]).count() > 0
     assert job.credits_used == 5 and await balance(owner.account["id"]) == before - 5
+
+
+@pytest.mark.parametrize("deleted", ["cluster", "sector"])
+async def test_a_task_s_cluster_or_sector_deleted_while_its_article_is_written_leaves_the_article_without_it(
+    api: Api, fake: FakeOpenAI, deleted: str
+) -> None:
+    """The task outlives its cluster or sector (set to none); its article, stored after, must
+    not name the deleted one (the insert broke the foreign key and the job crashed as
+    `server_error`, the article lost): it takes the task's as they are then."""
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    await configure_ai(api, owner, fake)
+    cluster = (
+        await api.call("POST", "/api/v1/planner/clusters/", json={"site_id": site, "name": "C"}, as_=owner, status=201)
+    )["data"]["id"]
+    sector = (
+        await api.call("POST", "/api/v1/auth/sectors/", json={"site_id": site, "name": "S"}, as_=owner, status=201)
+    )["data"]["id"]
+    body = {"site_id": site, "title": "T", "cluster_id": cluster, "sector_id": sector}
+    task = (await api.call("POST", TASKS, json=body, as_=owner, status=201))["data"]["id"]
+    fake.always("slow", seconds=0.4)
+    job_id = (await api.call("POST", f"{TASKS}{task}/generate_content/", as_=owner, params={"wait": 0}, status=202))[
+        "data"
+    ]["job"]["id"]
+
+    async def with_the_model() -> bool:
+        return fake.count("/chat/completions") >= 1
+
+    await _wait_until(with_the_model)
+    path = f"/api/v1/planner/clusters/{cluster}/" if deleted == "cluster" else f"/api/v1/auth/sectors/{sector}/"
+    await api.call("DELETE", path, as_=owner, status=204)
+
+    async def ended() -> bool:
+        return (await Job.get(id=job_id)).status not in ("queued", "running")
+
+    await _wait_until(ended)
+    job = await Job.get(id=job_id)
+    assert job.status == "succeeded", job.error
+    content = await Content.get(id=job.result["content_id"])
+    kept = {"cluster": sector, "sector": cluster}[deleted]
+    assert (content.cluster_id, content.sector_id) == ((None, kept) if deleted == "cluster" else (kept, None))
