@@ -128,11 +128,15 @@ class GenerateIdeas(Operation):
         created: list[int] = []
 
         async def write() -> None:
+            # The cluster's sector as it is now: deleted (set to none) while the model wrote, the
+            # ideas would name a sector that is gone.
+            now = await Cluster.filter(id=cluster.id).first().values("sector_id")
+            sector_id = None if now is None else now["sector_id"]
             for idea in ideas[: IDEAS_PER_CLUSTER * 2]:
                 row = await ContentIdea.create(
                     account_id=cluster.account_id,
                     site_id=cluster.site_id,
-                    sector_id=cluster.sector_id,
+                    sector_id=sector_id,
                     cluster_id=cluster.id,
                     title=idea["title"],
                     description=idea["description"],

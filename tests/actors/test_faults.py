@@ -467,3 +467,34 @@ async def test_a_task_s_cluster_or_sector_deleted_while_its_article_is_written_l
     content = await Content.get(id=job.result["content_id"])
     kept = {"cluster": sector, "sector": cluster}[deleted]
     assert (content.cluster_id, content.sector_id) == ((None, kept) if deleted == "cluster" else (kept, None))
+
+
+async def test_a_cluster_s_sector_deleted_while_its_ideas_are_written_leaves_the_ideas_without_it(
+    api: Api, fake: FakeOpenAI
+) -> None:
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    await configure_ai(api, owner, fake)
+    sector = (
+        await api.call("POST", "/api/v1/auth/sectors/", json={"site_id": site, "name": "S"}, as_=owner, status=201)
+    )["data"]["id"]
+    body = {"site_id": site, "name": "C", "sector_id": sector}
+    cluster = (await api.call("POST", "/api/v1/planner/clusters/", json=body, as_=owner, status=201))["data"]["id"]
+    fake.always("slow", seconds=0.4)
+    job_id = (await api.call("POST", IDEAS, json={"ids": [cluster]}, as_=owner, params={"wait": 0}, status=202))[
+        "data"
+    ]["job"]["id"]
+
+    async def with_the_model() -> bool:
+        return fake.count("/chat/completions") >= 1
+
+    await _wait_until(with_the_model)
+    await api.call("DELETE", f"/api/v1/auth/sectors/{sector}/", as_=owner, status=204)
+
+    async def ended() -> bool:
+        return (await Job.get(id=job_id)).status not in ("queued", "running")
+
+    await _wait_until(ended)
+    assert (await Job.get(id=job_id)).status == "succeeded"
+    ideas = await ContentIdea.filter(cluster_id=cluster).values_list("sector_id", flat=True)
+    assert ideas and set(ideas) == {None}
