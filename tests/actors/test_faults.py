@@ -48,6 +48,21 @@ async def _wait_until(predicate: Any, timeout: float = 10.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
+async def _until_the_model_is_called(fake: FakeOpenAI, path: str = "/chat/completions") -> None:
+    async def called() -> bool:
+        return fake.count(path) >= 1
+
+    await _wait_until(called)
+
+
+async def _until_ended(job_id: int) -> Job:
+    async def ended() -> bool:
+        return (await Job.get(id=job_id)).status not in ("queued", "running")
+
+    await _wait_until(ended)
+    return await Job.get(id=job_id)
+
+
 async def test_no_key_configured_is_400_ai_not_configured_and_reserves_nothing(api: Api) -> None:
     owner = await api.register()
     site = await api.site(owner)
@@ -328,10 +343,7 @@ async def test_a_task_deleted_while_its_article_is_written_or_while_queued_ends_
         for task in tasks
     ]
 
-    async def writing_one() -> bool:
-        return fake.count("/chat/completions") >= 1
-
-    await _wait_until(writing_one)  # the first job is with the model
+    await _until_the_model_is_called(fake)  # the first job is with the model
     for task in tasks[:2]:  # the one being written and the one waiting its turn
         await api.call("DELETE", f"{TASKS}{task}/", as_=owner, status=204)
 
@@ -382,17 +394,10 @@ async def test_a_content_deleted_while_its_item_runs_is_not_charged_and_the_job_
     }[stage]
     job_id = (await api.call("POST", path, json=body, as_=owner, params={"wait": 0}, status=202))["data"]["job"]["id"]
 
-    async def with_the_model() -> bool:
-        return fake.count(model_path) >= 1
-
-    await _wait_until(with_the_model)
+    await _until_the_model_is_called(fake, model_path)
     await api.call("DELETE", f"/api/v1/writer/content/{content}/", as_=owner, status=204)
 
-    async def ended() -> bool:
-        return (await Job.get(id=job_id)).status not in ("queued", "running")
-
-    await _wait_until(ended)
-    job = await Job.get(id=job_id)
+    job = await _until_ended(job_id)
     assert job.status == "succeeded" and job.credits_used == 0, (job.status, job.error)
     assert await balance(owner.account["id"]) == before
     media = api.client.app[SETTINGS].media_dir / str(owner.account["id"])
@@ -411,17 +416,10 @@ async def test_a_cluster_deleted_while_its_ideas_are_written_is_not_charged_and_
         "job"
     ]["id"]
 
-    async def with_the_model() -> bool:
-        return fake.count("/chat/completions") >= 1
-
-    await _wait_until(with_the_model)
+    await _until_the_model_is_called(fake)
     await api.call("DELETE", f"/api/v1/planner/clusters/{ids[0]}/", as_=owner, status=204)
 
-    async def ended() -> bool:
-        return (await Job.get(id=job_id)).status not in ("queued", "running")
-
-    await _wait_until(ended)
-    job = await Job.get(id=job_id)
+    job = await _until_ended(job_id)
     assert job.status == "succeeded", job.error
     assert await ContentIdea.filter(cluster_id=ids[0]).count() == 0
     assert await ContentIdea.filter(cluster_id=ids[1]).count() > 0
@@ -451,18 +449,11 @@ async def test_a_task_s_cluster_or_sector_deleted_while_its_article_is_written_l
         "data"
     ]["job"]["id"]
 
-    async def with_the_model() -> bool:
-        return fake.count("/chat/completions") >= 1
-
-    await _wait_until(with_the_model)
+    await _until_the_model_is_called(fake)
     path = f"/api/v1/planner/clusters/{cluster}/" if deleted == "cluster" else f"/api/v1/auth/sectors/{sector}/"
     await api.call("DELETE", path, as_=owner, status=204)
 
-    async def ended() -> bool:
-        return (await Job.get(id=job_id)).status not in ("queued", "running")
-
-    await _wait_until(ended)
-    job = await Job.get(id=job_id)
+    job = await _until_ended(job_id)
     assert job.status == "succeeded", job.error
     content = await Content.get(id=job.result["content_id"])
     kept = {"cluster": sector, "sector": cluster}[deleted]
@@ -485,16 +476,9 @@ async def test_a_cluster_s_sector_deleted_while_its_ideas_are_written_leaves_the
         "data"
     ]["job"]["id"]
 
-    async def with_the_model() -> bool:
-        return fake.count("/chat/completions") >= 1
-
-    await _wait_until(with_the_model)
+    await _until_the_model_is_called(fake)
     await api.call("DELETE", f"/api/v1/auth/sectors/{sector}/", as_=owner, status=204)
 
-    async def ended() -> bool:
-        return (await Job.get(id=job_id)).status not in ("queued", "running")
-
-    await _wait_until(ended)
-    assert (await Job.get(id=job_id)).status == "succeeded"
+    assert (await _until_ended(job_id)).status == "succeeded"
     ideas = await ContentIdea.filter(cluster_id=cluster).values_list("sector_id", flat=True)
     assert ideas and set(ideas) == {None}
