@@ -118,6 +118,13 @@ class ContentScore(Schema):
 
 class OptimizeResult(OperationResult):
     contents = fields.List(fields.Nested(ContentScore))
+    changed = fields.List(
+        fields.Integer(),
+        metadata={
+            "description": "contents whose text or primary keyword was edited while the model rewrote them: "
+            "left as the edit made them and not charged (optimize again to rewrite the new text)"
+        },
+    )
 
 
 class LinkOut(Schema):

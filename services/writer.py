@@ -18,7 +18,7 @@ from services.planner import check_refs, save_changes, site_and_refs_or_400
 from services.principal import Principal
 from services.seo import count_words
 from services.slugs import create_with_unique_slug, slug_candidates, unique_slug
-from services.tenancy import not_found
+from services.tenancy import not_found, row_or_404
 
 H2 = re.compile(r"<h2[\s>]", re.IGNORECASE)
 
@@ -159,11 +159,24 @@ async def _apply(caller: Principal, content: Content, data: dict[str, Any]) -> N
     content.update_from_dict(data)
 
 
+async def _current(content: Content) -> Content:
+    """`content`'s row as it is now, locked until the caller's transaction ends (PostgreSQL; SQLite
+    runs one transaction at a time): an edit applies to what a job stored meanwhile (an
+    optimization, a regenerated article, links) instead of writing an older copy over it."""
+    return await row_or_404(Content.select_for_update(), content.id, "content")
+
+
 async def update_content(caller: Principal, content: Content, data: dict[str, Any]) -> Content:
     """PUT: replace the editable fields given."""
-    await _apply(caller, content, data)
-    await content.save()
+    async with in_transaction():
+        content = await _current(content)
+        await _apply(caller, content, data)
+        await content.save()
     return content
+
+
+# A content's text: what a kept version holds (with the word count, which follows the html).
+TEXT_FIELDS = ("title", "html", "meta_title", "meta_description")
 
 
 def previous_version(content: Content) -> ContentVersion:
@@ -305,7 +318,9 @@ async def complete_task(task_id: int, content_id: int) -> None:
 
 async def store_next_version(content: Content, changes: dict[str, Any]) -> Content:
     """Keep the content as it is as a version, then apply `changes` (a new title gets a new
-    slug, as in `revise_content`) and bump the version; in the caller's transaction."""
+    slug, as in `revise_content`) and bump the version; in the caller's transaction. Onto the
+    row as it is then: the returned content, not `content`, is what was stored."""
+    content = await _current(content)
     await previous_version(content).save()
     if "title" in changes and changes["title"] != content.title:
         content.slug = await content_slug(content.site_id, changes["title"], exclude_id=content.id)
@@ -318,6 +333,7 @@ async def store_next_version(content: Content, changes: dict[str, Any]) -> Conte
 async def revise_content(caller: Principal, content: Content, data: dict[str, Any]) -> tuple[Content, list[str]]:
     """`update_content`: keep the previous version, apply, bump the version, report warnings."""
     async with in_transaction():
+        content = await _current(content)
         await previous_version(content).save()
         await _apply(caller, content, data)
         content.version += 1

@@ -4,9 +4,9 @@ checkpoint are committed in one transaction, so a resumed job never repeats or r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from marshmallow import Schema
 from tortoise.models import Model
@@ -46,6 +46,13 @@ class Plan:
     total: int
     estimate: int
     uses_ai: bool = True
+
+
+M = TypeVar("M", bound=Model)
+
+
+class _Changed(Exception):
+    """An item's row was edited while the item ran (`Operation.commit_while`)."""
 
 
 def _one_site(rows: Sequence[Any], what: str) -> int:
@@ -257,30 +264,43 @@ class Operation:
 
     async def commit_while(
         self,
-        model: type[Model],
+        model: type[M],
         row_id: int,
         item: str,
         *,
         cost: int,
         usage: Usage,
-        write: Callable[[], Awaitable[None]] | None = None,
+        write: Callable[[M], Awaitable[None]] | None = None,
         results: Callable[[dict[str, Any]], None] | None = None,
+        based_on: Mapping[str, Any] | None = None,
     ) -> bool:
         """`commit` an item that works on one row (a content, a cluster, an image), taking that
-        row first in its writes (locked on PostgreSQL until the item commits). A row deleted
-        while the item ran (the model was called, but its answer has nowhere to go) ends the
-        item as one deleted before its turn: nothing written, nothing charged; False then."""
+        row first in its writes (locked on PostgreSQL until the item commits) and giving it to
+        `write` as it is now. A row deleted while the item ran (the model was called, but its
+        answer has nowhere to go) ends the item as one deleted before its turn: nothing written,
+        nothing charged. `based_on`: the row's values the item's work started from; if an edit
+        changed any of them meanwhile, writing would throw that edit away, so the item ends the
+        same way and the row's id goes in the job's `changed` result. False in both cases."""
 
         async def on_the_row() -> None:
-            if not await model.select_for_update().filter(id=row_id).values_list("id", flat=True):
+            row = await model.select_for_update().get_or_none(id=row_id)
+            if row is None:
                 raise NotFound(f"{model.__name__} {row_id} was deleted while its item ran.")
+            if based_on is not None and any(getattr(row, name) != value for name, value in based_on.items()):
+                raise _Changed
             if write is not None:
-                await write()
+                await write(row)
+
+        def changed(into: dict[str, Any]) -> None:
+            into.setdefault("changed", []).append(row_id)
 
         try:
             await self.commit(item, cost=cost, usage=usage, write=on_the_row, results=results)
         except NotFound:
             await self.commit(item, cost=0, usage=usage)
+            return False
+        except _Changed:
+            await self.commit(item, cost=0, usage=usage, results=changed)
             return False
         return True
 

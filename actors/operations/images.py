@@ -64,7 +64,7 @@ class GenerateImages(Operation):
         config = await self.config()
         created: list[int] = []
 
-        async def write() -> None:
+        async def write(_: Content) -> None:
             position = await Image.filter(content_id=content.id).count()
             kinds = (["featured"] if config.featured_image else []) + ["in_article"] * config.images_per_content
             for kind_name, proposal in zip(kinds, proposals, strict=False):
@@ -108,7 +108,7 @@ class GenerateImages(Operation):
         await store_image(self.context.settings, image, data)
         image.status, image.error = "generated", None
 
-        async def write() -> None:
+        async def write(_: Image) -> None:
             await image.save()
             if image.kind == "featured":
                 await Content.filter(id=image.content_id).update(featured_image_id=image.id)

@@ -10,7 +10,7 @@ from models.planner import Keyword
 from models.writer import Content
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
-from services.linker import LinkTarget, add_internal_links
+from services.linker import AddedLink, LinkTarget, add_internal_links
 
 # --- linker ----------------------------------------------------------------------------------------
 
@@ -27,39 +27,35 @@ class LinkContent(PerContent):
     cost_key = "linker_per_content"
 
     async def run_content(self, item: str, content: Content) -> None:
-        usage = Usage()
-        others = await Content.filter(site_id=content.site_id).exclude(id=content.id).order_by("id")
-        cluster_words: dict[int, list[str]] = {}
-        for row in (
-            await Keyword.filter(cluster_id__in=[o.cluster_id for o in others if o.cluster_id])
-            .order_by("-volume", "id")
-            .values("cluster_id", "keyword")
-        ):
-            cluster_words.setdefault(row["cluster_id"], []).append(row["keyword"])
-        targets = [
-            LinkTarget(
-                id=other.id,
-                phrases=tuple(p for p in [other.primary_keyword, *cluster_words.get(other.cluster_id or 0, [])] if p),
-                href=link_href(other),
-            )
-            for other in others
-        ]
-        existing = set(cast("list[int]", await Link.filter(source_id=content.id).values_list("target_id", flat=True)))
-        html, added = add_internal_links(content.html, content.id, [t for t in targets if t.phrases], existing)
+        added: list[AddedLink] = []
 
-        async def write() -> None:
-            if added:
-                content.html = html
-                await content.save(update_fields=["html", "updated_at"])
-                for link in added:
+        async def write(now: Content) -> None:
+            # Chosen inside the item's transaction, from the content as it is (locked): an edit
+            # made while the links were chosen is linked, not written over. The chosen targets
+            # are locked too, so a target deleted meanwhile is left out (and chosen again
+            # without it) instead of failing the job on its foreign key, and one deleted from
+            # now on waits for this commit, its links then going with it.
+            gone: set[int] = set()
+            while True:
+                html, links = await _links(now, gone)
+                wanted = {link.target_id for link in links}
+                present = await Content.filter(id__in=wanted).select_for_update().values_list("id", flat=True)
+                if len(present) == len(wanted):
+                    break
+                gone |= wanted - set(cast("list[int]", present))
+            if links:
+                now.html = html
+                await now.save(update_fields=["html", "updated_at"])
+                for link in links:
                     await Link.create(
-                        account_id=content.account_id,
-                        site_id=content.site_id,
-                        source_id=content.id,
+                        account_id=now.account_id,
+                        site_id=now.site_id,
+                        source_id=now.id,
                         target_id=link.target_id,
                         anchor=link.anchor,
                         href=link.href,
                     )
+            added.extend(links)
 
         def results(into: dict[str, Any]) -> None:
             into.setdefault("contents", []).append(
@@ -73,4 +69,26 @@ class LinkContent(PerContent):
             )
 
         cost = self.context.settings.costs["linker_per_content"]
-        await self.commit_while(Content, content.id, item, cost=cost, usage=usage, write=write, results=results)
+        await self.commit_while(Content, content.id, item, cost=cost, usage=Usage(), write=write, results=results)
+
+
+async def _links(content: Content, leave_out: set[int]) -> tuple[str, list[AddedLink]]:
+    """`content`'s html with links added to its site's other contents (but those in `leave_out`)."""
+    others = await Content.filter(site_id=content.site_id).exclude(id__in=[content.id, *leave_out]).order_by("id")
+    cluster_words: dict[int, list[str]] = {}
+    for row in (
+        await Keyword.filter(cluster_id__in=[o.cluster_id for o in others if o.cluster_id])
+        .order_by("-volume", "id")
+        .values("cluster_id", "keyword")
+    ):
+        cluster_words.setdefault(row["cluster_id"], []).append(row["keyword"])
+    targets = [
+        LinkTarget(
+            id=other.id,
+            phrases=tuple(p for p in [other.primary_keyword, *cluster_words.get(other.cluster_id or 0, [])] if p),
+            href=link_href(other),
+        )
+        for other in others
+    ]
+    existing = set(cast("list[int]", await Link.filter(source_id=content.id).values_list("target_id", flat=True)))
+    return add_internal_links(content.html, content.id, [t for t in targets if t.phrases], existing)

@@ -9,7 +9,7 @@ from models.writer import Content
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
 from services.seo import content_analysis, count_words
-from services.writer import previous_version, sanitise_html
+from services.writer import TEXT_FIELDS, previous_version, sanitise_html
 
 # --- optimize --------------------------------------------------------------------------------------
 
@@ -19,6 +19,9 @@ class Optimize(PerContent):
     result_schema = jobs_schemas.OptimizeResult
     prompt_type = "optimize"
     cost_key = "optimize_per_content"
+
+    def result(self) -> dict[str, Any]:
+        return {"contents": [], "changed": [], **super().result()}
 
     async def run_content(self, item: str, content: Content) -> None:
         usage = Usage()
@@ -32,19 +35,27 @@ class Optimize(PerContent):
             issues=issues,
         )
         article = await self.chat(prompt, usage, what="Optimization")
-        previous = previous_version(content)
-        content.title = article["title"]
-        content.html = sanitise_html(article["html"])
-        content.word_count = count_words(content.html)
-        content.meta_title = article["meta_title"] or content.meta_title
-        content.meta_description = article["meta_description"] or content.meta_description
+        # What the rewrite was made from: an edit of any of it meanwhile would be written over.
+        based_on = {name: getattr(content, name) for name in (*TEXT_FIELDS, "primary_keyword")}
+        html = sanitise_html(article["html"])
+        rewrite = {
+            "title": article["title"],
+            "html": html,
+            "word_count": count_words(html),
+            "meta_title": article["meta_title"] or content.meta_title,
+            "meta_description": article["meta_description"] or content.meta_description,
+        }
+        content.update_from_dict(rewrite)  # only to score it: the row is written in `write`
         after = await content_analysis(content)
-        content.seo_score = after["score"]
-        content.version += 1
+        stored: list[Content] = []
 
-        async def write() -> None:
-            await previous.save()
-            await content.save()
+        async def write(now: Content) -> None:
+            # Onto the row as it is now (its text as the rewrite read it; `based_on`): a status
+            # or a slug changed meanwhile stays as it was changed.
+            await previous_version(now).save()
+            now.update_from_dict({**rewrite, "seo_score": after["score"], "version": now.version + 1})
+            await now.save(update_fields=[*rewrite, "seo_score", "version", "updated_at"])
+            stored.append(now)
 
         def results(into: dict[str, Any]) -> None:
             into.setdefault("contents", []).append(
@@ -52,9 +63,18 @@ class Optimize(PerContent):
                     "content_id": content.id,
                     "score_before": before["score"],
                     "score_after": after["score"],
-                    "version": content.version,
+                    "version": stored[0].version,
                 }
             )
 
         cost = self.context.settings.costs["optimize_per_content"]
-        await self.commit_while(Content, content.id, item, cost=cost, usage=usage, write=write, results=results)
+        await self.commit_while(
+            Content,
+            content.id,
+            item,
+            cost=cost,
+            usage=usage,
+            write=write,
+            results=results,
+            based_on=based_on,
+        )

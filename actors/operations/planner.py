@@ -127,11 +127,10 @@ class GenerateIdeas(Operation):
         ideas = (await self.chat(prompt, usage, what="Idea generation"))["ideas"]
         created: list[int] = []
 
-        async def write() -> None:
+        async def write(now: Cluster) -> None:
             # The cluster's sector as it is now: deleted (set to none) while the model wrote, the
             # ideas would name a sector that is gone.
-            now = await Cluster.filter(id=cluster.id).first().values("sector_id")
-            sector_id = None if now is None else now["sector_id"]
+            sector_id = now.sector_id
             for idea in ideas[: IDEAS_PER_CLUSTER * 2]:
                 row = await ContentIdea.create(
                     account_id=cluster.account_id,
