@@ -21,6 +21,7 @@ from server.crud import (
     row_serializer,
     with_caller,
     with_events,
+    with_files,
     with_settings,
     without_request,
 )
@@ -249,7 +250,7 @@ add_crud(
         update_schema=s.SiteUpdateIn,
         create=with_settings(tenancy.create_site),
         update=without_request(tenancy.update_site),
-        delete=without_request(tenancy.delete_site),
+        delete=with_files(tenancy.delete_site),
         delete_errors=(409,),  # a job of the site is unfinished
         write_role="admin",
         write_scope="general",

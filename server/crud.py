@@ -71,6 +71,15 @@ def with_settings(service: Callable[..., Awaitable[Any]]) -> Callable[..., Await
     return hook
 
 
+def with_files(service: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A hook calling `service(settings, *args)` (for rows with files on disk: the media folder)."""
+
+    async def hook(request: web.Request, *args: Any) -> Any:
+        return await service(request.app[SETTINGS], *args)
+
+    return hook
+
+
 def with_events(service: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     """A hook calling `service(events, caller, *args)` (for changes other processes must hear of)."""
 

@@ -14,7 +14,7 @@ from schemas.common import envelope as envelope_schema
 from schemas.common import error_responses
 from server import envelope
 from server.access import endpoint, principal
-from server.crud import Resource, add_crud, delete_row, path_id, with_caller, with_path_id
+from server.crud import Resource, add_crud, delete_row, path_id, with_caller, with_files, with_path_id
 from server.jobs import add_operation
 from services import writer
 
@@ -48,7 +48,7 @@ CONTENT = Resource(
     update_schema=s.ContentUpdateIn,
     create=with_caller(writer.create_content),
     update=with_caller(writer.update_content),
-    delete=delete_row,
+    delete=with_files(writer.delete_content),
     module="writer",
     apikey=True,
 )

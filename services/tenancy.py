@@ -21,6 +21,7 @@ from services.auth import normalise_email
 from services.errors import Conflict, Duplicate, NotFound, PermissionDenied, PlanLimit, ValidationFailed
 from services.events import EventBus
 from services.jobs import UNFINISHED
+from services.media import delete_images, remove
 from services.principal import ROLE_RANK, Principal
 from services.security import check_password_rules, hash_password
 from services.slugs import create_with_unique_slug
@@ -193,11 +194,12 @@ async def update_site(site: Site, data: dict[str, Any]) -> Site:
     return site
 
 
-async def delete_site(site: Site) -> None:
+async def delete_site(settings: Settings, site: Site) -> None:
     """Delete the site and everything of it; 409 while a job of the site is unfinished (queued,
     running or paused). Its rows go with the site, so the credits it holds reserved would never be
     settled or refunded, and the item in flight would have nowhere to go: cancel it (or let it
-    end) first. The site's row is locked first, so a job made meanwhile is seen or refused."""
+    end) first. The site's row is locked first, so a job made meanwhile is seen or refused. Its
+    images' files are removed too."""
     async with in_transaction():
         await Site.select_for_update().filter(id=site.id).first()
         busy = (
@@ -212,7 +214,9 @@ async def delete_site(site: Site) -> None:
                 f"(POST /api/v1/jobs/{busy['id']}/cancel/) or let it end before deleting the site; "
                 "its reserved credits are settled when it ends."
             )
+        files = await delete_images(settings, "site_id", site.id)
         await site.delete()
+    remove(files)
 
 
 async def create_sector(caller: Principal, data: dict[str, Any]) -> SiteSector:

@@ -9,11 +9,13 @@ import nh3
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from config.settings import Settings
 from models.base import scope_of
 from models.db import insert_select, on_postgres, raw_query
 from models.planner import ContentIdea
 from models.writer import Content, ContentVersion, Task, Taxonomy
 from services.errors import ValidationFailed
+from services.media import delete_images, remove
 from services.planner import check_refs, save_changes, site_and_refs_or_400
 from services.principal import Principal
 from services.seo import count_words
@@ -173,6 +175,14 @@ async def update_content(caller: Principal, content: Content, data: dict[str, An
         await _apply(caller, content, data)
         await content.save()
     return content
+
+
+async def delete_content(settings: Settings, content: Content) -> None:
+    """Delete the content, its images and their files (its other rows go by cascade)."""
+    async with in_transaction():
+        files = await delete_images(settings, "content_id", content.id)
+        await content.delete()
+    remove(files)
 
 
 # A content's text: what a kept version holds (with the word count, which follows the html).

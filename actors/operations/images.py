@@ -10,7 +10,7 @@ from models.writer import Content, Image
 from schemas import jobs as jobs_schemas
 from services import ai_settings
 from services.ai_client import AiError, Usage
-from services.errors import ValidationFailed
+from services.errors import NotFound, ValidationFailed
 from services.media import store_image
 from services.principal import Principal
 from services.seo import html_text
@@ -168,7 +168,11 @@ class RegenerateImage(Operation):
         return [str(self.params["image_id"])]
 
     async def run_item(self, item: str) -> None:
-        image = await Image.get(id=int(item))
+        # The image deleted (with its content or site) before or while it is drawn: the job
+        # fails `not_found` and is refunded, as a generate_content job whose task is deleted.
+        image = await Image.get_or_none(id=int(item))
+        if image is None:
+            raise NotFound(f"Image {item} was deleted before it was drawn again.")
         prompt = self.params.get("prompt") or image.prompt
         usage = Usage()
         data = await self.render(prompt, usage)
@@ -176,11 +180,19 @@ class RegenerateImage(Operation):
         await store_image(self.context.settings, image, data)
         image.prompt, image.status, image.error = prompt, "generated", None
 
+        async def write() -> None:
+            if not await Image.select_for_update().filter(id=image.id).values_list("id", flat=True):
+                raise NotFound(f"Image {image.id} was deleted while it was drawn again.")
+            await image.save()
+
         def results(into: dict[str, Any]) -> None:
             into.update(image_id=image.id, url=image.url)
 
-        await self.commit(
-            item, cost=self.job.credits_reserved, usage=usage, write=lambda: image.save(), results=results
-        )
+        media = self.context.settings.media_dir
+        try:
+            await self.commit(item, cost=self.job.credits_reserved, usage=usage, write=write, results=results)
+        except NotFound:
+            (media / str(image.file_path)).unlink(missing_ok=True)  # the new file has no row
+            raise
         if old:
-            (self.context.settings.media_dir / old).unlink(missing_ok=True)
+            (media / old).unlink(missing_ok=True)

@@ -1,15 +1,18 @@
-"""A content edited while a job works on it: the edit is never written over, on both backends."""
+"""A content edited or deleted while a job works on it: the edit is never written over, and what
+is deleted leaves nothing behind (images' files included), on both backends."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from actors.operations import linker
 from models.linker import Link
-from models.writer import Content, ContentVersion
+from models.writer import Content, ContentVersion, Image
+from server.keys import SETTINGS
 from services import writer
 from services.principal import Principal
 from tests.actors.test_faults import _until_ended, _until_the_model_is_called
@@ -155,3 +158,68 @@ async def test_a_link_target_deleted_while_links_are_chosen_is_left_out(
     assert await Link.filter(source_id=source).values_list("target_id", flat=True) == [mats]
     html = (await Content.get(id=source)).html
     assert '<a href="/yoga-mats/">yoga mats</a>' in html and "/trail-shoes/" not in html
+
+
+# --- images' files -------------------------------------------------------------------------------
+
+
+async def _drawn(api: Api, owner: Caller, site: int, title: str) -> tuple[int, list[Path]]:
+    """A content of `site` with its images drawn: its id and its images' files."""
+    content = await _content(api, owner, site, title=title)
+    body = {"content_ids": [content]}
+    await api.call("POST", "/api/v1/writer/images/generate_for_content/", json=body, as_=owner)
+    media = api.client.app[SETTINGS].media_dir
+    files = [media / path for path in await Image.filter(content_id=content).values_list("file_path", flat=True)]
+    assert files and all(path.is_file() for path in files)
+    return content, files
+
+
+async def test_a_deleted_content_s_or_site_s_image_files_go_with_it(api: Api, fake: FakeOpenAI) -> None:
+    """The image rows went by cascade and their files stayed on disk, still served at their
+    addresses; now a content's files go with it, a site's with the site, and no one else's."""
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    other_site = (await api.site(owner))["id"]
+    await configure_ai(api, owner, fake)
+    gone, gone_files = await _drawn(api, owner, site, "Gone")
+    kept, kept_files = await _drawn(api, owner, site, "Kept")
+    _, other_files = await _drawn(api, owner, other_site, "Elsewhere")
+    address = (await Image.filter(content_id=gone).first().values("url"))["url"]
+    assert (await api.client.get(address)).status == 200
+
+    await api.call("DELETE", f"/api/v1/writer/content/{gone}/", as_=owner, status=204)
+    assert not any(path.exists() for path in gone_files)
+    assert (await api.client.get(address)).status == 404
+    assert all(path.is_file() for path in kept_files + other_files)
+    assert await Image.filter(content_id=kept).count() == len(kept_files)
+
+    await api.call("DELETE", f"/api/v1/auth/sites/{site}/", as_=owner, status=204)
+    assert not any(path.exists() for path in kept_files)
+    assert all(path.is_file() for path in other_files)
+
+
+async def test_an_image_deleted_while_it_is_drawn_again_fails_the_job_not_found_and_refunds(
+    api: Api, fake: FakeOpenAI
+) -> None:
+    """regenerate_image of an image whose content is deleted while the model draws: the job
+    succeeded, charged, and named an image that no longer existed, its new file left on disk.
+    Now it ends as a generate_content whose task is deleted: `not_found`, all refunded."""
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    await configure_ai(api, owner, fake)
+    content, _ = await _drawn(api, owner, site, "Drawn")
+    image = await Image.filter(content_id=content).first().values_list("id", flat=True)
+    before = await balance(owner.account["id"])
+    fake.always("slow", seconds=0.4)
+    body = {"image_id": image}
+    started = await api.call(
+        "POST", "/api/v1/writer/images/regenerate/", json=body, params={"wait": 0}, as_=owner, status=202
+    )
+    await _until_the_model_is_called(fake, "/images/generations")
+    await api.call("DELETE", f"/api/v1/writer/content/{content}/", as_=owner, status=204)
+
+    job = await _until_ended(started["data"]["job"]["id"])
+    assert (job.status, job.error and job.error["code"], job.credits_used) == ("failed", "not_found", 0)
+    assert await balance(owner.account["id"]) == before
+    media = api.client.app[SETTINGS].media_dir / str(owner.account["id"])
+    assert not any(media.iterdir()), "a file outlived its image"
