@@ -83,7 +83,10 @@ class ClusterMade(Schema):
 class AutoClusterResult(OperationResult):
     clusters = fields.List(fields.Nested(ClusterMade))
     unmapped = fields.List(fields.Integer(), metadata={"description": "keywords the model put in no cluster"})
-    not_found = fields.List(fields.Integer())
+    not_found = fields.List(
+        fields.Integer(),
+        metadata={"description": "keywords not found: not the caller's, or deleted while the model clustered"},
+    )
 
 
 class GenerateIdeasResult(OperationResult):

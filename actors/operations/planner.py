@@ -6,7 +6,7 @@ from typing import Any
 
 from actors.operations.base import Operation, Plan, _one_site
 from config.settings import Settings
-from models.accounts import Site
+from models.accounts import Site, SiteSector
 from models.planner import Cluster, ContentIdea, Keyword
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
@@ -52,10 +52,21 @@ class AutoCluster(Operation):
         usage = Usage()
         prompt = await self.prompt(site_name=site.name, keywords="\n".join(f"- {kw.keyword}" for kw in keywords))
         clusters = (await self.chat(prompt, usage, what="Clustering"))["clusters"]
-        by_key = {kw.keyword_key: kw for kw in keywords}
         summary: list[dict[str, Any]] = []
+        gone: list[int] = []
 
         async def write() -> None:
+            # The keywords and the sector as they are now, locked until the commit: one deleted
+            # while the model clustered is left out (a keyword is then `not_found`; clusters get
+            # no sector), instead of the job crashing on a foreign key.
+            sector_id = self.params.get("sector_id")
+            if sector_id is not None and not await SiteSector.select_for_update().filter(id=sector_id).exists():
+                sector_id = None
+            present = set(
+                await Keyword.filter(id__in=[kw.id for kw in keywords]).select_for_update().values_list("id", flat=True)
+            )
+            gone.extend(kw.id for kw in keywords if kw.id not in present)
+            by_key = {kw.keyword_key: kw for kw in keywords if kw.id in present}
             mapped: set[int] = set()
             for proposal in clusters:
                 name = normalise_keyword(proposal["name"])
@@ -70,7 +81,7 @@ class AutoCluster(Operation):
                         "account_id": site.account_id,
                         "name": name,
                         "description": proposal["description"],
-                        "sector_id": self.params.get("sector_id"),
+                        "sector_id": sector_id,
                     },
                 )
                 ids = [kw.id for kw in members]
@@ -78,12 +89,12 @@ class AutoCluster(Operation):
                 await Keyword.filter(id__in=ids).update(cluster_id=cluster.id, status="mapped")
                 await recount_clusters([cluster.id])
                 summary.append({"id": cluster.id, "name": cluster.name, "created": created, "keyword_ids": ids})
-            summary.append({"_unmapped": [kw.id for kw in keywords if kw.id not in mapped]})
+            summary.append({"_unmapped": [kw.id for kw in keywords if kw.id in present and kw.id not in mapped]})
 
         def results(into: dict[str, Any]) -> None:
             into["clusters"] = [c for c in summary if "id" in c]
             into["unmapped"] = summary[-1]["_unmapped"] if summary else []
-            into["not_found"] = self.params.get("not_found", [])
+            into["not_found"] = [*self.params.get("not_found", []), *gone]
 
         cost = cluster_cost(self.context.settings, len(self.params["keyword_ids"]))
         await self.commit(item, cost=cost, usage=usage, write=write, results=results)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from models.jobs import Job
-from models.planner import ContentIdea
+from models.planner import Cluster, ContentIdea
 from models.writer import Content
 from server.app import create_app
 from server.keys import SETTINGS
@@ -19,6 +19,7 @@ from tests.fakes.openai_server import FakeOpenAI, default_answer, detect_task, p
 from tests.helpers import Api, Caller
 
 IDEAS = "/api/v1/planner/clusters/generate_ideas/"
+CLUSTER = "/api/v1/planner/clusters/auto_cluster/"
 
 
 @pytest.fixture
@@ -482,3 +483,41 @@ async def test_a_cluster_s_sector_deleted_while_its_ideas_are_written_leaves_the
     assert (await _until_ended(job_id)).status == "succeeded"
     ideas = await ContentIdea.filter(cluster_id=cluster).values_list("sector_id", flat=True)
     assert ideas and set(ideas) == {None}
+
+
+@pytest.mark.parametrize("deleted", ["sector", "keyword"])
+async def test_a_keyword_or_the_sector_deleted_while_keywords_are_clustered_is_left_out(
+    api: Api, fake: FakeOpenAI, deleted: str
+) -> None:
+    """The clusters named the sector given, and the mapping the keywords read before the model
+    call: one deleted meanwhile crashed the job as `server_error` on a foreign key (the sector)
+    or listed a keyword that was gone. Now the clusters are stored without the sector, and a
+    deleted keyword is `not_found`, in no cluster."""
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    await configure_ai(api, owner, fake)
+    body = {"site_id": site, "name": "S"}
+    sector = (await api.call("POST", "/api/v1/auth/sectors/", json=body, as_=owner, status=201))["data"]["id"]
+    ids = []
+    for word in ["running shoes", "running socks", "yoga mat", "yoga pants"]:
+        body = {"site_id": site, "keyword": word, "volume": 100}
+        made = await api.call("POST", "/api/v1/planner/keywords/", json=body, as_=owner, status=201)
+        ids.append(made["data"]["id"])
+    fake.always("slow", seconds=0.4)
+    body = {"ids": ids, "site_id": site, "sector_id": sector}
+    started = await api.call("POST", CLUSTER, json=body, as_=owner, params={"wait": 0}, status=202)
+
+    await _until_the_model_is_called(fake)
+    path = f"/api/v1/auth/sectors/{sector}/" if deleted == "sector" else f"/api/v1/planner/keywords/{ids[0]}/"
+    await api.call("DELETE", path, as_=owner, status=204)
+
+    job = await _until_ended(started["data"]["job"]["id"])
+    assert job.status == "succeeded", job.error
+    clustered = sorted(i for cluster in job.result["clusters"] for i in cluster["keyword_ids"])
+    if deleted == "sector":
+        assert (clustered, job.result["not_found"]) == (ids, [])
+        assert await Cluster.filter(site_id=site).values_list("sector_id", flat=True) == [None, None]
+    else:
+        assert (clustered, job.result["not_found"]) == (ids[1:], [ids[0]])
+        assert await Cluster.filter(site_id=site, sector_id=sector).count() == 2
+        assert sum(await Cluster.filter(site_id=site).values_list("keywords_count", flat=True)) == 3
