@@ -263,13 +263,14 @@ class WordPressPublisher:
         if missing:  # before WordPress is called: nothing half-done there
             raise ImageFileMissing(next(iter(missing.values()))[0], errors=missing)
         assert record.marker is not None
-        collection = wordpress_collection(content.content_type)
+        known = await self._known_post(wordpress_collection(content.content_type), content, record.marker)
+        collection = known[0] if known is not None else wordpress_collection(content.content_type)
         media = await self._upload_images(images)
         featured = next((media[i.id]["id"] for i in images if _is_featured(content, i) and i.id in media), 0)
         # Pages have no categories or tags.
         terms = await self._map_terms(content) if collection == "posts" else None
         fields = self._fields(content, record, media, images, featured, terms)
-        post, created = await self._write(collection, content, record.marker, fields)
+        post, created = await self._write(collection, record.marker, fields, None if known is None else known[1])
         post_id = int(post["id"])
         seo = await self._rank_math(post_id, content) if "rankmath" in self.seo_plugins else {}
         if "yoast" in self.seo_plugins:
@@ -322,11 +323,10 @@ class WordPressPublisher:
         return fields
 
     async def _write(
-        self, collection: str, content: Content, marker: str, fields: dict[str, Any]
+        self, collection: str, marker: str, fields: dict[str, Any], known: int | None
     ) -> tuple[dict[str, Any], bool]:
-        """Update the known post, else the one carrying the marker, else create one; answers the
+        """Update the `known` post, else the one carrying the marker, else create one; answers the
         post and whether it was created."""
-        known = await self._known_post(collection, content, marker)
         if known is not None:
             return await self.client.update(collection, known, fields), False
         existing = await self.find_by_marker(collection, marker)
@@ -342,24 +342,27 @@ class WordPressPublisher:
                     "exists yet; publishing again looks for it first, so it can't make a second post.",
                     status=exc.status,
                 ) from exc
-            log.info("content %s: the create's answer was lost; found post %s by its marker", content.id, found["id"])
+            log.info("the create's answer was lost; found post %s by its marker %s", found["id"], marker)
             return await self.client.update(collection, int(found["id"]), fields), True
 
-    async def _known_post(self, collection: str, content: Content, marker: str) -> int | None:
-        """The post `external_id` names, if it is still there and is this content's: it carries the
-        marker, or the content came from this WordPress (a sync). A post that isn't (the
-        integration now points at another site, whose post has that id) is never overwritten."""
+    async def _known_post(self, collection: str, content: Content, marker: str) -> tuple[str, int] | None:
+        """The collection and id of the post `external_id` names, if it is still there and is this
+        content's: it carries the marker, or the content came from this WordPress (a sync). A post
+        that isn't (the integration now points at another site, whose post has that id) is never
+        overwritten."""
         if not (content.external_id and content.external_id.isdigit()):
             return None
         try:
             post = await self.client.get_object(collection, int(content.external_id), context="edit")
         except WordPressNotFound:
+            if await self._synced_page_typed_post(collection, content):
+                return "pages", int(content.external_id)
             log.info("content %s: post %s is gone from WordPress; publishing anew", content.id, content.external_id)
             return None
         body = post.get("content")
         raw = body.get("raw") if isinstance(body, dict) else None
         if (isinstance(raw, str) and marker_comment(marker) in raw) or content.source == "wordpress":
-            return int(post["id"])
+            return collection, int(post["id"])
         log.warning(
             "content %s: post %s on %s is not this content's (no marker); looking for its own",
             content.id,
@@ -367,6 +370,21 @@ class WordPressPublisher:
             self.client.host,
         )
         return None
+
+    async def _synced_page_typed_post(self, collection: str, content: Content) -> bool:
+        """A synced content whose id is no post in WordPress but a page: it was mirrored before
+        contents had types (migration 10 typed them all `post`) and no sync has typed it since. It
+        is typed `page` now, and published as the page it is rather than as a new post."""
+        if content.source != "wordpress" or collection != "posts":
+            return False
+        try:
+            await self.client.get_object("pages", int(str(content.external_id)), context="edit")
+        except WordPressNotFound:
+            return False
+        content.content_type = "page"
+        await Content.filter(id=content.id).update(content_type="page")
+        log.info("content %s: WordPress has %s as a page; typed page", content.id, content.external_id)
+        return True
 
     async def find_by_marker(self, collection: str, marker: str) -> dict[str, Any] | None:
         """The post whose content carries `marker` (drafts, pending and private ones included)."""

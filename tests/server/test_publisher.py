@@ -798,6 +798,23 @@ async def test_a_page_mirrored_as_a_post_before_content_types_is_typed_by_the_ne
     assert list(wp.objects["posts"]) == [post["id"]] and list(wp.objects["pages"]) == [page["id"]]
 
 
+async def test_a_page_mirrored_as_a_post_before_content_types_published_before_a_sync_updates_the_page(
+    api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
+) -> None:
+    """Published before any sync has typed it, such a page was asked of `posts` (a 404, read as
+    deleted) and published anew as a post: a copy of the page. Now the publish finds the page."""
+    page = wp.add_post("pages", title="About us", slug="about-us", content="<p>Who we are.</p>", status="publish")
+    await api.call("POST", f"/api/v1/integration/{setup.integration['id']}/sync/", as_=owner, params={"wait": 30})
+    synced = await Content.get(site_id=setup.site["id"], external_id=str(page["id"]))
+    await Content.filter(id=synced.id).update(content_type="post")  # as the migration left it
+    await api.call("PUT", f"{CONTENT}/{synced.id}/", json={"title": "About our team"}, as_=owner)
+
+    item = (await api.call("POST", publish_path(synced.id), json={}, as_=owner))["data"]["items"][0]
+    assert (item["created"], item["post_id"], item["verified"]) == (False, page["id"], True)
+    assert wp.objects["posts"] == {} and wp.objects["pages"][page["id"]]["title"]["raw"] == "About our team"
+    assert (await Content.get(id=synced.id)).content_type == "page"
+
+
 async def test_content_typed_page_is_published_to_pages_and_listed_as_a_page(
     api: Api, owner: Caller, wp: FakeWordPress, setup: Setup
 ) -> None:
