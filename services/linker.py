@@ -165,6 +165,23 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:
     return re.compile(_WORD_START + body + _WORD_END, re.IGNORECASE)
 
 
+# Which characters of a text can match an ASCII letter of a pattern under `re.IGNORECASE`: its two
+# cases, and these four (Python's documented exceptions), mapped here to the letter they match.
+_ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def _folded(text: str) -> str:
+    """`text` in which every ASCII word a pattern of `_phrase_pattern` matches appears lowercased."""
+    return text.translate(_ASCII_FOLD).lower()
+
+
+def _may_occur(folded: str, phrase: str) -> bool:
+    """False only when `phrase` can't match the text `folded` was made from: one of its ASCII words
+    isn't in it. Checked before a phrase's pattern is compiled and searched: a site's every other
+    content is a target, most of whose keywords a given article never mentions."""
+    return all(not word.isascii() or word.lower() in folded for word in phrase.split())
+
+
 def _is_plain_run(offsets: list[int], start: int, end: int) -> bool:
     """True when stream[start:end] is linkable and one contiguous slice of the source (no tag or entity inside)."""
     first = offsets[start]
@@ -173,9 +190,11 @@ def _is_plain_run(offsets: list[int], start: int, end: int) -> bool:
     return all(offsets[start + k] == first + k for k in range(1, end - start))
 
 
-def _find(text: str, offsets: list[int], phrases: Sequence[str]) -> tuple[int, int] | None:
+def _find(text: str, folded: str, offsets: list[int], phrases: Sequence[str]) -> tuple[int, int] | None:
     """Stream span of the first eligible occurrence of the first phrase that has one."""
     for phrase in phrases:
+        if not _may_occur(folded, phrase):
+            continue
         pattern = _phrase_pattern(phrase)
         if pattern is None:
             continue
@@ -215,6 +234,7 @@ def add_internal_links(
     stream.feed(html)
     stream.close()
     text, offsets = stream.text, stream.offsets
+    folded = _folded(text)
 
     linked = {target_id for target_id in already_linked if target_id != source_id}
     linked.update(target.id for target in targets if target.id != source_id and target.href.strip() in stream.hrefs)
@@ -227,7 +247,7 @@ def add_internal_links(
         # A blank href would be a link to nowhere (or to the page itself).
         if target.id == source_id or target.id in linked or not target.href.strip():
             continue
-        span = _find(text, offsets, target.phrases)
+        span = _find(text, folded, offsets, target.phrases)
         if span is None:
             continue
         start, end = span

@@ -74,7 +74,13 @@ class LinkContent(PerContent):
 
 async def _links(content: Content, leave_out: set[int]) -> tuple[str, list[AddedLink]]:
     """`content`'s html with links added to its site's other contents (but those in `leave_out`)."""
-    others = await Content.filter(site_id=content.site_id).exclude(id__in=[content.id, *leave_out]).order_by("id")
+    # What a target needs, not its html: every other content of the site is read, for each item.
+    others = (
+        await Content.filter(site_id=content.site_id)
+        .exclude(id__in=[content.id, *leave_out])
+        .order_by("id")
+        .only("id", "primary_keyword", "cluster_id", "status", "external_url", "slug")
+    )
     cluster_words: dict[int, list[str]] = {}
     for row in (
         await Keyword.filter(cluster_id__in=[o.cluster_id for o in others if o.cluster_id])

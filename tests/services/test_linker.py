@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from html import escape
+from typing import Any
 
+import pytest
+
+from services import linker
 from services.linker import AddedLink, LinkTarget, add_internal_links, link_budget
 from services.seo import count_words
 
@@ -218,3 +223,51 @@ def test_nothing_linked_after_unterminated_markup() -> None:
         out, added = add_internal_links(html, 1, [_target(2, "compost"), _target(3, "mulch")])
         assert added == [AddedLink(3, "Mulch", "/page-3/")], tail
         assert _unlink(out, added) == html
+
+
+# Letters that `re.IGNORECASE` matches to an ASCII letter of another case (İ ı ſ K), others with
+# no ASCII match (é ß), both cases, joiners, spaces and tags: what the pre-check must not misjudge.
+_LETTERS = ["sun", "SUN", "ſun", "kiwi", "Kiwi", "kıwı", "KİWİ", "café", "straße", "e-bike", "x1"]
+
+
+def _random_article(rng: random.Random) -> str:
+    """Words of a few of `_LETTERS` only: a word may be there in one spelling and in no other."""
+    letters = rng.sample(_LETTERS, 3)
+    words = [rng.choice(letters) for _ in range(rng.randint(150, 400))]
+    paragraphs = [" ".join(words[i : i + 20]) for i in range(0, len(words), 20)]
+    return "".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+
+
+def test_phrases_the_text_cannot_hold_are_skipped_with_the_same_links_as_trying_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every target's phrases were compiled and searched: with a site's every other content a
+    target, linking one article of a 2,000-content site took ~1 s. A phrase one of whose ASCII
+    words isn't in the text (folded as `re.IGNORECASE` matches) is now skipped unsearched; the
+    links are those the full search makes, on 300 random articles."""
+    rng = random.Random(12)
+    phrases = [" ".join(rng.sample(_LETTERS, rng.randint(1, 2))).lower() for _ in range(60)]
+    cases = []
+    for _ in range(300):
+        targets = [_target(i, *rng.sample(phrases, 2)) for i in range(2, 14)]
+        cases.append((_random_article(rng), targets))
+    found = [add_internal_links(html, 1, targets) for html, targets in cases]
+    assert sum(len(added) for _, added in found) > 300  # the cases do link
+
+    monkeypatch.setattr(linker, "_may_occur", lambda folded, phrase: True)
+    assert [add_internal_links(html, 1, targets) for html, targets in cases] == found
+
+
+def test_a_phrase_absent_from_the_article_is_never_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled: list[str] = []
+    real = linker._phrase_pattern
+
+    def counting(phrase: str) -> Any:
+        compiled.append(phrase)
+        return real(phrase)
+
+    monkeypatch.setattr(linker, "_phrase_pattern", counting)
+    targets = [_target(2, "compost")] + [_target(i, f"keyword {i}") for i in range(3, 2003)]
+    _, added = add_internal_links(_pad(BODY, 300), 1, targets)
+    assert [link.target_id for link in added] == [2]
+    assert compiled == ["compost"]
