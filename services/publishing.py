@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from config.settings import Settings
 from models.accounts import Site
@@ -735,10 +735,13 @@ async def site_definition(slug: str) -> dict[str, Any]:
     site = await Site.get_or_none(slug=slug, is_active=True)
     if site is None or not (await enabled_modules(site.account_id)).get("publisher", True):
         raise NotFound("Site not found.")
-    contents = await Content.filter(site_id=site.id, status="published").order_by("-created_at", "-id")
-    ids = [c.id for c in contents]
+    published = Content.filter(site_id=site.id, status="published")
+    contents = await published.order_by("-created_at", "-id")
     images: dict[int, list[Image]] = {}
-    for image in await Image.filter(content_id__in=ids, status="generated").order_by("position", "id") if ids else []:
+    # By a subquery, not a list of ids: a site may publish more contents than a statement can
+    # take parameters.
+    of_published = Subquery(published.values("id"))
+    for image in await Image.filter(content_id__in=of_published, status="generated").order_by("position", "id"):
         images.setdefault(image.content_id, []).append(image)
     taxonomies = await Taxonomy.filter(site_id=site.id).order_by("name", "id")
     by_id = {t.id: t for t in taxonomies}

@@ -623,6 +623,26 @@ async def test_the_site_definition_is_public_shows_published_content_only_and_is
     await api.call("GET", path, params={"site": slug}, status=404)
 
 
+async def test_a_site_definition_of_more_contents_than_a_statement_has_parameters(
+    api: Api, owner: Caller, setup: Setup, settings: Settings
+) -> None:
+    """The images were read by a list of every published content's id, one bind parameter each: a
+    site of more published contents than a statement may have parameters (32,767 on PostgreSQL,
+    32,766 on SQLite) answered 500."""
+    site = setup.site
+    rows = [
+        Content(account_id=owner.account["id"], site_id=site["id"], title=f"P{n}", slug=f"p{n}", status="published")
+        for n in range(33_000)
+    ]
+    await Content.bulk_create(rows, batch_size=2_000)
+    pictured = await Content.get(site_id=site["id"], slug="p7")
+    await add_image(settings, pictured.id, kind="featured")
+
+    data = (await api.call("GET", f"{PUBLISHER}/site-definition/", params={"site": site["slug"]}))["data"]
+    assert len(data["posts"]) == 33_000
+    assert [post["slug"] for post in data["posts"] if post["featured_image"]] == ["p7"]
+
+
 # --- automation stage 7 ---------------------------------------------------------------------------
 
 
