@@ -140,6 +140,16 @@ def popped_row(row: dict[str, Any], model: type[Model], prefix: str) -> Model | 
     return None if made[model._meta.db_pk_column] is None else model._init_from_db(**made)
 
 
+async def save_changes(row: Model, changes: dict[str, Any]) -> Any:
+    """Apply `changes` to `row` and write those fields only (with `updated_at`): a column that a
+    job or another request changed since `row` was read (a status, a count, a password hash, a
+    sync status) is not written back as it was then."""
+    row.update_from_dict(changes)
+    touched = ["updated_at"] if "updated_at" in row._meta.fields_map else []
+    await row.save(update_fields=[*changes, *touched])
+    return row
+
+
 async def raw_query(sql: str, values: list[Any]) -> list[dict[str, Any]]:
     """Run hand-written SQL on the default connection; `{0}`, `{1}`… mark the parameters.
 

@@ -19,6 +19,7 @@ from tortoise.expressions import Subquery
 
 from config.settings import Settings
 from models.automation import STAGES, AutomationConfig, AutomationLog, AutomationRun
+from models.db import save_changes
 from models.jobs import Job
 from models.planner import Cluster, ContentIdea, Keyword
 from models.writer import Content, Image, Task
@@ -108,8 +109,7 @@ async def update_config(account_id: int, site_id: int, changes: dict[str, Any]) 
             row = await AutomationConfig.create(account_id=account_id, site_id=site_id, **values)
         except IntegrityError:  # a concurrent first save: update the row it made
             row = await AutomationConfig.get(site_id=site_id)
-    row.update_from_dict(values)
-    await row.save()
+    await save_changes(row, values)
     return config_dict(row, site_id)
 
 

@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import ApiKey, Site
+from models.db import save_changes
 from models.integration import Integration, SyncRun
 from models.jobs import Job
 from models.writer import Content, Taxonomy
@@ -31,7 +32,6 @@ from services.ai_settings import check_outbound_url
 from services.auth import create_api_key
 from services.errors import Conflict
 from services.outbound import Outbound
-from services.planner import save_changes
 from services.principal import Principal
 from services.security import Crypto, utcnow
 from services.tenancy import site_or_400

@@ -9,12 +9,11 @@ from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Sum
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import Site, SiteSector
-from models.db import raw_query
+from models.db import raw_query, save_changes
 from models.planner import Cluster, ContentIdea, Keyword
 from models.reference import SeedKeyword
 from models.writer import Task
@@ -74,12 +73,6 @@ async def site_and_refs_or_400(caller: Principal, data: dict[str, Any]) -> Site:
     site = await site_or_400(caller, data["site_id"])
     await check_refs(caller, site.id, data)
     return site
-
-
-async def save_changes(obj: Model, data: dict[str, Any]) -> Any:
-    obj.update_from_dict(data)
-    await obj.save()
-    return obj
 
 
 # --- keywords ----------------------------------------------------------------------------------
@@ -216,15 +209,14 @@ async def update_keyword(caller: Principal, keyword: Keyword, data: dict[str, An
             raise ValidationFailed("The keyword is empty.", errors={"keyword": ["Must not be blank."]})
         if await Keyword.filter(site_id=site_id, keyword_key=text.lower()).exclude(id=keyword.id).exists():
             raise Duplicate("The site already has this keyword.", errors={"keyword": ["Already exists on this site."]})
-        keyword.keyword, keyword.keyword_key = text, text.lower()
+        data.update(keyword=text, keyword_key=text.lower())
     old_cluster = keyword.cluster_id
     joins_or_leaves = "cluster_id" in data and data["cluster_id"] != old_cluster
     # A status sent back unchanged (a GET → PUT round trip) is no choice; only a new one wins.
     if joins_or_leaves and data.get("status", keyword.status) == keyword.status:
         data["status"] = "new" if data["cluster_id"] is None else "mapped"
-    keyword.update_from_dict(data)
     try:
-        await keyword.save()
+        await save_changes(keyword, data)
     except IntegrityError:
         raise Duplicate("The site already has this keyword.") from None
     await recount_clusters([old_cluster, keyword.cluster_id])
@@ -330,7 +322,7 @@ async def update_cluster(caller: Principal, cluster: Cluster, data: dict[str, An
         name = normalise_keyword(data.pop("name"))
         if await Cluster.filter(site_id=site_id, name_key=name.lower()).exclude(id=cluster.id).exists():
             raise Duplicate("The site already has a cluster with this name.", errors={"name": ["Already exists."]})
-        cluster.name, cluster.name_key = name, name.lower()
+        data.update(name=name, name_key=name.lower())
     return await save_changes(cluster, data)
 
 

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from config.settings import Settings
 from models.accounts import Site, SiteSector, User
 from models.base import scoped
+from models.db import save_changes
 from models.jobs import Job
 from models.reference import Industry, IndustrySector
 from services import principal_cache
@@ -124,6 +125,9 @@ async def create_user(settings: Settings, caller: Principal, data: dict[str, Any
         raise Duplicate("A user with this email already exists.") from None
 
 
+USER_FIELDS = ("first_name", "last_name", "role", "is_active")  # what an administrator may change
+
+
 async def update_user(events: EventBus, caller: Principal, user: User, data: dict[str, Any]) -> User:
     if ROLE_RANK[user.role] > ROLE_RANK[caller.role]:
         raise PermissionDenied(f"A {caller.role} can't change a {user.role}.")
@@ -134,10 +138,7 @@ async def update_user(events: EventBus, caller: Principal, user: User, data: dic
     async with in_transaction():
         if losing_owner and await _owners_left(user.account_id, user.id) == 0:
             raise Conflict("The last owner can't be demoted or deactivated.")
-        for name in ("first_name", "last_name", "role", "is_active"):
-            if name in data:
-                setattr(user, name, data[name])
-        await user.save()
+        await save_changes(user, {name: data[name] for name in USER_FIELDS if name in data})
     if data.get("is_active") is False:
         from services.auth import revoke_everything
 
@@ -189,9 +190,7 @@ async def update_site(site: Site, data: dict[str, Any]) -> Site:
         data["domain"] = clean_domain(data["domain"])
     if "industry_id" in data:
         await _industry_or_400(data["industry_id"])
-    site.update_from_dict(data)
-    await site.save()
-    return site
+    return await save_changes(site, data)
 
 
 async def delete_site(settings: Settings, site: Site) -> None:
@@ -251,6 +250,5 @@ async def update_sector(sector: SiteSector, data: dict[str, Any]) -> SiteSector:
         and await SiteSector.filter(site_id=sector.site_id, name=data["name"]).exclude(id=sector.id).exists()
     ):
         raise Duplicate("The site already has a sector with this name.")
-    sector.update_from_dict(data)
-    await sector.save()
+    await save_changes(sector, data)
     return sector

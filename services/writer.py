@@ -11,12 +11,12 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.base import scope_of
-from models.db import insert_select, on_postgres, raw_query
+from models.db import insert_select, on_postgres, raw_query, save_changes
 from models.planner import ContentIdea
 from models.writer import Content, ContentVersion, Task, Taxonomy
 from services.errors import ValidationFailed
 from services.media import delete_images, remove
-from services.planner import check_refs, save_changes, site_and_refs_or_400
+from services.planner import check_refs, site_and_refs_or_400
 from services.principal import Principal
 from services.seo import count_words
 from services.slugs import create_with_unique_slug, slug_candidates, unique_slug
