@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from actors.operations.base import PerContent
+from models.db import save_changes
 from models.linker import Link
 from models.planner import Keyword
 from models.writer import Content
@@ -44,8 +45,7 @@ class LinkContent(PerContent):
                     break
                 gone |= wanted - set(cast("list[int]", present))
             if links:
-                now.html = html
-                await now.save(update_fields=["html", "updated_at"])
+                await save_changes(now, {"html": html})
                 for link in links:
                     await Link.create(
                         account_id=now.account_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.operations.base import PerContent
+from models.db import save_changes
 from models.writer import Content
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
@@ -53,9 +54,7 @@ class Optimize(PerContent):
             # Onto the row as it is now (its text as the rewrite read it; `based_on`): a status
             # or a slug changed meanwhile stays as it was changed.
             await previous_version(now).save()
-            now.update_from_dict({**rewrite, "seo_score": after["score"], "version": now.version + 1})
-            await now.save(update_fields=[*rewrite, "seo_score", "version", "updated_at"])
-            stored.append(now)
+            stored.append(await save_changes(now, {**rewrite, "seo_score": after["score"], "version": now.version + 1}))
 
         def results(into: dict[str, Any]) -> None:
             into.setdefault("contents", []).append(
