@@ -264,30 +264,34 @@ async def add_to_workflow(settings: Settings, caller: Principal, data: dict[str,
     seeds = {seed.id: seed for seed in await SeedKeyword.filter(id__in=wanted)}
     missing = [i for i in wanted if i not in seeds]
     keys = [s.keyword.lower() for s in seeds.values()]
-    existing = cast(
-        "list[str]", await Keyword.filter(site_id=site.id, keyword_key__in=keys).values_list("keyword_key", flat=True)
-    )
     rows: list[Keyword] = []
-    seen = set(existing)
-    for seed_id in wanted:
-        seed = seeds.get(seed_id)
-        if seed is None or seed.keyword.lower() in seen:
-            continue
-        seen.add(seed.keyword.lower())
-        rows.append(
-            Keyword(
-                account_id=caller.account_id,
-                site_id=site.id,
-                sector_id=data.get("sector_id"),
-                seed_keyword_id=seed.id,
-                keyword=seed.keyword,
-                keyword_key=seed.keyword.lower(),
-                volume=seed.volume,
-                difficulty=seed.difficulty,
-                intent=seed.intent,
-            )
-        )
+    # The site's keywords read inside the room: an add of the same seeds running beside this one
+    # has committed by then, and its keywords are skipped here rather than inserted twice (a
+    # unique violation: a 500).
     async with _keyword_room(settings, caller, site.id):
+        existing = cast(
+            "list[str]",
+            await Keyword.filter(site_id=site.id, keyword_key__in=keys).values_list("keyword_key", flat=True),
+        )
+        seen = set(existing)
+        for seed_id in wanted:
+            seed = seeds.get(seed_id)
+            if seed is None or seed.keyword.lower() in seen:
+                continue
+            seen.add(seed.keyword.lower())
+            rows.append(
+                Keyword(
+                    account_id=caller.account_id,
+                    site_id=site.id,
+                    sector_id=data.get("sector_id"),
+                    seed_keyword_id=seed.id,
+                    keyword=seed.keyword,
+                    keyword_key=seed.keyword.lower(),
+                    volume=seed.volume,
+                    difficulty=seed.difficulty,
+                    intent=seed.intent,
+                )
+            )
         await _check_keyword_room(settings, site.id, len(rows))
         await Keyword.bulk_create(rows)
     created_ids = await Keyword.filter(site_id=site.id, keyword_key__in=[row.keyword_key for row in rows]).values_list(

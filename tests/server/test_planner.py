@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from models.planner import Cluster, ContentIdea, Keyword
@@ -232,6 +233,24 @@ async def test_add_to_workflow_copies_seed_keywords_and_skips_duplicates(api: Ap
     stored = await Keyword.filter(site_id=site["id"]).order_by("id").values("keyword", "volume", "seed_keyword_id")
     assert [row["seed_keyword_id"] for row in stored] == ids
     assert stored[0]["keyword"] == seeds[0]["keyword"] and stored[0]["volume"] == seeds[0]["volume"]
+
+
+async def test_the_same_seeds_added_four_times_at_once_are_added_once_and_skipped_three_times(api: Api) -> None:
+    """Each add read the site's keywords before taking the site's keyword room: those running
+    beside the first inserted the same keywords again and answered 500 (a unique violation)."""
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    seeds = (await api.call("GET", "/api/v1/auth/seed-keywords/", as_=owner, params={"page_size": 20}))["results"]
+    body = {"site_id": site, "seed_keyword_ids": [seed["id"] for seed in seeds]}
+
+    async def add() -> tuple[int, Any]:
+        response = await api.client.post(f"{KEYWORDS}add_to_workflow/", json=body, headers=owner.headers)
+        return response.status, await response.json()
+
+    answers = await asyncio.gather(*(add() for _ in range(4)))
+    assert [status for status, _ in answers] == [201] * 4, answers
+    assert sorted(answer["data"]["created"] for _, answer in answers) == [0, 0, 0, 20]
+    assert await Keyword.filter(site_id=site).count() == 20
 
 
 async def test_clusters_have_unique_names_and_deleting_one_unmaps_its_keywords(api: Api) -> None:
