@@ -353,9 +353,15 @@ async def update_idea(caller: Principal, idea: ContentIdea, data: dict[str, Any]
 async def create_tasks(caller: Principal, ids: list[int]) -> dict[str, Any]:
     """One writing task per new idea; the ideas become `queued`."""
     ideas, missing = await split_owned(ContentIdea, caller, ids)
-    fresh = [idea for idea in ideas if idea.status == "new"]
     task_ids = []
     async with in_transaction():
+        # The new ones as they are now, locked until the commit: an idea another request is
+        # turning into a task at the same time is skipped here, not given a second task.
+        locked = {
+            idea.id: idea
+            for idea in await ContentIdea.filter(id__in=[idea.id for idea in ideas], status="new").select_for_update()
+        }
+        fresh = [locked[idea.id] for idea in ideas if idea.id in locked]
         for idea in fresh:
             task = await Task.create(
                 account_id=idea.account_id,
@@ -378,6 +384,6 @@ async def create_tasks(caller: Principal, ids: list[int]) -> dict[str, Any]:
     return {
         "created": len(task_ids),
         "task_ids": task_ids,
-        "skipped": [idea.id for idea in ideas if idea.status != "new"],
+        "skipped": [idea.id for idea in ideas if idea.id not in locked],
         "not_found": missing,
     }

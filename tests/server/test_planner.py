@@ -208,6 +208,28 @@ async def test_bulk_operations_leave_other_accounts_ids_alone(api: Api) -> None:
     assert await Keyword.filter(status="archived").count() == 1
 
 
+async def test_ideas_turned_into_tasks_by_four_requests_at_once_get_one_task_each(api: Api) -> None:
+    """Each request read the ideas as `new` before writing: those running beside the first made
+    a second (third, fourth) task of every idea. Now each idea gets one task, and the other
+    requests list it as skipped."""
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+    ideas = []
+    for n in range(5):
+        body = {"site_id": site, "title": f"Idea {n}"}
+        ideas.append((await api.call("POST", IDEAS, json=body, as_=owner, status=201))["data"]["id"])
+
+    async def create() -> Any:
+        response = await api.client.post(f"{IDEAS}create_tasks/", json={"ids": ideas}, headers=owner.headers)
+        assert response.status == 201
+        return (await response.json())["data"]
+
+    answers = await asyncio.gather(*(create() for _ in range(4)))
+    assert sorted(answer["created"] for answer in answers) == [0, 0, 0, 5]
+    assert sorted(len(answer["skipped"]) for answer in answers) == [0, 5, 5, 5]
+    assert sorted(await Task.filter(site_id=site).values_list("idea_id", flat=True)) == ideas
+
+
 async def test_add_to_workflow_copies_seed_keywords_and_skips_duplicates(api: Api) -> None:
     owner = await api.register()
     site = await api.site(owner)
