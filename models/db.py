@@ -7,7 +7,7 @@ import contextlib
 import contextvars
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,19 @@ def popped_row(row: dict[str, Any], model: type[Model], prefix: str) -> Model | 
     source it came from had none (a `LEFT JOIN` of nothing)."""
     made = {c: row.pop(f"{prefix}{c}") for c in model._meta.fields_db_projection.values()}
     return None if made[model._meta.db_pk_column] is None else model._init_from_db(**made)
+
+
+async def locked_ids(model: type[Model], ids: Iterable[int]) -> set[int]:
+    """Which of `ids` are rows of `model`, locked until the caller's transaction ends (PostgreSQL,
+    in id order; SQLite runs one transaction at a time). Tortoise leaves `FOR UPDATE` out of
+    `values_list()` and `exists()` queries, so `select_for_update()` can't lock rows this way."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    marks = ",".join(f"{{{n}}}" for n in range(len(wanted)))
+    lock = " FOR UPDATE" if on_postgres() else ""
+    sql = f'SELECT "id" FROM "{model._meta.db_table}" WHERE "id" IN ({marks}) ORDER BY "id"{lock}'
+    return {row["id"] for row in await raw_query(sql, wanted)}
 
 
 async def save_changes(row: Model, changes: dict[str, Any]) -> Any:

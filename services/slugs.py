@@ -9,6 +9,7 @@ from slugify import slugify
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from services.errors import Duplicate
 
@@ -84,7 +85,9 @@ async def create_with_unique_slug(
     for _attempt in range(ATTEMPTS):
         slug = await unique_slug(text, scope, max_length=max_length, fallback=fallback)
         try:
-            return await model.create(slug=slug, **values)
+            # A savepoint when the caller holds a transaction: a refused insert must not abort it.
+            async with in_transaction():
+                return await model.create(slug=slug, **values)
         except IntegrityError:
             continue  # a concurrent request took the slug between the check and the insert
     raise Duplicate("Could not find a free slug; try again.")

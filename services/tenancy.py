@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,9 +14,9 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
-from models.accounts import Site, SiteSector, User
+from models.accounts import Account, Site, SiteSector, User
 from models.base import scoped
-from models.db import save_changes
+from models.db import locked_ids, save_changes
 from models.jobs import Job
 from models.reference import Industry, IndustrySector
 from services import principal_cache
@@ -104,25 +106,38 @@ async def _owners_left(account_id: int, excluding: int) -> int:
     return await User.filter(account_id=account_id, role="owner", is_active=True).exclude(id=excluding).count()
 
 
+@contextlib.asynccontextmanager
+async def _account_room(account_id: int) -> AsyncIterator[None]:
+    """A transaction holding the account's row locked (PostgreSQL; SQLite runs one transaction at
+    a time): the account's sites or users, counted against the plan inside it, stay that many
+    until the new one is in. Without it, requests made at once each counted room for theirs."""
+    async with in_transaction():
+        await locked_ids(Account, [account_id])
+        yield
+
+
 async def create_user(settings: Settings, caller: Principal, data: dict[str, Any]) -> User:
     _check_grant(caller, data["role"])
     email = normalise_email(data["email"])
     check_password_rules(data["password"], email)
-    if await User.filter(account_id=caller.account_id).count() >= settings.plan.users:
-        raise PlanLimit(f"The plan allows {settings.plan.users} users.", code="plan_limit")
-    if await User.filter(email=email).exists():
-        raise Duplicate("A user with this email already exists.", errors={"email": ["Already registered."]})
-    try:
-        return await User.create(
-            account_id=caller.account_id,
-            email=email,
-            password_hash=await hash_password(data["password"]),
-            first_name=data.get("first_name", ""),
-            last_name=data.get("last_name", ""),
-            role=data["role"],
-        )
-    except IntegrityError:
-        raise Duplicate("A user with this email already exists.") from None
+    password_hash = await hash_password(data["password"])  # slow on purpose: not inside the lock
+    async with _account_room(caller.account_id):
+        if await User.filter(account_id=caller.account_id).count() >= settings.plan.users:
+            raise PlanLimit(f"The plan allows {settings.plan.users} users.", code="plan_limit")
+        if await User.filter(email=email).exists():
+            raise Duplicate("A user with this email already exists.", errors={"email": ["Already registered."]})
+        try:
+            async with in_transaction():  # a savepoint: the email taken meanwhile is a 409, not an aborted lock
+                return await User.create(
+                    account_id=caller.account_id,
+                    email=email,
+                    password_hash=password_hash,
+                    first_name=data.get("first_name", ""),
+                    last_name=data.get("last_name", ""),
+                    role=data["role"],
+                )
+        except IntegrityError:
+            raise Duplicate("A user with this email already exists.") from None
 
 
 USER_FIELDS = ("first_name", "last_name", "role", "is_active")  # what an administrator may change
@@ -168,21 +183,22 @@ async def _industry_or_400(industry_id: int | None) -> None:
 async def create_site(settings: Settings, caller: Principal, data: dict[str, Any]) -> Site:
     domain = clean_domain(data["domain"])
     await _industry_or_400(data.get("industry_id"))
-    if await Site.filter(account_id=caller.account_id).count() >= settings.plan.sites:
-        raise PlanLimit(f"The plan allows {settings.plan.sites} sites.")
-    # Site slugs name a site in public URLs (publisher/site-definition/?site=), so they are unique across accounts.
-    return await create_with_unique_slug(
-        Site,
-        data["name"],
-        Site.all(),
-        max_length=SITE_SLUG_LENGTH,
-        fallback="site",
-        account_id=caller.account_id,
-        name=data["name"],
-        domain=domain,
-        industry_id=data.get("industry_id"),
-        is_active=data.get("is_active", True),
-    )
+    async with _account_room(caller.account_id):
+        if await Site.filter(account_id=caller.account_id).count() >= settings.plan.sites:
+            raise PlanLimit(f"The plan allows {settings.plan.sites} sites.")
+        # Site slugs name a site in public URLs (publisher/site-definition/?site=), so they are unique across accounts.
+        return await create_with_unique_slug(
+            Site,
+            data["name"],
+            Site.all(),
+            max_length=SITE_SLUG_LENGTH,
+            fallback="site",
+            account_id=caller.account_id,
+            name=data["name"],
+            domain=domain,
+            industry_id=data.get("industry_id"),
+            is_active=data.get("is_active", True),
+        )
 
 
 async def update_site(site: Site, data: dict[str, Any]) -> Site:
@@ -235,9 +251,12 @@ async def create_sector(caller: Principal, data: dict[str, Any]) -> SiteSector:
         )
     if await SiteSector.filter(site_id=site.id, name=name).exists():
         raise Duplicate("The site already has a sector with this name.")
-    return await SiteSector.create(
-        account_id=caller.account_id, site=site, industry_sector_id=industry_sector_id, name=name
-    )
+    try:
+        return await SiteSector.create(
+            account_id=caller.account_id, site=site, industry_sector_id=industry_sector_id, name=name
+        )
+    except IntegrityError:  # made by a request at the same time, after the check
+        raise Duplicate("The site already has a sector with this name.") from None
 
 
 async def update_sector(sector: SiteSector, data: dict[str, Any]) -> SiteSector:

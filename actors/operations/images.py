@@ -6,6 +6,7 @@ from typing import Any
 
 from actors.operations.base import Operation, Plan, _one_site
 from config.settings import Settings
+from models.db import locked_ids
 from models.writer import Content, Image
 from schemas import jobs as jobs_schemas
 from services import ai_settings
@@ -181,7 +182,7 @@ class RegenerateImage(Operation):
         image.prompt, image.status, image.error = prompt, "generated", None
 
         async def write() -> None:
-            if not await Image.select_for_update().filter(id=image.id).values_list("id", flat=True):
+            if not await locked_ids(Image, [image.id]):
                 raise NotFound(f"Image {image.id} was deleted while it was drawn again.")
             await image.save()
 

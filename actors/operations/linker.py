@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from actors.operations.base import PerContent
-from models.db import save_changes
+from models.db import locked_ids, save_changes
 from models.linker import Link
 from models.planner import Keyword
 from models.writer import Content
@@ -40,10 +40,10 @@ class LinkContent(PerContent):
             while True:
                 html, links = await _links(now, gone)
                 wanted = {link.target_id for link in links}
-                present = await Content.filter(id__in=wanted).select_for_update().values_list("id", flat=True)
-                if len(present) == len(wanted):
+                present = await locked_ids(Content, wanted)
+                if present == wanted:
                     break
-                gone |= wanted - set(cast("list[int]", present))
+                gone |= wanted - present
             if links:
                 await save_changes(now, {"html": html})
                 for link in links:

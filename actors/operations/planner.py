@@ -7,6 +7,7 @@ from typing import Any
 from actors.operations.base import Operation, Plan, _one_site
 from config.settings import Settings
 from models.accounts import Site, SiteSector
+from models.db import locked_ids
 from models.planner import Cluster, ContentIdea, Keyword
 from schemas import jobs as jobs_schemas
 from services.ai_client import Usage
@@ -60,11 +61,9 @@ class AutoCluster(Operation):
             # while the model clustered is left out (a keyword is then `not_found`; clusters get
             # no sector), instead of the job crashing on a foreign key.
             sector_id = self.params.get("sector_id")
-            if sector_id is not None and not await SiteSector.select_for_update().filter(id=sector_id).exists():
+            if sector_id is not None and not await locked_ids(SiteSector, [sector_id]):
                 sector_id = None
-            present = set(
-                await Keyword.filter(id__in=[kw.id for kw in keywords]).select_for_update().values_list("id", flat=True)
-            )
+            present = await locked_ids(Keyword, [kw.id for kw in keywords])
             gone.extend(kw.id for kw in keywords if kw.id not in present)
             by_key = {kw.keyword_key: kw for kw in keywords if kw.id in present}
             mapped: set[int] = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from models.accounts import Site, SiteSector, User
 from models.jobs import Job
@@ -147,6 +148,36 @@ async def test_plan_limits_cap_sites_and_users(api: Api) -> None:
         status=403,
     )
     assert body["code"] == "plan_limit"
+
+
+async def test_plan_limits_hold_for_sites_and_users_added_at_once(api: Api) -> None:
+    """Each request counted the account's sites (users) before any of them was stored, so six at
+    once made six sites on a plan of three (eight users on a plan of five). The account's row is
+    now locked for the count and the insert."""
+    owner = await api.register()
+
+    async def post(path: str, body: dict[str, Any]) -> int:
+        response = await api.client.post(path, json=body, headers=owner.headers)
+        return response.status
+
+    sites = [post(SITES, {"name": f"S{n}", "domain": f"s{n}.example.com"}) for n in range(6)]
+    assert sorted(await asyncio.gather(*sites)) == [201] * 3 + [403] * 3
+    people = [{"email": f"u{n}@example.com", "password": "long enough 1", "role": "viewer"} for n in range(8)]
+    assert sorted(await asyncio.gather(*(post(USERS, body) for body in people))) == [201] * 4 + [403] * 4
+    assert await Site.filter(account_id=owner.account["id"]).count() == 3
+    assert await User.filter(account_id=owner.account["id"]).count() == 5
+
+
+async def test_the_same_sector_added_at_once_is_made_once_and_a_409_to_the_others(api: Api) -> None:
+    owner = await api.register()
+    site = (await api.site(owner))["id"]
+
+    async def post() -> int:
+        response = await api.client.post(SECTORS, json={"site_id": site, "name": "Same"}, headers=owner.headers)
+        return response.status
+
+    assert sorted(await asyncio.gather(*(post() for _ in range(4)))) == [201, 409, 409, 409]
+    assert await SiteSector.filter(site_id=site).count() == 1
 
 
 async def test_sites_get_unique_slugs_and_clean_domains(api: Api) -> None:
