@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from config.settings import Settings
@@ -196,21 +197,24 @@ async def register(
     if await User.filter(email=email).exists():
         raise Duplicate("A user with this email already exists.", errors={"email": ["Already registered."]})
     password_hash = await hash_password(password)
-    async with in_transaction():
-        account = await Account.create(
-            name=account_name or f"{first_name or email.split('@')[0]}'s account",
-            plan="free",
-            period_start=utcnow(),
-        )
-        user = await User.create(
-            account=account,
-            email=email,
-            password_hash=password_hash,
-            first_name=first_name,
-            last_name=last_name,
-            role="owner",
-        )
-        await ledger.grant(account.id, settings.signup_credits, kind="grant", description="Signup credits")
+    try:
+        async with in_transaction():
+            account = await Account.create(
+                name=account_name or f"{first_name or email.split('@')[0]}'s account",
+                plan="free",
+                period_start=utcnow(),
+            )
+            user = await User.create(
+                account=account,
+                email=email,
+                password_hash=password_hash,
+                first_name=first_name,
+                last_name=last_name,
+                role="owner",
+            )
+            await ledger.grant(account.id, settings.signup_credits, kind="grant", description="Signup credits")
+    except IntegrityError:  # the same email registered by a request at the same time, after the check
+        raise Duplicate("A user with this email already exists.", errors={"email": ["Already registered."]}) from None
     await account.refresh_from_db()
     return user, account
 

@@ -42,6 +42,14 @@ async def test_register_email_is_unique_case_insensitively(api: Api) -> None:
     assert body["code"] == "duplicate"
 
 
+async def test_the_same_email_registered_at_once_makes_one_account_and_409s(api: Api) -> None:
+    """All passed the email check before any was stored; the losers of the insert answered 500."""
+    body = {"email": "same@example.com", "password": "long enough 1"}
+    answers = await asyncio.gather(*(api.client.post("/api/v1/auth/register/", json=body) for _ in range(4)))
+    assert sorted(answer.status for answer in answers) == [201, 409, 409, 409]
+    assert await CreditTransaction.filter(kind="grant").count() == 1  # one account, granted once
+
+
 async def test_weak_passwords_are_refused(api: Api) -> None:
     for password in ["short1", "1234567890", "same@example.com"]:
         body = await api.call(
