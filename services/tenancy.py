@@ -150,7 +150,8 @@ async def update_user(events: EventBus, caller: Principal, user: User, data: dic
     if role != user.role:
         _check_grant(caller, role)
     losing_owner = user.role == "owner" and (role != "owner" or data.get("is_active") is False)
-    async with in_transaction():
+    # In the account's room: two owners demoting each other at once each counted the other.
+    async with _account_room(user.account_id):
         if losing_owner and await _owners_left(user.account_id, user.id) == 0:
             raise Conflict("The last owner can't be demoted or deactivated.")
         await save_changes(user, {name: data[name] for name in USER_FIELDS if name in data})
@@ -166,9 +167,11 @@ async def update_user(events: EventBus, caller: Principal, user: User, data: dic
 async def delete_user(events: EventBus, caller: Principal, user: User) -> None:
     if ROLE_RANK[user.role] > ROLE_RANK[caller.role]:
         raise PermissionDenied(f"A {caller.role} can't delete a {user.role}.")
-    if user.role == "owner" and await _owners_left(user.account_id, user.id) == 0:
-        raise Conflict("The last owner can't be deleted.")
-    await user.delete()
+    # In the account's room: two owners deleting each other at once each counted the other.
+    async with _account_room(user.account_id):
+        if user.role == "owner" and await _owners_left(user.account_id, user.id) == 0:
+            raise Conflict("The last owner can't be deleted.")
+        await user.delete()
     await principal_cache.announce(events, user_id=user.id)
 
 
