@@ -179,7 +179,10 @@ async def test_two_owners_demoting_or_deleting_each_other_at_once_leave_one_owne
             api.client.put(f"{USERS}{first.user['id']}/", json={"role": "admin"}, headers=second.headers),
             api.client.put(f"{USERS}{second.user['id']}/", json={"role": "admin"}, headers=first.headers),
         )
-        assert sorted(answer.status for answer in demotions) == [200, 409]
+        # The one behind is refused: 409 when it counted the owners, 403 when its caller was an
+        # admin by then.
+        done, refused = sorted(answer.status for answer in demotions)
+        assert done == 200 and refused in (403, 409), (done, refused)
         assert await User.filter(account_id=first.account["id"], role="owner").count() == 1
 
         first = await api.register()
@@ -188,7 +191,9 @@ async def test_two_owners_demoting_or_deleting_each_other_at_once_leave_one_owne
             api.client.delete(f"{USERS}{first.user['id']}/", headers=second.headers),
             api.client.delete(f"{USERS}{second.user['id']}/", headers=first.headers),
         )
-        assert sorted(answer.status for answer in deletions) == [204, 409]
+        # 409 when it counted the owners, 401 when its caller was deleted by then.
+        done, refused = sorted((answer.status for answer in deletions), key=lambda status: status != 204)
+        assert done == 204 and refused in (401, 409), (done, refused)
         assert await User.filter(account_id=first.account["id"], role="owner").count() == 1
 
 
