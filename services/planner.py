@@ -322,12 +322,18 @@ async def create_cluster(caller: Principal, data: dict[str, Any]) -> Cluster:
 async def update_cluster(caller: Principal, cluster: Cluster, data: dict[str, Any]) -> Cluster:
     site_id: int = cluster.site_id
     await check_refs(caller, site_id, data)
+    taken = Duplicate("The site already has a cluster with this name.", errors={"name": ["Already exists."]})
     if "name" in data:
         name = normalise_keyword(data.pop("name"))
         if await Cluster.filter(site_id=site_id, name_key=name.lower()).exclude(id=cluster.id).exists():
-            raise Duplicate("The site already has a cluster with this name.", errors={"name": ["Already exists."]})
+            raise taken
         data.update(name=name, name_key=name.lower())
-    return await save_changes(cluster, data)
+    try:
+        return await save_changes(cluster, data)
+    except IntegrityError:  # the name given to another cluster at the same time, after the check
+        if "name_key" in data and await Cluster.filter(site_id=site_id, name_key=data["name_key"]).exists():
+            raise taken from None
+        raise
 
 
 async def delete_cluster(cluster: Cluster) -> None:

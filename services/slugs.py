@@ -15,7 +15,9 @@ from services.errors import Duplicate
 
 M = TypeVar("M", bound=Model)
 SUFFIX_ROOM = 11  # "-" and up to ten digits
-ATTEMPTS = 3
+# Tries at an insert (or save) whose slug another request took after it was chosen: each request
+# made at once with the same title takes the next free one, so as many may succeed as there are tries.
+ATTEMPTS = 10
 
 
 def readable_slug(text: str, max_length: int, fallback: str) -> str:

@@ -272,5 +272,10 @@ async def update_sector(sector: SiteSector, data: dict[str, Any]) -> SiteSector:
         and await SiteSector.filter(site_id=sector.site_id, name=data["name"]).exclude(id=sector.id).exists()
     ):
         raise Duplicate("The site already has a sector with this name.")
-    await save_changes(sector, data)
+    try:
+        await save_changes(sector, data)
+    except IntegrityError:  # the name given to another sector at the same time, after the check
+        if "name" in data and await SiteSector.filter(site_id=sector.site_id, name=data["name"]).exists():
+            raise Duplicate("The site already has a sector with this name.") from None
+        raise
     return sector

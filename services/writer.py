@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import nh3
+from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -14,12 +15,12 @@ from models.base import scope_of
 from models.db import insert_select, on_postgres, raw_query, save_changes
 from models.planner import ContentIdea
 from models.writer import Content, ContentVersion, Task, Taxonomy
-from services.errors import ValidationFailed
+from services.errors import Duplicate, ValidationFailed
 from services.media import delete_images, remove
 from services.planner import check_refs, site_and_refs_or_400
 from services.principal import Principal
 from services.seo import count_words
-from services.slugs import create_with_unique_slug, slug_candidates, unique_slug
+from services.slugs import ATTEMPTS, create_with_unique_slug, slug_candidates, unique_slug
 from services.tenancy import not_found, row_or_404
 
 H2 = re.compile(r"<h2[\s>]", re.IGNORECASE)
@@ -168,12 +169,27 @@ async def _current(content: Content) -> Content:
     return await row_or_404(Content.select_for_update(), content.id, "content")
 
 
+async def _save_content(content: Content) -> None:
+    """Save `content` (in a savepoint): if its new slug was taken meanwhile by another content (a
+    request renaming or creating one at the same time, after this one chose), choose again."""
+    for _attempt in range(ATTEMPTS):
+        try:
+            async with in_transaction():
+                await content.save()
+            return
+        except IntegrityError:
+            if not await Content.filter(site_id=content.site_id, slug=content.slug).exclude(id=content.id).exists():
+                raise
+            content.slug = await content_slug(content.site_id, content.title, exclude_id=content.id)
+    raise Duplicate("Could not find a free slug; try again.")
+
+
 async def update_content(caller: Principal, content: Content, data: dict[str, Any]) -> Content:
     """PUT: replace the editable fields given."""
     async with in_transaction():
         content = await _current(content)
         await _apply(caller, content, data)
-        await content.save()
+        await _save_content(content)
     return content
 
 
@@ -336,7 +352,7 @@ async def store_next_version(content: Content, changes: dict[str, Any]) -> Conte
         content.slug = await content_slug(content.site_id, changes["title"], exclude_id=content.id)
     content.update_from_dict(changes)
     content.version += 1
-    await content.save()
+    await _save_content(content)
     return content
 
 
@@ -347,7 +363,7 @@ async def revise_content(caller: Principal, content: Content, data: dict[str, An
         await previous_version(content).save()
         await _apply(caller, content, data)
         content.version += 1
-        await content.save()
+        await _save_content(content)
     return content, content_warnings(content)
 
 
