@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 
 from config.settings import Settings
 from models.accounts import ApiKey, Site
-from models.db import save_changes
+from models.db import locked_ids, save_changes
 from models.integration import Integration, SyncRun
 from models.jobs import Job
 from models.writer import Content, Taxonomy
@@ -249,6 +249,9 @@ async def update_integration(
 async def rotate_keys(crypto: Crypto, integration: Integration) -> dict[str, Any]:
     """Revoke the integration's API keys and replace them and the webhook secret (CONTRACT §16.18)."""
     async with in_transaction():
+        # Rotations one at a time: two at once each revoked the keys before either's new one, and
+        # both new keys stayed valid.
+        await locked_ids(Integration, [integration.id])
         await ApiKey.filter(integration_id=integration.id, revoked_at=None).update(revoked_at=utcnow())
         shown = await _new_keys(integration, crypto)
         await integration.save(update_fields=["webhook_secret_enc", "updated_at"])

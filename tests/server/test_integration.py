@@ -104,6 +104,24 @@ async def test_the_api_key_authenticates_the_plugin_and_rotate_replaces_both_sec
     assert await ApiKey.filter(integration_id=row.id, revoked_at=None).count() == 1
 
 
+async def test_rotations_at_once_leave_one_valid_key_the_last_one_shown(
+    api: Api, owner: Caller, wp: FakeWordPress
+) -> None:
+    """Two rotations at once each revoked the keys there were before either made its new one, so
+    both new keys stayed valid. A race is won or lost by timing: three rounds."""
+    created = await integration_of(api, owner, wp)
+    path = f"{BASE}{created['id']}/rotate_key/"
+    for _ in range(3):
+        answers = await asyncio.gather(*(api.client.post(path, headers=owner.headers) for _ in range(4)))
+        keys = [(await answer.json())["data"]["api_key"] for answer in answers]
+        assert await ApiKey.filter(integration_id=created["id"], revoked_at=None).count() == 1
+        valid = 0
+        for key in keys:
+            response = await api.client.get("/api/v1/writer/taxonomies/", headers={"Authorization": f"ApiKey {key}"})
+            valid += response.status == 200
+        assert valid == 1
+
+
 async def test_update_replaces_the_password_and_a_new_address_forgets_the_structure(
     api: Api, owner: Caller, wp: FakeWordPress
 ) -> None:
