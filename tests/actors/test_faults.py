@@ -20,6 +20,8 @@ from tests.helpers import Api, Caller
 
 IDEAS = "/api/v1/planner/clusters/generate_ideas/"
 CLUSTER = "/api/v1/planner/clusters/auto_cluster/"
+CLUSTERS = "/api/v1/planner/clusters/"
+SECTORS = "/api/v1/auth/sectors/"
 
 
 @pytest.fixture
@@ -39,6 +41,20 @@ async def _setup(api: Api, fake: FakeOpenAI, clusters: int = 1) -> tuple[Caller,
         )
         ids.append(body["data"]["id"])
     return owner, ids
+
+
+async def _ai_site(api: Api, fake: FakeOpenAI) -> tuple[Caller, int]:
+    """An owner with the fake model configured, and the id of a site of theirs."""
+    owner = await api.register()
+    site: int = (await api.site(owner))["id"]
+    await configure_ai(api, owner, fake)
+    return owner, site
+
+
+async def _made(api: Api, owner: Caller, path: str, **body: Any) -> int:
+    """The id of the row `POST path` makes of `body`."""
+    made: int = (await api.call("POST", path, json=body, as_=owner, status=201))["data"]["id"]
+    return made
 
 
 async def _wait_until(predicate: Any, timeout: float = 10.0) -> None:
@@ -369,15 +385,9 @@ async def test_a_content_deleted_while_its_item_runs_is_not_charged_and_the_job_
     """The model answers for a content deleted meanwhile: its answer has nowhere to go. The item
     ends as one whose content was deleted before its turn (nothing written, nothing charged) —
     it used to crash the job (`server_error`); a drawn image's file is removed."""
-    owner = await api.register()
-    site = (await api.site(owner))["id"]
-    await configure_ai(api, owner, fake)
+    owner, site = await _ai_site(api, fake)
     html = "<p>" + "word " * 300 + "</p>"
-    content = (
-        await api.call(
-            "POST", "/api/v1/writer/content/", json={"site_id": site, "title": "T", "html": html}, as_=owner, status=201
-        )
-    )["data"]["id"]
+    content = await _made(api, owner, "/api/v1/writer/content/", site_id=site, title="T", html=html)
     before = await balance(owner.account["id"])
     fake.always("slow", seconds=0.4)
     path, body, model_path = {
@@ -434,15 +444,9 @@ async def test_a_task_s_cluster_or_sector_deleted_while_its_article_is_written_l
     """The task outlives its cluster or sector (set to none); its article, stored after, must
     not name the deleted one (the insert broke the foreign key and the job crashed as
     `server_error`, the article lost): it takes the task's as they are then."""
-    owner = await api.register()
-    site = (await api.site(owner))["id"]
-    await configure_ai(api, owner, fake)
-    cluster = (
-        await api.call("POST", "/api/v1/planner/clusters/", json={"site_id": site, "name": "C"}, as_=owner, status=201)
-    )["data"]["id"]
-    sector = (
-        await api.call("POST", "/api/v1/auth/sectors/", json={"site_id": site, "name": "S"}, as_=owner, status=201)
-    )["data"]["id"]
+    owner, site = await _ai_site(api, fake)
+    cluster = await _made(api, owner, CLUSTERS, site_id=site, name="C")
+    sector = await _made(api, owner, SECTORS, site_id=site, name="S")
     body = {"site_id": site, "title": "T", "cluster_id": cluster, "sector_id": sector}
     task = (await api.call("POST", TASKS, json=body, as_=owner, status=201))["data"]["id"]
     fake.always("slow", seconds=0.4)
@@ -464,14 +468,9 @@ async def test_a_task_s_cluster_or_sector_deleted_while_its_article_is_written_l
 async def test_a_cluster_s_sector_deleted_while_its_ideas_are_written_leaves_the_ideas_without_it(
     api: Api, fake: FakeOpenAI
 ) -> None:
-    owner = await api.register()
-    site = (await api.site(owner))["id"]
-    await configure_ai(api, owner, fake)
-    sector = (
-        await api.call("POST", "/api/v1/auth/sectors/", json={"site_id": site, "name": "S"}, as_=owner, status=201)
-    )["data"]["id"]
-    body = {"site_id": site, "name": "C", "sector_id": sector}
-    cluster = (await api.call("POST", "/api/v1/planner/clusters/", json=body, as_=owner, status=201))["data"]["id"]
+    owner, site = await _ai_site(api, fake)
+    sector = await _made(api, owner, SECTORS, site_id=site, name="S")
+    cluster = await _made(api, owner, CLUSTERS, site_id=site, name="C", sector_id=sector)
     fake.always("slow", seconds=0.4)
     job_id = (await api.call("POST", IDEAS, json={"ids": [cluster]}, as_=owner, params={"wait": 0}, status=202))[
         "data"
@@ -493,16 +492,10 @@ async def test_a_keyword_or_the_sector_deleted_while_keywords_are_clustered_is_l
     call: one deleted meanwhile crashed the job as `server_error` on a foreign key (the sector)
     or listed a keyword that was gone. Now the clusters are stored without the sector, and a
     deleted keyword is `not_found`, in no cluster."""
-    owner = await api.register()
-    site = (await api.site(owner))["id"]
-    await configure_ai(api, owner, fake)
-    body = {"site_id": site, "name": "S"}
-    sector = (await api.call("POST", "/api/v1/auth/sectors/", json=body, as_=owner, status=201))["data"]["id"]
-    ids = []
-    for word in ["running shoes", "running socks", "yoga mat", "yoga pants"]:
-        body = {"site_id": site, "keyword": word, "volume": 100}
-        made = await api.call("POST", "/api/v1/planner/keywords/", json=body, as_=owner, status=201)
-        ids.append(made["data"]["id"])
+    owner, site = await _ai_site(api, fake)
+    sector = await _made(api, owner, SECTORS, site_id=site, name="S")
+    words = ["running shoes", "running socks", "yoga mat", "yoga pants"]
+    ids = [await _made(api, owner, "/api/v1/planner/keywords/", site_id=site, keyword=w, volume=100) for w in words]
     fake.always("slow", seconds=0.4)
     body = {"ids": ids, "site_id": site, "sector_id": sector}
     started = await api.call("POST", CLUSTER, json=body, as_=owner, params={"wait": 0}, status=202)
