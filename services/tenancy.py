@@ -219,7 +219,7 @@ async def delete_site(settings: Settings, site: Site) -> None:
     end) first. The site's row is locked first, so a job made meanwhile is seen or refused. Its
     images' files are removed too."""
     async with in_transaction():
-        await Site.select_for_update().filter(id=site.id).first()
+        await locked_ids(Site, [site.id])
         busy = (
             await Job.filter(site_id=site.id, status__in=UNFINISHED)
             .order_by("id")
